@@ -1,0 +1,17 @@
+@{
+    RootModule           = 'FalVideo.dll'
+    ModuleVersion        = '0.1.0'
+    GUID                 = '6f1d3c52-8f0e-4a4e-9b7c-2f3f6d0a9c11'
+    Author               = 'FalVideo contributors'
+    CompanyName          = 'FalVideo'
+    Copyright            = '(c) FalVideo contributors. MIT License.'
+    Description          = 'Generate Kling and Hailuo videos on fal.ai from PowerShell pipelines: cost estimates before spending, queue jobs as objects, streamed downloads, and a local fal emulator for rehearsals.'
+    PowerShellVersion    = '7.6'
+    CompatiblePSEditions = @('Core')
+    FormatsToProcess     = @('FalVideo.Format.ps1xml')
+    CmdletsToExport      = @()
+    FunctionsToExport    = @()
+    AliasesToExport      = @()
+    VariablesToExport    = @()
+    PrivateData          = @{ PSData = @{ Tags = @('fal', 'video', 'kling', 'hailuo', 'ai', 'generative') } }
+}
