@@ -9,7 +9,10 @@
     PowerShellVersion    = '7.6'
     CompatiblePSEditions = @('Core')
     FormatsToProcess     = @('FalVideo.Format.ps1xml')
-    CmdletsToExport      = @()
+    CmdletsToExport      = @(
+        'Get-FalConfiguration', 'Get-FalJob', 'Measure-VideoCost', 'New-HailuoVideo', 'New-KlingVideo',
+        'Save-FalVideo', 'Set-FalConfiguration', 'Stop-FalJob', 'Wait-FalJob'
+    )
     FunctionsToExport    = @()
     AliasesToExport      = @()
     VariablesToExport    = @()

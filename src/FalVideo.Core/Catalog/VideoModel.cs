@@ -1,0 +1,91 @@
+using System.Text.Json.Serialization;
+
+namespace FalVideo.Catalog;
+
+/// <summary>Generation modes a catalog model can offer; the keys of <see cref="VideoModel.Endpoints"/>.</summary>
+public static class VideoModes
+{
+    /// <summary>Prompt only.</summary>
+    public const string TextToVideo = "text-to-video";
+    /// <summary>A start image (and optionally an end image) animated by a prompt.</summary>
+    public const string ImageToVideo = "image-to-video";
+}
+
+/// <summary>
+/// One video model the module knows: its fal endpoint ids per mode, what it accepts, and how it is priced.
+/// Loaded from the shipped price catalog (<c>Catalog/models.json</c>, built from shared fal/MODELS.md).
+/// </summary>
+public sealed class VideoModel
+{
+    /// <summary>Short name used by cmdlets and CSV files, e.g. <c>kling-v3-pro</c>.</summary>
+    [JsonPropertyName("name")] public string Name { get; init; } = "";
+    /// <summary>Model family: <c>Kling</c>, <c>Hailuo</c> or <c>Sora</c>.</summary>
+    [JsonPropertyName("family")] public string Family { get; init; } = "";
+    /// <summary><c>active</c>, or <c>retired</c> when fal no longer serves it (still priced for comparisons).</summary>
+    [JsonPropertyName("status")] public string Status { get; init; } = "active";
+    /// <summary>Why and when the model was retired; null for active models.</summary>
+    [JsonPropertyName("retiredNote")] public string? RetiredNote { get; init; }
+    /// <summary>fal endpoint id per mode (<see cref="VideoModes"/>).</summary>
+    [JsonPropertyName("endpoints")] public Dictionary<string, string> Endpoints { get; init; } = new();
+    /// <summary>Allowed output durations in seconds; empty when the model picks the length itself.</summary>
+    [JsonPropertyName("durations")] public int[] Durations { get; init; } = [];
+    /// <summary>Duration in seconds fal uses when none is sent; null when the model has no duration input.</summary>
+    [JsonPropertyName("defaultDuration")] public int? DefaultDuration { get; init; }
+    /// <summary>Allowed aspect ratios for text-to-video; empty when the endpoint has no such input.</summary>
+    [JsonPropertyName("aspectRatios")] public string[] AspectRatios { get; init; } = [];
+    /// <summary>Selectable output resolutions (priced differently); empty when fixed.</summary>
+    [JsonPropertyName("resolutions")] public string[] Resolutions { get; init; } = [];
+    /// <summary>Default (or only) output resolution, e.g. <c>1080p</c>.</summary>
+    [JsonPropertyName("resolution")] public string? Resolution { get; init; }
+    /// <summary>True when the model can generate an audio track.</summary>
+    [JsonPropertyName("audio")] public bool SupportsAudio { get; init; }
+    /// <summary>fal's default for <c>generate_audio</c> when it is not sent.</summary>
+    [JsonPropertyName("defaultAudio")] public bool DefaultAudio { get; init; }
+    /// <summary>Optional fal input fields the model takes besides prompt and images, e.g. <c>duration</c>, <c>generate_audio</c>.</summary>
+    [JsonPropertyName("inputs")] public string[] Inputs { get; init; } = [];
+    /// <summary>Input field for the start image in image-to-video (<c>start_image_url</c> on Kling v3, <c>image_url</c> elsewhere).</summary>
+    [JsonPropertyName("imageInput")] public string? ImageInput { get; init; }
+    /// <summary>Input field for the end image, or null when the model takes none.</summary>
+    [JsonPropertyName("endImageInput")] public string? EndImageInput { get; init; }
+    /// <summary>True when image-to-video needs a prompt too (text-to-video always does).</summary>
+    [JsonPropertyName("promptRequiredForImage")] public bool PromptRequiredForImage { get; init; }
+    /// <summary>Longest prompt in characters the module sends; null when unlimited.</summary>
+    [JsonPropertyName("maxPromptLength")] public int? MaxPromptLength { get; init; }
+    /// <summary>Price rules in USD; empty when no price is published.</summary>
+    [JsonPropertyName("prices")] public PriceRule[] Prices { get; init; } = [];
+    /// <summary>Where the prices come from (fal page, seed article).</summary>
+    [JsonPropertyName("priceSource")] public string? PriceSource { get; init; }
+    /// <summary>Date of the published prices, ISO 8601 (day or month precision).</summary>
+    [JsonPropertyName("priceDate")] public string? PriceDate { get; init; }
+
+    /// <summary>True when fal no longer serves this model.</summary>
+    [JsonIgnore] public bool IsRetired => string.Equals(Status, "retired", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>True when the model takes the optional input field <paramref name="field"/>.</summary>
+    public bool Accepts(string field) => Inputs.Contains(field, StringComparer.Ordinal);
+
+    /// <summary>The endpoint id for <paramref name="mode"/>, or null when the model has no such mode.</summary>
+    public string? EndpointFor(string mode) => Endpoints.TryGetValue(mode, out var id) ? id : null;
+
+    /// <summary>The mode whose endpoint id is <paramref name="endpointId"/> (case-insensitive), or null.</summary>
+    public string? ModeOf(string endpointId) =>
+        Endpoints.FirstOrDefault(kv => string.Equals(kv.Value, endpointId, StringComparison.OrdinalIgnoreCase)).Key;
+
+    /// <inheritdoc />
+    public override string ToString() => Name;
+}
+
+/// <summary>
+/// One price of a model: USD per second of output or per video, applying when every condition in
+/// <see cref="When"/> holds. Conditions: <c>audio</c>, <c>voice</c>, <c>elements</c> (bool),
+/// <c>duration</c> (seconds), <c>resolution</c> (string).
+/// </summary>
+public sealed class PriceRule
+{
+    /// <summary>Conditions; an empty object applies always.</summary>
+    [JsonPropertyName("when")] public Dictionary<string, System.Text.Json.JsonElement> When { get; init; } = new();
+    /// <summary>USD per second of output (Kling bills per second).</summary>
+    [JsonPropertyName("usdPerSecond")] public decimal? UsdPerSecond { get; init; }
+    /// <summary>USD per video, whatever its length (Hailuo 2.3 pro bills flat).</summary>
+    [JsonPropertyName("usdPerVideo")] public decimal? UsdPerVideo { get; init; }
+}

@@ -1,0 +1,120 @@
+using FalVideo.Fal;
+
+namespace FalVideo.Jobs;
+
+/// <summary>Where a fal request stands, as the module reports it.</summary>
+public enum FalJobStatus
+{
+    /// <summary>Not known: a status fal sent that this version does not recognise, or an ambiguous submission.</summary>
+    Unknown,
+    /// <summary>fal <c>IN_QUEUE</c>: waiting for a runner; see <see cref="FalJob.QueuePosition"/>.</summary>
+    InQueue,
+    /// <summary>fal <c>IN_PROGRESS</c>: a runner is generating the video.</summary>
+    InProgress,
+    /// <summary>fal <c>COMPLETED</c> without an error: the result holds the video.</summary>
+    Completed,
+    /// <summary>fal <c>COMPLETED</c> with <c>error</c>/<c>error_type</c> set: no video.</summary>
+    Failed,
+    /// <summary>Cancellation was requested and accepted by fal.</summary>
+    Cancelled,
+}
+
+/// <summary>
+/// One fal queue request for a video: what was sent, what it should cost, and where it stands.
+/// Emitted by <c>New-KlingVideo</c>, <c>New-HailuoVideo</c>, <c>Get-FalJob</c> and <c>Wait-FalJob</c>;
+/// accepted by <c>Wait-FalJob</c>, <c>Save-FalVideo</c>, <c>Get-FalJob</c> and <c>Stop-FalJob</c>.
+/// Its string form is the request id.
+/// </summary>
+public sealed class FalJob
+{
+    /// <summary>fal's request id (a UUID) returned by submit.</summary>
+    public string RequestId { get; set; } = "";
+    /// <summary>fal endpoint id the request was submitted to, e.g. <c>fal-ai/kling-video/v3/pro/text-to-video</c>.</summary>
+    public string EndpointId { get; set; } = "";
+    /// <summary>Catalog short name, e.g. <c>kling-v3-pro</c>; empty for endpoints outside the catalog.</summary>
+    public string Model { get; set; } = "";
+    /// <summary><c>text-to-video</c> or <c>image-to-video</c>.</summary>
+    public string Mode { get; set; } = "";
+    /// <summary>The row's own identifier (an <c>Id</c> column), carried through for reports.</summary>
+    public string? Id { get; set; }
+    /// <summary>Current status; refreshed by <c>Get-FalJob</c> and <c>Wait-FalJob</c>.</summary>
+    public FalJobStatus Status { get; set; }
+    /// <summary>Requests ahead of this one while <see cref="FalJobStatus.InQueue"/>; null otherwise.</summary>
+    public int? QueuePosition { get; set; }
+    /// <summary>The prompt sent (empty for prompt-less requests).</summary>
+    public string Prompt { get; set; } = "";
+    /// <summary>Requested output length in seconds; null when the model picks it.</summary>
+    public int? DurationSeconds { get; set; }
+    /// <summary>Estimated cost in USD from the shipped price catalog; null when no price is known.</summary>
+    public decimal? EstimatedCostUsd { get; set; }
+    /// <summary>When fal accepted the request (UTC).</summary>
+    public DateTimeOffset SubmittedAt { get; set; }
+    /// <summary>When the module saw the request complete (UTC), or null.</summary>
+    public DateTimeOffset? CompletedAt { get; set; }
+    /// <summary>URL of the generated video on fal's CDN (public; kept at least 7 days per fal's FAQ).</summary>
+    public string? VideoUrl { get; set; }
+    /// <summary>Size of the video in bytes as fal reported it, or null.</summary>
+    public long? VideoSize { get; set; }
+    /// <summary>File name fal gave the video, or null.</summary>
+    public string? VideoFileName { get; set; }
+    /// <summary>fal's error text for a failed request.</summary>
+    public string? Error { get; set; }
+    /// <summary>fal's <c>error_type</c>, e.g. <c>runner_disconnected</c>.</summary>
+    public string? ErrorType { get; set; }
+    /// <summary>Model run time in seconds (fal <c>metrics.inference_time</c>), or null.</summary>
+    public double? InferenceTimeSeconds { get; set; }
+    /// <summary>The runner's log lines from the last status read.</summary>
+    public FalLogEntry[] Logs { get; set; } = [];
+    /// <summary>fal <c>status_url</c> returned by submit.</summary>
+    public string? StatusUrl { get; set; }
+    /// <summary>fal <c>response_url</c> returned by submit.</summary>
+    public string? ResponseUrl { get; set; }
+    /// <summary>fal <c>cancel_url</c> returned by submit.</summary>
+    public string? CancelUrl { get; set; }
+    /// <summary>The model input sent, as JSON.</summary>
+    public string? Input { get; set; }
+
+    /// <summary>True once the request has ended (completed, failed or cancelled).</summary>
+    public bool IsFinished => Status is FalJobStatus.Completed or FalJobStatus.Failed or FalJobStatus.Cancelled;
+
+    /// <summary>The handle the queue client needs: submit's URLs when known, else rebuilt from the ids.</summary>
+    public FalRequestHandle ToHandle(Uri queueBaseUrl)
+    {
+        var rebuilt = FalRequestHandle.FromIds(EndpointId, RequestId, queueBaseUrl);
+        if (Uri.TryCreate(StatusUrl, UriKind.Absolute, out var s)) rebuilt.StatusUrl = s;
+        if (Uri.TryCreate(ResponseUrl, UriKind.Absolute, out var r)) rebuilt.ResponseUrl = r;
+        if (Uri.TryCreate(CancelUrl, UriKind.Absolute, out var c)) rebuilt.CancelUrl = c;
+        return rebuilt;
+    }
+
+    /// <summary>Takes the fields of a status read.</summary>
+    public void Apply(FalStatus status)
+    {
+        Status = status.Status switch
+        {
+            FalQueueStatus.InQueue => FalJobStatus.InQueue,
+            FalQueueStatus.InProgress => FalJobStatus.InProgress,
+            FalQueueStatus.Completed => status.IsFailed ? FalJobStatus.Failed : FalJobStatus.Completed,
+            _ => FalJobStatus.Unknown,
+        };
+        QueuePosition = status.Status == FalQueueStatus.InQueue ? status.QueuePosition : null;
+        if (status.Logs.Count > 0) Logs = status.Logs.ToArray();
+        if (status.InferenceTimeSeconds is { } t) InferenceTimeSeconds = t;
+        if (status.IsFailed) { Error = status.Error; ErrorType = status.ErrorType; }
+        if (status.IsCompleted) CompletedAt ??= DateTimeOffset.UtcNow;
+    }
+
+    /// <summary>Takes the video of a result.</summary>
+    public void Apply(FalResult result)
+    {
+        if (result.Video is { } v)
+        {
+            VideoUrl = v.Url.ToString();
+            VideoSize = v.FileSize;
+            VideoFileName = v.FileName;
+        }
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => RequestId;
+}

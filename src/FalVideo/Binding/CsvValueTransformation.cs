@@ -1,0 +1,146 @@
+using System.Globalization;
+using System.Management.Automation;
+using System.Security;
+
+namespace FalVideo.PowerShell.Binding;
+
+/// <summary>
+/// Problems found while turning a row's cell text into typed parameter values. Transformations
+/// never throw (a throw would make PowerShell drop the row before the cmdlet can tell which row it
+/// was); they record the problem here and the cmdlet reports it with the row number. Binding and
+/// ProcessRecord run on the same pipeline thread, hence thread-static.
+/// </summary>
+internal static class BindingProblems
+{
+    [ThreadStatic] private static List<string>? t_pending;
+
+    public static void Add(string message) => (t_pending ??= new()).Add(message);
+
+    /// <summary>Returns and clears what was recorded since the last call.</summary>
+    public static IReadOnlyList<string> Take()
+    {
+        var list = t_pending;
+        t_pending = null;
+        return (IReadOnlyList<string>?)list ?? Array.Empty<string>();
+    }
+}
+
+/// <summary>Base for transformations of CSV cell text: an empty or blank cell means "not given" (null).</summary>
+public abstract class CsvValueAttribute : ArgumentTransformationAttribute
+{
+    /// <inheritdoc />
+    public override object? Transform(EngineIntrinsics engineIntrinsics, object? inputData)
+    {
+        var value = inputData is PSObject pso ? pso.BaseObject : inputData;
+        if (value is null) return null;
+        if (value is string s)
+        {
+            if (string.IsNullOrWhiteSpace(s)) return null;
+            return FromText(s.Trim());
+        }
+        return FromValue(value);
+    }
+
+    /// <summary>Parses non-empty text; records a problem and returns null when it can't.</summary>
+    protected abstract object? FromText(string text);
+
+    /// <summary>Converts a non-string value (from an interactive argument); default: as is.</summary>
+    protected virtual object? FromValue(object value) => value;
+
+    /// <summary>The parameter name for messages.</summary>
+    protected string Field { get; }
+
+    /// <summary>Creates the transformation for parameter <paramref name="field"/>.</summary>
+    protected CsvValueAttribute(string field) => Field = field;
+}
+
+/// <summary>
+/// Booleans from CSV text: true/false, yes/no, 1/0, on/off (any case); empty means not given.
+/// PowerShell alone refuses to bind the string "false" to a bool.
+/// </summary>
+public sealed class CsvBooleanAttribute(string field) : CsvValueAttribute(field)
+{
+    /// <inheritdoc />
+    protected override object? FromText(string text)
+    {
+        switch (text.ToLowerInvariant())
+        {
+            case "true" or "yes" or "1" or "on" or "$true": return true;
+            case "false" or "no" or "0" or "off" or "$false": return false;
+            default:
+                BindingProblems.Add($"{Field} '{text}' is not a boolean; allowed: true, false, yes, no, 1, 0, or empty for the default.");
+                return null;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override object? FromValue(object value) => value switch
+    {
+        bool b => b,
+        SwitchParameter sw => sw.IsPresent,
+        int i when i is 0 or 1 => i == 1,
+        _ => FromText(value.ToString() ?? ""),
+    };
+}
+
+/// <summary>Whole numbers from CSV text (invariant culture); empty means not given.</summary>
+public sealed class CsvIntegerAttribute(string field, string allowed) : CsvValueAttribute(field)
+{
+    /// <inheritdoc />
+    protected override object? FromText(string text)
+    {
+        if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n)) return n;
+        // "6.0" or "6s" are common in hand-made sheets; accept a whole number of seconds with a unit suffix.
+        var trimmed = text.EndsWith("s", StringComparison.OrdinalIgnoreCase) ? text[..^1] : text;
+        if (decimal.TryParse(trimmed, NumberStyles.Number, CultureInfo.InvariantCulture, out var d) && d == decimal.Truncate(d)
+            && d is >= int.MinValue and <= int.MaxValue)
+            return (int)d;
+        BindingProblems.Add($"{Field} '{text}' is not a whole number; allowed: {allowed}.");
+        return null;
+    }
+
+    /// <inheritdoc />
+    protected override object? FromValue(object value) => value switch
+    {
+        int i => i,
+        long or short or byte => Convert.ToInt32(value, CultureInfo.InvariantCulture),
+        _ => FromText(Convert.ToString(value, CultureInfo.InvariantCulture) ?? ""),
+    };
+}
+
+/// <summary>Decimal numbers from CSV text (invariant culture, so "0.5" everywhere); empty means not given.</summary>
+public sealed class CsvNumberAttribute(string field, string allowed) : CsvValueAttribute(field)
+{
+    /// <inheritdoc />
+    protected override object? FromText(string text)
+    {
+        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && double.IsFinite(n)) return n;
+        BindingProblems.Add($"{Field} '{text}' is not a number; allowed: {allowed}.");
+        return null;
+    }
+
+    /// <inheritdoc />
+    protected override object? FromValue(object value) => value switch
+    {
+        double d => d,
+        float or int or long or decimal => Convert.ToDouble(value, CultureInfo.InvariantCulture),
+        _ => FromText(Convert.ToString(value, CultureInfo.InvariantCulture) ?? ""),
+    };
+}
+
+/// <summary>An API key given as a SecureString or plain text; becomes plain text for the Authorization header only.</summary>
+public sealed class ApiKeyTransformationAttribute : ArgumentTransformationAttribute
+{
+    /// <inheritdoc />
+    public override object? Transform(EngineIntrinsics engineIntrinsics, object? inputData)
+    {
+        var value = inputData is PSObject pso ? pso.BaseObject : inputData;
+        return value switch
+        {
+            null => null,
+            SecureString secure => new System.Net.NetworkCredential("", secure).Password,
+            string s => string.IsNullOrWhiteSpace(s) ? null : s.Trim(),
+            _ => value.ToString(),
+        };
+    }
+}

@@ -1,0 +1,117 @@
+using System.Collections.Concurrent;
+using System.Management.Automation;
+using FalVideo.Fal;
+using FalVideo.PowerShell.Binding;
+using FalVideo.PowerShell.Settings;
+
+namespace FalVideo.PowerShell.Cmdlets;
+
+/// <summary>
+/// What every FalVideo cmdlet shares: the <c>-ApiKey</c> parameter, a cancellation token that Ctrl+C
+/// (StopProcessing) trips, one queue client per invocation, and error records with stable ids.
+/// Worker tasks never call <c>Write*</c>: verbose lines are queued and written on the pipeline thread.
+/// </summary>
+public abstract class FalCmdletBase : PSCmdlet, IDisposable
+{
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly ConcurrentQueue<string> _verbose = new();
+    private FalQueueClient? _client;
+    private FalClientOptions? _options;
+
+    /// <summary>
+    /// fal API key (a SecureString or plain text). When omitted: the session's key
+    /// (Set-FalConfiguration), then FAL_KEY, then FAL_KEY_ID and FAL_KEY_SECRET.
+    /// </summary>
+    [Parameter]
+    [ApiKeyTransformation]
+    public object? ApiKey { get; set; }
+
+    /// <summary>Tripped by Ctrl+C.</summary>
+    protected CancellationToken Stopping => _stopping.Token;
+
+    /// <inheritdoc />
+    protected override void StopProcessing() => _stopping.Cancel();
+
+    /// <inheritdoc />
+    protected override void EndProcessing() => FlushVerbose();
+
+    /// <summary>Client options resolved once per invocation; a missing key or a plain-http remote URL is a terminating error.</summary>
+    protected FalClientOptions ClientOptions
+    {
+        get
+        {
+            if (_options is not null) return _options;
+            var options = FalSettings.Current.ToClientOptions(ApiKey as string);
+            options.Log = _verbose.Enqueue;
+            try { options.Validate(); }
+            catch (FalException ex) { ThrowTerminatingError(ToErrorRecord(ex, null)); }
+            return _options = options;
+        }
+    }
+
+    /// <summary>The queue client for this invocation (shares the process-wide HTTP connection pool).</summary>
+    protected FalQueueClient Client => _client ??= new FalQueueClient(ClientOptions);
+
+    /// <summary>Runs async work to completion on the pipeline thread, then writes the verbose lines it queued.</summary>
+    protected T Run<T>(Func<CancellationToken, Task<T>> work)
+    {
+        try { return work(Stopping).GetAwaiter().GetResult(); }
+        finally { FlushVerbose(); }
+    }
+
+    /// <summary>Writes queued verbose lines; call only on the pipeline thread.</summary>
+    protected internal void FlushVerbose()
+    {
+        while (_verbose.TryDequeue(out var line)) WriteVerbose(line);
+    }
+
+    /// <summary>Problems recorded while binding this record's parameters (see <see cref="CsvValueAttribute"/>).</summary>
+    protected static IReadOnlyList<string> TakeBindingProblems() => BindingProblems.Take();
+
+    /// <summary>An ErrorRecord for a fal failure: the exception's stable id and a fitting category.</summary>
+    protected internal static ErrorRecord ToErrorRecord(Exception ex, object? target, string? context = null)
+    {
+        var (id, category) = ex switch
+        {
+            FalValidationException => ("FalValidationFailed", ErrorCategory.InvalidData),
+            FalAuthenticationException => ("FalUnauthorized", ErrorCategory.AuthenticationError),
+            FalNotFoundException => ("FalNotFound", ErrorCategory.ObjectNotFound),
+            FalRateLimitException => ("FalRateLimited", ErrorCategory.LimitsExceeded),
+            FalAmbiguousSubmissionException => ("FalAmbiguousSubmission", ErrorCategory.InvalidResult),
+            FalConfigurationException => ("FalConfiguration", ErrorCategory.InvalidArgument),
+            FalProtocolException => ("FalProtocolError", ErrorCategory.ProtocolError),
+            FalDownloadException => ("FalDownloadFailed", ErrorCategory.WriteError),
+            FalServerException => ("FalServerError", ErrorCategory.ResourceUnavailable),
+            FalException fe => (fe.ErrorId, ErrorCategory.NotSpecified),
+            OperationCanceledException => ("FalOperationStopped", ErrorCategory.OperationStopped),
+            IOException or UnauthorizedAccessException => ("FalFileError", ErrorCategory.WriteError),
+            _ => ("FalUnexpectedError", ErrorCategory.NotSpecified),
+        };
+        var record = new ErrorRecord(ex, id, category, target);
+        var message = ex.Message;
+        if (ex is FalValidationException { ValidationErrors.Count: > 0 } ve)
+            message += " " + string.Join("; ", ve.ValidationErrors.Select(e => $"{string.Join(".", e.Location)}: {e.Message}"));
+        if (context is not null) message = $"{context}: {message}";
+        record.ErrorDetails = new ErrorDetails(message);
+        return record;
+    }
+
+    /// <summary>A non-terminating error about bad input: names the row and every bad field, nothing was sent.</summary>
+    protected void WriteInputError(string rowLabel, IEnumerable<string> problems, object? target)
+    {
+        var message = $"{rowLabel}: {string.Join(" ", problems)} Nothing was sent for this row.";
+        WriteError(new ErrorRecord(new ArgumentException(message), "FalInvalidInput", ErrorCategory.InvalidArgument, target)
+        {
+            ErrorDetails = new ErrorDetails(message),
+        });
+    }
+
+    /// <summary>Releases the client and the cancellation source; PowerShell calls this when the pipeline ends.</summary>
+    public void Dispose()
+    {
+        _client?.Dispose();
+        _client = null;
+        _stopping.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}

@@ -1,0 +1,117 @@
+using System.Management.Automation;
+using FalVideo.Fal;
+using FalVideo.PowerShell.Binding;
+using FalVideo.PowerShell.Settings;
+
+namespace FalVideo.PowerShell.Cmdlets;
+
+/// <summary>
+/// <para type="synopsis">Sets FalVideo settings for the current session (runspace).</para>
+/// <para type="description">Settings apply to this runspace only, so ThreadJobs and ForEach-Object -Parallel keep
+/// their own. Precedence: cmdlet parameter, then this session's setting, then environment variables
+/// (FAL_KEY, FAL_KEY_ID+FAL_KEY_SECRET, FALVIDEO_BASE_URL, FALVIDEO_QUEUE_URL, FALVIDEO_REST_URL), then fal's defaults.</para>
+/// </summary>
+[Cmdlet(VerbsCommon.Set, "FalConfiguration", SupportsShouldProcess = false)]
+[OutputType(typeof(FalConfigurationInfo))]
+public sealed class SetFalConfigurationCommand : PSCmdlet
+{
+    /// <summary>fal API key for this session (SecureString or text). Never written anywhere.</summary>
+    [Parameter]
+    [ApiKeyTransformation]
+    public object? ApiKey { get; set; }
+
+    /// <summary>One base URL for queue and storage, e.g. the local emulator http://127.0.0.1:8787. http:// is allowed only for loopback.</summary>
+    [Parameter]
+    public Uri? BaseUrl { get; set; }
+
+    /// <summary>Queue base URL (default https://queue.fal.run).</summary>
+    [Parameter]
+    public Uri? QueueUrl { get; set; }
+
+    /// <summary>REST/storage base URL (default https://rest.fal.ai).</summary>
+    [Parameter]
+    public Uri? RestUrl { get; set; }
+
+    /// <summary>Per-HTTP-attempt timeout in seconds (default 60).</summary>
+    [Parameter]
+    [ValidateRange(1, 3600)]
+    public double? RequestTimeout { get; set; }
+
+    /// <summary>Retries of retry-safe calls (status, result, download, cancel; default 4).</summary>
+    [Parameter]
+    [ValidateRange(0, 20)]
+    public int? MaxRetries { get; set; }
+
+    /// <summary>Clears every session setting first.</summary>
+    [Parameter]
+    public SwitchParameter Reset { get; set; }
+
+    /// <summary>Emits the resulting configuration.</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    /// <inheritdoc />
+    protected override void ProcessRecord()
+    {
+        var s = FalSettings.Current;
+        if (Reset)
+        {
+            s.ApiKey = null; s.QueueBaseUrl = null; s.RestBaseUrl = null; s.RequestTimeoutSeconds = null; s.MaxRetries = null;
+        }
+        if (ApiKey is string key) s.ApiKey = key;
+        if (BaseUrl is not null) { s.QueueBaseUrl = BaseUrl; s.RestBaseUrl = BaseUrl; }
+        if (QueueUrl is not null) s.QueueBaseUrl = QueueUrl;
+        if (RestUrl is not null) s.RestBaseUrl = RestUrl;
+        if (RequestTimeout is { } t) s.RequestTimeoutSeconds = t;
+        if (MaxRetries is { } m) s.MaxRetries = m;
+        var check = s.ToClientOptions(null);
+        check.ApiKey ??= "not-needed-for-this-check";
+        try { check.Validate(); }
+        catch (FalConfigurationException ex)
+        {
+            WriteError(new ErrorRecord(ex, "FalConfiguration", ErrorCategory.InvalidArgument, null));
+        }
+        if (PassThru) WriteObject(FalConfigurationInfo.Current());
+    }
+}
+
+/// <summary>
+/// <para type="synopsis">Gets the FalVideo settings in effect for this session.</para>
+/// <para type="description">Shows base URLs, where the API key comes from (never the key), timeouts and retries.</para>
+/// </summary>
+[Cmdlet(VerbsCommon.Get, "FalConfiguration")]
+[OutputType(typeof(FalConfigurationInfo))]
+public sealed class GetFalConfigurationCommand : PSCmdlet
+{
+    /// <inheritdoc />
+    protected override void ProcessRecord() => WriteObject(FalConfigurationInfo.Current());
+}
+
+/// <summary>The settings in effect: URLs, key source (never the key), timeout in seconds, retries.</summary>
+public sealed class FalConfigurationInfo
+{
+    /// <summary>Queue base URL in use.</summary>
+    public Uri QueueUrl { get; init; } = null!;
+    /// <summary>REST/storage base URL in use.</summary>
+    public Uri RestUrl { get; init; } = null!;
+    /// <summary>Where the key comes from: Session, FAL_KEY, FAL_KEY_ID+FAL_KEY_SECRET, or None.</summary>
+    public string ApiKeySource { get; init; } = "";
+    /// <summary>Per-HTTP-attempt timeout in seconds.</summary>
+    public double RequestTimeoutSeconds { get; init; }
+    /// <summary>Retries of retry-safe calls.</summary>
+    public int MaxRetries { get; init; }
+
+    internal static FalConfigurationInfo Current()
+    {
+        var s = FalSettings.Current;
+        var o = s.ToClientOptions(null);
+        var source = s.HasSessionKey ? "Session"
+            : !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("FAL_KEY")) ? "FAL_KEY"
+            : o.ApiKey is not null ? "FAL_KEY_ID+FAL_KEY_SECRET" : "None";
+        return new FalConfigurationInfo
+        {
+            QueueUrl = o.QueueBaseUrl, RestUrl = o.RestBaseUrl, ApiKeySource = source,
+            RequestTimeoutSeconds = o.RequestTimeout.TotalSeconds, MaxRetries = o.MaxRetries,
+        };
+    }
+}

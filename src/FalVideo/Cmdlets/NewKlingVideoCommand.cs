@@ -1,0 +1,70 @@
+using System.Management.Automation;
+using FalVideo.Jobs;
+using FalVideo.PowerShell.Binding;
+using FalVideo.PowerShell.Completion;
+using FalVideo.PowerShell.Requests;
+
+namespace FalVideo.PowerShell.Cmdlets;
+
+/// <summary>
+/// <para type="synopsis">Submits Kling video generations to fal's queue, one request per input row.</para>
+/// <para type="description">Checks each row against the model's inputs, prices it from the shipped catalog, uploads
+/// local images through fal storage, submits one fal queue request and emits a FalJob at once. Invalid rows get a
+/// non-terminating error naming the row and field and are not sent; the other rows go on.</para>
+/// </summary>
+[Cmdlet(VerbsCommon.New, "KlingVideo", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(FalJob))]
+public sealed class NewKlingVideoCommand : NewVideoCommandBase
+{
+    /// <summary>Output length in seconds: 3–15 on Kling v3 (default 5), 5 or 10 on Kling 2.x.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [CsvInteger("Duration", "3–15 seconds (Kling v3/O3), 5 or 10 (Kling 2.x)")]
+    [ArgumentCompleter(typeof(DurationCompleter))]
+    public int? Duration { get; set; }
+
+    /// <summary>Frame shape for text-to-video: 16:9 (default), 9:16 or 1:1. Image-to-video follows the image.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("aspect_ratio")]
+    [ArgumentCompleter(typeof(AspectRatioCompleter))]
+    public string? AspectRatio { get; set; }
+
+    /// <summary>Generate an audio track (true/false; fal's default on Kling v3 is true, and it costs more).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("generate_audio", "Audio")]
+    [CsvBoolean("GenerateAudio")]
+    public bool? GenerateAudio { get; set; }
+
+    /// <summary>What to avoid (fal's default: "blur, distort, and low quality").</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("negative_prompt")]
+    public string? NegativePrompt { get; set; }
+
+    /// <summary>How closely to follow the prompt, 0 to 1 (fal's default 0.5).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("cfg_scale")]
+    [CsvNumber("CfgScale", "0 to 1")]
+    public double? CfgScale { get; set; }
+
+    /// <summary>First frame: a local image file (uploaded to fal storage) or an http(s) URL. Selects image-to-video.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("start_image_url", "Image", "image_url")]
+    public string? StartImage { get; set; }
+
+    /// <summary>Last frame for image-to-video: a local image file or an http(s) URL.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("end_image_url", "tail_image_url")]
+    public string? EndImage { get; set; }
+
+    /// <inheritdoc />
+    protected override string Family => "Kling";
+
+    /// <inheritdoc />
+    protected override string DefaultModel => "kling-v3-pro";
+
+    internal override VideoRow CurrentRow() => new()
+    {
+        Id = Id, Prompt = Prompt, Model = Model, Duration = Duration, AspectRatio = AspectRatio,
+        GenerateAudio = GenerateAudio, NegativePrompt = NegativePrompt, CfgScale = CfgScale,
+        StartImage = StartImage, EndImage = EndImage,
+    };
+}

@@ -1,0 +1,135 @@
+using System.Management.Automation;
+using FalVideo.Fal;
+using FalVideo.Jobs;
+
+namespace FalVideo.PowerShell.Cmdlets;
+
+/// <summary>
+/// <para type="synopsis">Downloads the videos of finished fal jobs to disk.</para>
+/// <para type="description">Streams each video to a temporary file beside the target (never the whole file in
+/// memory), checks its size against fal's file_size, then moves it into place. Returns a FileInfo that also carries
+/// the job's RequestId, EndpointId, Model, Id, Prompt and EstimatedCostUsd, so Export-Csv makes a useful report.
+/// An existing file is not overwritten without -Force.</para>
+/// </summary>
+[Cmdlet(VerbsData.Save, "FalVideo", SupportsShouldProcess = true, DefaultParameterSetName = ByJobSet)]
+[OutputType(typeof(FileInfo))]
+public sealed class SaveFalVideoCommand : JobInputCommandBase
+{
+    /// <summary>Folder to save into (created if missing); default: the current location.</summary>
+    [Parameter(Position = 0)]
+    [Alias("Path", "OutputDirectory")]
+    public string? Directory { get; set; }
+
+    /// <summary>Overwrites an existing file of the same name.</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    /// <inheritdoc />
+    protected override void ProcessRecord()
+    {
+        var folder = SessionState.Path.GetUnresolvedProviderPathFromPSPath(string.IsNullOrWhiteSpace(Directory) ? "." : Directory);
+        foreach (var job in CurrentJobs())
+        {
+            try { Save(job, folder); }
+            catch (Exception ex) when (ex is FalException or IOException or UnauthorizedAccessException)
+            {
+                WriteError(ToErrorRecord(ex, job, $"Request {job.RequestId}"));
+            }
+        }
+    }
+
+    private void Save(FalJob job, string folder)
+    {
+        if (job.VideoUrl is null)
+        {
+            var handle = job.ToHandle(ClientOptions.QueueBaseUrl);
+            if (!job.IsFinished) job.Apply(Run(ct => Client.GetStatusAsync(handle, false, ct)));
+            if (job.Status != FalJobStatus.Completed)
+            {
+                var message = job.Status == FalJobStatus.Failed
+                    ? $"Request {job.RequestId} failed at fal ({job.ErrorType}: {job.Error}); there is no video to save."
+                    : $"Request {job.RequestId} is {job.Status}; wait for it first: ... | Wait-FalJob | Save-FalVideo.";
+                WriteError(new ErrorRecord(new InvalidOperationException(message), "FalJobNotCompleted", ErrorCategory.InvalidOperation, job)
+                { ErrorDetails = new ErrorDetails(message) });
+                return;
+            }
+            job.Apply(Run(ct => Client.GetResultAsync(handle, ct)));
+        }
+        if (job.VideoUrl is null || !Uri.TryCreate(job.VideoUrl, UriKind.Absolute, out var url))
+        {
+            var message = $"Request {job.RequestId} completed but its result has no video URL.";
+            WriteError(new ErrorRecord(new InvalidOperationException(message), "FalNoVideo", ErrorCategory.InvalidResult, job)
+            { ErrorDetails = new ErrorDetails(message) });
+            return;
+        }
+
+        var path = Path.Combine(folder, FileNames.For(job));
+        if (File.Exists(path) && !Force)
+        {
+            var message = $"{path} already exists; use -Force to overwrite it.";
+            WriteError(new ErrorRecord(new IOException(message), "FalFileExists", ErrorCategory.ResourceExists, path)
+            { ErrorDetails = new ErrorDetails(message) });
+            return;
+        }
+        if (!ShouldProcess(path, $"Save video of request {job.RequestId}")) return;
+        System.IO.Directory.CreateDirectory(folder);
+
+        long done = 0, total = job.VideoSize ?? -1;
+        var activity = $"Downloading {Path.GetFileName(path)}";
+        var download = Task.Run(() => Client.DownloadFileAsync(url, path, job.VideoSize,
+            (bytes, size) => { Interlocked.Exchange(ref done, bytes); if (size is { } s) Interlocked.Exchange(ref total, s); }, Stopping));
+        while (!download.Wait(200))
+        {
+            FlushVerbose();
+            var t = Interlocked.Read(ref total);
+            var d = Interlocked.Read(ref done);
+            WriteProgress(new ProgressRecord(7201, activity, t > 0 ? $"{d:N0} of {t:N0} bytes" : $"{d:N0} bytes")
+            { PercentComplete = t > 0 ? (int)Math.Min(100, d * 100 / t) : -1 });
+        }
+        WriteProgress(new ProgressRecord(7201, activity, "Done") { RecordType = ProgressRecordType.Completed });
+        FlushVerbose();
+        download.GetAwaiter().GetResult();
+
+        var output = new PSObject(new FileInfo(path));
+        output.Properties.Add(new PSNoteProperty("RequestId", job.RequestId));
+        output.Properties.Add(new PSNoteProperty("EndpointId", job.EndpointId));
+        output.Properties.Add(new PSNoteProperty("Model", job.Model));
+        output.Properties.Add(new PSNoteProperty("Id", job.Id));
+        output.Properties.Add(new PSNoteProperty("Prompt", job.Prompt));
+        output.Properties.Add(new PSNoteProperty("EstimatedCostUsd", job.EstimatedCostUsd));
+        output.Properties.Add(new PSNoteProperty("VideoUrl", job.VideoUrl));
+        WriteObject(output);
+    }
+}
+
+/// <summary>Safe local file names for downloaded videos.</summary>
+internal static class FileNames
+{
+    private static readonly HashSet<string> s_reserved = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8", "COM9",
+        "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
+    };
+
+    /// <summary>"&lt;Id&gt;-&lt;first 8 of request id&gt;.mp4" when the row had an Id, else "&lt;request id&gt;.mp4"; extension from fal's file name.</summary>
+    public static string For(FalJob job)
+    {
+        var ext = Path.GetExtension(job.VideoFileName ?? "");
+        if (string.IsNullOrEmpty(ext) || ext.Length > 6 || Sanitize(ext[1..]) != ext[1..]) ext = ".mp4";
+        var stem = string.IsNullOrWhiteSpace(job.Id)
+            ? Sanitize(job.RequestId)
+            : $"{Sanitize(job.Id)}-{Sanitize(job.RequestId.Length > 8 ? job.RequestId[..8] : job.RequestId)}";
+        return stem + ext.ToLowerInvariant();
+    }
+
+    /// <summary>Keeps letters, digits, '-', '_' and '.'; never a path separator, '..', or a reserved device name.</summary>
+    public static string Sanitize(string text)
+    {
+        var chars = text.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_').ToArray();
+        var name = new string(chars).Trim('.', ' ');
+        if (name.Length == 0) name = "video";
+        if (name.Length > 100) name = name[..100];
+        if (s_reserved.Contains(name.Split('.')[0])) name = "_" + name;
+        return name;
+    }
+}

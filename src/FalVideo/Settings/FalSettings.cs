@@ -1,0 +1,68 @@
+using System.Management.Automation.Runspaces;
+using System.Runtime.CompilerServices;
+using FalVideo.Fal;
+
+namespace FalVideo.PowerShell.Settings;
+
+/// <summary>
+/// Settings of one runspace (so ThreadJobs and <c>ForEach-Object -Parallel</c> don't share them), set by
+/// <c>Set-FalConfiguration</c>. Unset values fall back to environment variables, then to fal's defaults.
+/// Precedence: cmdlet parameter &gt; session setting &gt; environment variable &gt; default.
+/// </summary>
+public sealed class FalSettings
+{
+    private static readonly ConditionalWeakTable<Runspace, FalSettings> s_byRunspace = new();
+    private static readonly FalSettings s_noRunspace = new();
+
+    /// <summary>Environment variable that points queue and storage at one base URL (the local emulator).</summary>
+    public const string BaseUrlVariable = "FALVIDEO_BASE_URL";
+    /// <summary>Environment variable for the queue base URL alone (default https://queue.fal.run).</summary>
+    public const string QueueUrlVariable = "FALVIDEO_QUEUE_URL";
+    /// <summary>Environment variable for the REST/storage base URL alone (default https://rest.fal.ai).</summary>
+    public const string RestUrlVariable = "FALVIDEO_REST_URL";
+
+    /// <summary>API key for this session, or null to use FAL_KEY / FAL_KEY_ID+FAL_KEY_SECRET.</summary>
+    internal string? ApiKey { get; set; }
+    /// <summary>Queue base URL for this session, or null.</summary>
+    public Uri? QueueBaseUrl { get; set; }
+    /// <summary>REST (storage) base URL for this session, or null.</summary>
+    public Uri? RestBaseUrl { get; set; }
+    /// <summary>Per-HTTP-attempt timeout in seconds, or null for the default (60).</summary>
+    public double? RequestTimeoutSeconds { get; set; }
+    /// <summary>Retries of retry-safe calls, or null for the default (4).</summary>
+    public int? MaxRetries { get; set; }
+
+    /// <summary>The settings of the runspace running on this thread.</summary>
+    public static FalSettings Current
+    {
+        get
+        {
+            var rs = Runspace.DefaultRunspace;
+            return rs is null ? s_noRunspace : s_byRunspace.GetValue(rs, _ => new FalSettings());
+        }
+    }
+
+    /// <summary>True when a session key is set (the key itself is never shown).</summary>
+    public bool HasSessionKey => ApiKey is not null;
+
+    /// <summary>
+    /// The options the queue client should use now.
+    /// </summary>
+    /// <param name="apiKeyParameter">The cmdlet's -ApiKey, which wins over everything.</param>
+    public FalClientOptions ToClientOptions(string? apiKeyParameter)
+    {
+        static Uri? Env(string name) =>
+            Environment.GetEnvironmentVariable(name) is { Length: > 0 } v && Uri.TryCreate(v.Trim(), UriKind.Absolute, out var u) ? u : null;
+
+        var common = Env(BaseUrlVariable);
+        var options = new FalClientOptions
+        {
+            ApiKey = FalCredentials.Resolve(apiKeyParameter, ApiKey, Environment.GetEnvironmentVariable),
+        };
+        if ((QueueBaseUrl ?? Env(QueueUrlVariable) ?? common) is { } q) options.QueueBaseUrl = q;
+        if ((RestBaseUrl ?? Env(RestUrlVariable) ?? common) is { } r) options.RestBaseUrl = r;
+        if (RequestTimeoutSeconds is { } t) options.RequestTimeout = TimeSpan.FromSeconds(t);
+        if (MaxRetries is { } m) options.MaxRetries = m;
+        return options;
+    }
+}

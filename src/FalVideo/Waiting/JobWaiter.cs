@@ -1,0 +1,156 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Management.Automation;
+using FalVideo.Fal;
+using FalVideo.Jobs;
+using FalVideo.PowerShell.Cmdlets;
+
+namespace FalVideo.PowerShell.Waiting;
+
+/// <summary>
+/// Waits for many fal jobs at once (never one after another). Worker tasks follow each job with the
+/// queue client and post events; only the pipeline thread touches the job objects and writes output,
+/// progress and errors. Finished jobs are written as they finish.
+/// </summary>
+internal sealed class JobWaiter(FalCmdletBase cmdlet, FalQueueClient client, Uri queueBaseUrl, int throttleLimit = 32)
+{
+    private abstract record WaitEvent(FalJob Job);
+    private sealed record StatusChanged(FalJob Job, FalStatus Status) : WaitEvent(Job);
+    private sealed record Finished(FalJob Job, FalStatus Status, FalResult? Result) : WaitEvent(Job);
+    private sealed record Failed(FalJob Job, Exception Error) : WaitEvent(Job);
+
+    private const int ParentActivityId = 7101;
+    private const int MaxChildBars = 10;
+
+    /// <summary>Waits for <paramref name="jobs"/>; returns when all finished, the timeout passed, or Ctrl+C.</summary>
+    /// <param name="timeoutSeconds">Overall limit in seconds; null waits as long as it takes.</param>
+    public void WaitAll(IReadOnlyList<FalJob> jobs, int? timeoutSeconds, CancellationToken stopping)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        if (timeoutSeconds is { } t) deadline.CancelAfter(TimeSpan.FromSeconds(t));
+        using var events = new BlockingCollection<WaitEvent>();
+        using var gate = new SemaphoreSlim(Math.Max(1, throttleLimit));
+        var clock = Stopwatch.StartNew();
+
+        var open = new HashSet<FalJob>(ReferenceEqualityComparer.Instance);
+        foreach (var job in jobs)
+        {
+            if (job.IsFinished && job.Status != FalJobStatus.Completed) { open.Add(job); events.Add(new Finished(job, null!, null)); continue; }
+            open.Add(job);
+            _ = Task.Run(() => FollowAsync(job, events, gate, deadline.Token));
+        }
+
+        var lastProgress = TimeSpan.MinValue;
+        while (open.Count > 0 && !deadline.IsCancellationRequested)
+        {
+            if (events.TryTake(out var e, 250))
+            {
+                Handle(e, open);
+                while (events.TryTake(out e)) Handle(e, open);
+            }
+            cmdlet.FlushVerbose();
+            if (clock.Elapsed - lastProgress > TimeSpan.FromMilliseconds(500) || open.Count == 0)
+            {
+                WriteProgress(jobs, open, clock.Elapsed);
+                lastProgress = clock.Elapsed;
+            }
+        }
+        cmdlet.WriteProgress(new ProgressRecord(ParentActivityId, "Waiting for fal jobs", "Done") { RecordType = ProgressRecordType.Completed });
+        if (open.Count == 0) return;
+
+        if (stopping.IsCancellationRequested)
+        {
+            // The pipeline is stopping: Write* would throw, so tell the host directly. Nothing is cancelled at fal.
+            cmdlet.Host.UI.WriteWarningLine(
+                $"Stopped waiting; {open.Count} fal job(s) are still running at fal and were not cancelled. " +
+                $"Resume with: Get-FalJob -RequestId <id> -EndpointId <endpoint> | Wait-FalJob. Request ids: {string.Join(", ", open.Select(j => j.RequestId))}");
+            return;
+        }
+        foreach (var job in open)
+        {
+            var message = $"Timed out after {timeoutSeconds} s waiting for request {job.RequestId} ({job.Model}); it is {job.Status} at fal and still running. Wait again with Wait-FalJob.";
+            cmdlet.WriteError(new ErrorRecord(new TimeoutException(message), "FalWaitTimeout", ErrorCategory.OperationTimeout, job)
+            { ErrorDetails = new ErrorDetails(message) });
+        }
+    }
+
+    private async Task FollowAsync(FalJob job, BlockingCollection<WaitEvent> events, SemaphoreSlim gate, CancellationToken ct)
+    {
+        try
+        {
+            await gate.WaitAsync(ct).ConfigureAwait(false);
+            try
+            {
+                var handle = job.ToHandle(queueBaseUrl);
+                var final = await client.WaitForCompletionAsync(handle, s => Post(events, new StatusChanged(job, s)), ct).ConfigureAwait(false);
+                FalResult? result = null;
+                if (!final.IsFailed) result = await client.GetResultAsync(handle, ct).ConfigureAwait(false);
+                Post(events, new Finished(job, final, result));
+            }
+            finally { gate.Release(); }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
+        catch (Exception ex) { Post(events, new Failed(job, ex)); }
+    }
+
+    private static void Post(BlockingCollection<WaitEvent> events, WaitEvent e)
+    {
+        try { events.Add(e); } catch (ObjectDisposedException) { } catch (InvalidOperationException) { }
+    }
+
+    private void Handle(WaitEvent e, HashSet<FalJob> open)
+    {
+        if (!open.Contains(e.Job)) return;
+        switch (e)
+        {
+            case StatusChanged s:
+                e.Job.Apply(s.Status);
+                break;
+            case Finished f:
+                open.Remove(f.Job);
+                if (f.Status is not null) f.Job.Apply(f.Status);
+                if (f.Result is not null) f.Job.Apply(f.Result);
+                if (f.Job.Status == FalJobStatus.Completed) cmdlet.WriteObject(f.Job);
+                else WriteJobFailed(f.Job);
+                break;
+            case Failed x:
+                open.Remove(x.Job);
+                cmdlet.WriteError(FalCmdletBase.ToErrorRecord(x.Error, x.Job, $"Request {x.Job.RequestId}"));
+                break;
+        }
+    }
+
+    private void WriteJobFailed(FalJob job)
+    {
+        var message = job.Status == FalJobStatus.Cancelled
+            ? $"Request {job.RequestId} ({job.Model}) was cancelled."
+            : $"Request {job.RequestId} ({job.Model}) failed at fal: {job.Error ?? "no error text"} (error_type: {job.ErrorType ?? "none"}).";
+        cmdlet.WriteError(new ErrorRecord(new InvalidOperationException(message), "FalJobFailed", ErrorCategory.InvalidResult, job)
+        { ErrorDetails = new ErrorDetails(message) });
+    }
+
+    private void WriteProgress(IReadOnlyList<FalJob> jobs, HashSet<FalJob> open, TimeSpan elapsed)
+    {
+        var finished = jobs.Count - open.Count;
+        var running = open.Count(j => j.Status == FalJobStatus.InProgress);
+        var queued = open.Where(j => j.Status == FalJobStatus.InQueue).ToList();
+        var next = queued.Where(j => j.QueuePosition is not null).Select(j => j.QueuePosition!.Value).DefaultIfEmpty(-1).Min();
+        var status = $"{finished}/{jobs.Count} finished, {running} in progress, {queued.Count} in queue" +
+                     (next >= 0 ? $" (next at queue position {next})" : "") + $", {elapsed.TotalSeconds:0} s elapsed";
+        cmdlet.WriteProgress(new ProgressRecord(ParentActivityId, "Waiting for fal jobs", status)
+        { PercentComplete = jobs.Count == 0 ? 100 : finished * 100 / jobs.Count });
+
+        var child = 0;
+        foreach (var job in jobs)
+        {
+            if (child >= MaxChildBars) break;
+            var id = ParentActivityId + 1 + child++;
+            var detail = job.Status == FalJobStatus.InQueue && job.QueuePosition is { } p ? $"InQueue, position {p}" : job.Status.ToString();
+            cmdlet.WriteProgress(new ProgressRecord(id, $"{job.Model} {job.RequestId}", detail)
+            {
+                ParentActivityId = ParentActivityId,
+                RecordType = open.Contains(job) ? ProgressRecordType.Processing : ProgressRecordType.Completed,
+            });
+        }
+    }
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every test: installs what the tests need (ffprobe to check the emulator's MP4, the official
+# fal JS client to prove the emulator speaks fal's protocol), builds, and runs the xunit suites that
+# host PowerShell 7.6 in-process against the built module and a local fal emulator.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+if ! command -v ffprobe >/dev/null 2>&1; then
+  echo "Installing ffmpeg (for ffprobe)..."
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends ffmpeg >/dev/null
+  else sudo apt-get update -qq && sudo apt-get install -y -qq --no-install-recommends ffmpeg >/dev/null; fi
+fi
+if [ -f tests/js/package-lock.json ]; then
+  npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
+fi
+
+dotnet build FalVideo.sln -c Release --nologo -v quiet
+log=$(mktemp)
+set +e
+dotnet test FalVideo.sln -c Release --no-build --nologo --logger "console;verbosity=normal" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One plain closing line: "N passed, N failed".
+passed=$(grep -Eo 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+failed=$(grep -Eo 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+rm -f "$log"
+echo "${passed:-0} passed, ${failed:-0} failed"
+exit "$status"

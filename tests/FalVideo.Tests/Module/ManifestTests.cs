@@ -1,0 +1,73 @@
+using System.Management.Automation;
+using System.Reflection;
+using System.Xml.Linq;
+
+namespace FalVideo.Tests.Module;
+
+/// <summary>The built module folder: exact exports, a format file that loads, help for every cmdlet.</summary>
+public sealed class ManifestTests : IDisposable
+{
+    private readonly PowerShellHost _ps = new(emulator: null);
+
+    public void Dispose() => _ps.Dispose();
+
+    private static string[] CmdletsInAssembly()
+    {
+        var dll = Path.Combine(Path.GetDirectoryName(RepoPaths.ModuleManifest)!, "FalVideo.dll");
+        var context = new MetadataLoadContextLite(dll);
+        return context.CmdletNames();
+    }
+
+    [Fact]
+    public void Manifest_exports_exactly_the_cmdlets_the_dll_defines()
+    {
+        var r = _ps.Run("(Get-Module FalVideo).ExportedCmdlets.Keys | Sort-Object");
+        r.ThrowIfErrors();
+        var exported = r.Output.Select(o => o.ToString()).ToArray();
+        Assert.Equal(CmdletsInAssembly().OrderBy(n => n, StringComparer.OrdinalIgnoreCase), exported);
+        var manifest = _ps.Run("(Import-PowerShellDataFile $args[0]).CmdletsToExport | Sort-Object", RepoPaths.ModuleManifest);
+        Assert.Equal(exported, manifest.Output.Select(o => o.ToString()).ToArray());
+    }
+
+    [Fact]
+    public void Assemblies_carry_the_manifest_version()
+    {
+        var r = _ps.Run("$m = Get-Module FalVideo; $m.Version.ToString(); [FalVideo.Jobs.FalJob].Assembly.GetName().Version.ToString(3)");
+        r.ThrowIfErrors();
+        Assert.Equal(r.Output[0].ToString(), r.Output[^1].ToString());
+        Assert.Matches(@"^\d+\.\d+\.\d+$", r.Output[0].ToString());
+    }
+
+    [Fact]
+    public void Jobs_use_the_table_view_and_print_as_their_request_id()
+    {
+        var r = _ps.Run("Get-FormatData -TypeName FalVideo.Jobs.FalJob | ForEach-Object { $_.FormatViewDefinition.Name }");
+        Assert.Contains("FalJobTable", r.Output.Select(o => o.ToString()));
+        var s = _ps.Run("$j = [FalVideo.Jobs.FalJob]::new(); $j.RequestId = 'abc-123'; \"$j\"");
+        Assert.Equal("abc-123", s.Output.Single().ToString());
+    }
+}
+
+/// <summary>Reads [Cmdlet] attributes from the built DLL without loading it into this process's default context twice.</summary>
+internal sealed class MetadataLoadContextLite(string path)
+{
+    public string[] CmdletNames()
+    {
+        var context = new System.Runtime.Loader.AssemblyLoadContext("manifest-check", isCollectible: true);
+        try
+        {
+            context.Resolving += (ctx, name) =>
+            {
+                var candidate = Path.Combine(Path.GetDirectoryName(path)!, name.Name + ".dll");
+                return File.Exists(candidate) ? ctx.LoadFromAssemblyPath(candidate) : null;
+            };
+            var asm = context.LoadFromAssemblyPath(path);
+            return asm.GetTypes()
+                .Select(t => t.GetCustomAttributesData().FirstOrDefault(a => a.AttributeType.FullName == typeof(CmdletAttribute).FullName))
+                .Where(a => a is not null)
+                .Select(a => $"{a!.ConstructorArguments[0].Value}-{a.ConstructorArguments[1].Value}")
+                .ToArray();
+        }
+        finally { context.Unload(); }
+    }
+}

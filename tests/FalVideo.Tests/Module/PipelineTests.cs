@@ -1,0 +1,213 @@
+using System.Diagnostics;
+using System.Management.Automation;
+using System.Text.Json;
+using FalVideo.Emulator;
+
+namespace FalVideo.Tests.Module;
+
+/// <summary>The README's pipelines, through the built module, over real HTTP to the emulator on 127.0.0.1.</summary>
+public sealed class PipelineTests : IAsyncLifetime
+{
+    private RunningEmulator _emulator = null!;
+    private PowerShellHost _ps = null!;
+    private readonly string _temp = Directory.CreateTempSubdirectory("falvideo-tests-").FullName;
+
+    public async Task InitializeAsync()
+    {
+        _emulator = await EmulatorServer.StartAsync(new EmulatorOptions { Urls = "http://127.0.0.1:0", JobSeconds = 0 });
+        _ps = new PowerShellHost(_emulator.BaseUrl);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _ps.Dispose();
+        await _emulator.DisposeAsync();
+        try { Directory.Delete(_temp, true); } catch (IOException) { }
+    }
+
+    private static string Seed(string name) => Path.Combine(RepoPaths.SharedData, name);
+
+    private JsonElement InputOf(string requestId)
+    {
+        var job = _emulator.State.Jobs.Single(j => j.RequestId == requestId);
+        return JsonDocument.Parse(job.Input).RootElement;
+    }
+
+    [Fact]
+    public void Seed_prompts_submit_kling_rows_and_refuse_other_families_by_row()
+    {
+        var r = _ps.Run("Import-Csv $args[0] | New-KlingVideo", Seed("seed-prompts.csv"));
+        var csvRows = File.ReadAllLines(Seed("seed-prompts.csv")).Skip(1).ToList();
+        var klingRows = csvRows.Count(l => l.Split(',')[1] == "kling-v3-pro");
+        Assert.Equal(klingRows, r.Output.Count);
+        Assert.Equal(klingRows, _emulator.State.AcceptedSubmissions);
+        Assert.Equal(csvRows.Count - klingRows, r.Errors.Count);
+        Assert.Contains(r.Errors, e => e.ErrorDetails.Message.StartsWith("Row 3:") && e.ErrorDetails.Message.Contains("Hailuo"));
+        Assert.Contains(r.Errors, e => e.ErrorDetails.Message.StartsWith("Row 7:") && e.ErrorDetails.Message.Contains("Sora"));
+
+        var pottery = r.Output.Single(o => (string)o.Properties["Id"].Value == "pottery");
+        Assert.Equal("fal-ai/kling-video/v3/pro/text-to-video", pottery.Properties["EndpointId"].Value);
+        Assert.Equal(0.672m, (decimal)pottery.Properties["EstimatedCostUsd"].Value);
+        Assert.Equal(pottery.Properties["RequestId"].Value, pottery.ToString());
+        var sent = InputOf((string)pottery.Properties["RequestId"].Value);
+        Assert.Equal("6", sent.GetProperty("duration").GetString());           // fal's duration enum is a string
+        Assert.False(sent.GetProperty("generate_audio").GetBoolean());         // the CSV's "false" really went as false
+        Assert.Equal("16:9", sent.GetProperty("aspect_ratio").GetString());
+    }
+
+    [Fact]
+    public void Seed_prompts_submit_hailuo_rows_with_defaults_for_empty_cells()
+    {
+        var r = _ps.Run("Import-Csv $args[0] | New-HailuoVideo", Seed("seed-prompts.csv"));
+        var hailuo = r.Output.ToList();
+        Assert.Equal(2, hailuo.Count);
+        Assert.All(hailuo, j => Assert.Equal("fal-ai/minimax/hailuo-2.3/pro/text-to-video", j.Properties["EndpointId"].Value));
+        Assert.All(hailuo, j => Assert.Equal(0.49m, (decimal)j.Properties["EstimatedCostUsd"].Value));
+        var sent = InputOf((string)hailuo[0].Properties["RequestId"].Value);
+        Assert.False(sent.TryGetProperty("duration", out _));                  // pro tier has no duration input
+        Assert.Equal(7, r.Errors.Count);
+    }
+
+    [Fact]
+    public void WhatIf_prices_every_row_and_submits_nothing()
+    {
+        var r = _ps.Run("Import-Csv $args[0] | New-KlingVideo -WhatIf", Seed("seed-prompts.csv"));
+        Assert.Empty(r.Output);
+        Assert.Equal(0, _emulator.State.AcceptedSubmissions);
+        Assert.Equal(0, _emulator.State.Requests);
+    }
+
+    [Fact]
+    public void Invalid_rows_are_reported_and_the_valid_rows_go_on()
+    {
+        var r = _ps.Run(@"
+            @([pscustomobject]@{ Id = 'ok';   Prompt = 'A fox';  Duration = '5';  AspectRatio = '16:9'; CfgScale = '' },
+              [pscustomobject]@{ Id = 'long'; Prompt = 'A fox';  Duration = '20'; AspectRatio = '';     CfgScale = '' },
+              [pscustomobject]@{ Id = 'ar';   Prompt = 'A fox';  Duration = '';   AspectRatio = '4:3';  CfgScale = '' },
+              [pscustomobject]@{ Id = 'cfg';  Prompt = 'A fox';  Duration = '';   AspectRatio = '';     CfgScale = '1.5' },
+              [pscustomobject]@{ Id = 'text'; Prompt = 'A fox';  Duration = 'ten'; AspectRatio = '';    CfgScale = '' },
+              [pscustomobject]@{ Id = 'none'; Prompt = '';       Duration = '';   AspectRatio = '';     CfgScale = '' },
+              [pscustomobject]@{ Id = 'ok2';  Prompt = 'A hare'; Duration = '';   AspectRatio = '';     CfgScale = '0.3' }) | New-KlingVideo");
+        Assert.Equal(new[] { "ok", "ok2" }, r.Output.Select(o => (string)o.Properties["Id"].Value));
+        Assert.Equal(2, _emulator.State.AcceptedSubmissions);
+        var messages = r.Errors.Select(e => e.ErrorDetails.Message).ToList();
+        Assert.Equal(5, messages.Count);
+        Assert.StartsWith("Row 2: Duration 20", messages[0]);
+        Assert.Contains("3–15", messages[0]);
+        Assert.StartsWith("Row 3: AspectRatio '4:3'", messages[1]);
+        Assert.Contains("16:9, 9:16, 1:1", messages[1]);
+        Assert.StartsWith("Row 4: CfgScale 1.5", messages[2]);
+        Assert.StartsWith("Row 5: Duration 'ten'", messages[3]);
+        Assert.StartsWith("Row 6: Prompt is missing", messages[4]);
+        Assert.All(r.Errors, e => Assert.Equal("FalInvalidInput,FalVideo.PowerShell.Cmdlets.NewKlingVideoCommand", e.FullyQualifiedErrorId));
+    }
+
+    [Fact]
+    public void Csv_to_videos_on_disk_with_a_report()
+    {
+        var outDir = Path.Combine(_temp, "out");
+        var report = Path.Combine(_temp, "done.csv");
+        var r = _ps.Run(@"Import-Csv $args[0] | Where-Object Model -eq 'kling-v3-pro' | New-KlingVideo -Wait |
+                          Save-FalVideo -Directory $args[1] | Export-Csv $args[2] -NoTypeInformation
+                          Import-Csv $args[2]", Seed("seed-prompts.csv"), outDir, report);
+        r.ThrowIfErrors();
+        Assert.Equal(5, r.Output.Count);
+        foreach (var row in r.Output)
+        {
+            var file = (string)row.Properties["FullName"].Value;
+            Assert.True(File.Exists(file), file);
+            Assert.Equal(_emulator.State.Jobs.Single(j => j.RequestId == (string)row.Properties["RequestId"].Value).RequestId,
+                row.Properties["RequestId"].Value);
+            Assert.False(string.IsNullOrEmpty((string)row.Properties["Prompt"].Value));
+            Assert.StartsWith((string)row.Properties["Id"].Value + "-", Path.GetFileName(file));
+            var bytes = File.ReadAllBytes(file);
+            Assert.Equal("ftyp", System.Text.Encoding.ASCII.GetString(bytes, 4, 4)); // an MP4, not an error page
+        }
+        Assert.Empty(Directory.GetFiles(outDir, "*.tmp*"));
+    }
+
+    [Fact]
+    public void Get_FalJob_reads_a_request_submitted_from_another_session()
+    {
+        var submit = _ps.Run("New-KlingVideo -Prompt 'A paper boat on a river' -Duration 3 -GenerateAudio $false");
+        submit.ThrowIfErrors();
+        var id = (string)submit.Output[0].Properties["RequestId"].Value;
+        var endpoint = (string)submit.Output[0].Properties["EndpointId"].Value;
+
+        using var other = new PowerShellHost(_emulator.BaseUrl);
+        var r = other.Run("Get-FalJob -RequestId $args[0] -EndpointId $args[1]", id, endpoint);
+        r.ThrowIfErrors();
+        Assert.Equal("Completed", r.Output[0].Properties["Status"].Value.ToString());
+        Assert.Equal("kling-v3-pro", r.Output[0].Properties["Model"].Value);
+        Assert.StartsWith(_emulator.BaseUrl.ToString().TrimEnd('/'), (string)r.Output[0].Properties["VideoUrl"].Value);
+
+        var piped = _ps.Run("$args[0] | Get-FalJob", submit.Output[0]);
+        piped.ThrowIfErrors();
+        Assert.Equal("A paper boat on a river", piped.Output[0].Properties["Prompt"].Value);
+        Assert.NotEmpty((Array)piped.Output[0].Properties["Logs"].Value);
+    }
+
+    [Fact]
+    public void A_failed_job_becomes_an_error_with_fals_error_type()
+    {
+        var r = _ps.Run("New-HailuoVideo -Prompt 'A kite [emulator:fail=runner_disconnected]' | Wait-FalJob");
+        Assert.Empty(r.Output);
+        var error = Assert.Single(r.Errors);
+        Assert.Equal("FalJobFailed,FalVideo.PowerShell.Cmdlets.WaitFalJobCommand", error.FullyQualifiedErrorId);
+        Assert.Contains("runner_disconnected", error.ErrorDetails.Message);
+        Assert.Equal("Failed", ((PSObject)PSObject.AsPSObject(error.TargetObject)).Properties["Status"].Value.ToString());
+    }
+
+    [Fact]
+    public void A_422_from_fal_is_reported_for_the_row_with_fals_detail()
+    {
+        // An image URL on the emulator's storage that was never uploaded: only fal (here, the emulator) can know.
+        var missing = new Uri(_emulator.BaseUrl, "/cdn/uploads/nope/missing.png").ToString();
+        var r = _ps.Run("New-KlingVideo -Prompt 'A door opens' -StartImage $args[0]", missing);
+        Assert.Empty(r.Output);
+        var error = Assert.Single(r.Errors);
+        Assert.StartsWith("FalValidationFailed", error.FullyQualifiedErrorId);
+        Assert.Contains("start_image_url", error.ErrorDetails.Message);
+        Assert.Equal(0, _emulator.State.AcceptedSubmissions);
+    }
+
+    [Fact]
+    public void Local_images_are_uploaded_and_urls_passed_through()
+    {
+        var first = Path.Combine(_temp, "first.png");
+        var last = Path.Combine(_temp, "last.png");
+        File.WriteAllBytes(first, TestImages.Png);
+        File.WriteAllBytes(last, TestImages.Png);
+        var r = _ps.Run("Set-Location $args[0]; New-KlingVideo -Prompt 'The flower opens' -StartImage ./first.png -EndImage ./last.png", _temp);
+        r.ThrowIfErrors();
+        Assert.Equal(2, _emulator.State.Uploads);
+        var sent = InputOf((string)r.Output[0].Properties["RequestId"].Value);
+        Assert.Equal("fal-ai/kling-video/v3/pro/image-to-video", r.Output[0].Properties["EndpointId"].Value);
+        Assert.StartsWith(_emulator.BaseUrl.ToString().TrimEnd('/') + "/cdn/uploads/", sent.GetProperty("start_image_url").GetString());
+        Assert.EndsWith("/last.png", sent.GetProperty("end_image_url").GetString());
+
+        var url = "https://example.com/photo.jpg";
+        var h = _ps.Run("New-HailuoVideo -Prompt 'Wind in the trees' -Image $args[0] -WhatIf", url);
+        Assert.Empty(h.Output);
+        Assert.Equal(2, _emulator.State.Uploads); // -WhatIf uploads nothing either
+    }
+
+    [Fact]
+    public void Missing_key_is_one_terminating_error_before_anything_is_sent()
+    {
+        Assert.True(string.IsNullOrEmpty(Environment.GetEnvironmentVariable("FAL_KEY")), "FAL_KEY must not be set for this test");
+        using var keyless = new PowerShellHost(null);
+        keyless.Run("Set-FalConfiguration -BaseUrl $args[0]", _emulator.BaseUrl.ToString()).ThrowIfErrors();
+        var r = keyless.Run("@([pscustomobject]@{Prompt='a'},[pscustomobject]@{Prompt='b'}) | New-KlingVideo");
+        Assert.NotNull(r.Terminating);
+        Assert.Contains("FalConfiguration", ((IContainsErrorRecord)r.Terminating!).ErrorRecord.FullyQualifiedErrorId);
+        Assert.Equal(0, _emulator.State.Requests);
+    }
+}
+
+internal static class TestImages
+{
+    /// <summary>A valid 1×1 PNG.</summary>
+    public static readonly byte[] Png = Convert.FromBase64String(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==");
+}

@@ -1,0 +1,65 @@
+using System.Diagnostics;
+using FalVideo.Emulator;
+
+namespace FalVideo.Tests.Module;
+
+/// <summary>Waiting on jobs that take time: concurrency, progress, timeout, cancel.</summary>
+public sealed class WaitTests : IAsyncLifetime
+{
+    // Each test gets its own emulator: slow jobs of one test must not hold the runners of another.
+    // Two runners, 1.5 s a job: six jobs take three rounds when waited concurrently.
+    private RunningEmulator _emulator = null!;
+    private PowerShellHost _ps = null!;
+
+    public async Task InitializeAsync()
+    {
+        _emulator = await EmulatorServer.StartAsync(new EmulatorOptions { Urls = "http://127.0.0.1:0", JobSeconds = 1.5, Concurrency = 2 });
+        _ps = new PowerShellHost(_emulator.BaseUrl);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _ps.Dispose();
+        await _emulator.DisposeAsync();
+    }
+
+    [Fact]
+    public void Wait_FalJob_takes_every_job_first_then_reports_progress_and_emits_all()
+    {
+        var r = _ps.Run(@"1..6 | ForEach-Object { [pscustomobject]@{ Id = ""clip$_""; Prompt = ""Clip $_""; Duration = '3' } } |
+                          New-KlingVideo | Wait-FalJob");
+        r.ThrowIfErrors();
+        Assert.Equal(6, r.Output.Count);
+        Assert.All(r.Output, o => Assert.Equal("Completed", o.Properties["Status"].Value.ToString()));
+        Assert.All(r.Output, o => Assert.NotNull(o.Properties["VideoUrl"].Value));
+        // While waiting, the progress bar showed queue positions: jobs 3..6 queued behind two runners.
+        Assert.Contains(r.Progress, p => p.StatusDescription.Contains("queue position") || p.StatusDescription.Contains("position"));
+        Assert.Contains(r.Progress, p => p.StatusDescription.Contains("in progress"));
+    }
+
+    [Fact]
+    public void Timeout_reports_each_unfinished_job_and_leaves_it_running()
+    {
+        var r = _ps.Run(@"1..3 | ForEach-Object { [pscustomobject]@{ Prompt = ""Slow $_ [emulator:seconds=30]"" } } |
+                          New-HailuoVideo | Wait-FalJob -Timeout 1");
+        Assert.Empty(r.Output);
+        Assert.Equal(3, r.Errors.Count);
+        Assert.All(r.Errors, e => Assert.StartsWith("FalWaitTimeout", e.FullyQualifiedErrorId));
+        Assert.All(r.Errors, e => Assert.Contains("still running", e.ErrorDetails.Message));
+    }
+
+    [Fact]
+    public void Stop_FalJob_cancels_a_queued_request()
+    {
+        var r = _ps.Run(@"$jobs = 1..3 | ForEach-Object { New-HailuoVideo -Prompt ""Queued $_ [emulator:seconds=30]"" }
+                          $jobs[2] | Stop-FalJob -PassThru -Confirm:$false
+                          $jobs[2] | Get-FalJob");
+        r.ThrowIfErrors();
+        Assert.Equal("Cancelled", r.Output[0].Properties["Status"].Value.ToString());
+        var after = r.Output[1];
+        Assert.NotEqual("InQueue", after.Properties["Status"].Value.ToString());
+
+        var whatIf = _ps.Run(@"New-HailuoVideo -Prompt 'Keep me [emulator:seconds=30]' | Stop-FalJob -WhatIf -PassThru");
+        Assert.Empty(whatIf.Output);
+    }
+}

@@ -1,0 +1,61 @@
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using FalVideo.Emulator;
+
+// Usage: FalVideo.Run [--emulator] [--job-seconds N] <script.ps1> [script arguments...]
+// Imports the built module (artifacts/module/FalVideo) and runs the script in a hosted PowerShell 7.6 engine.
+// With --emulator, a local fal emulator is started on a free loopback port and the session points at it.
+var argsList = args.ToList();
+var useEmulator = argsList.Remove("--emulator");
+double jobSeconds = 0;
+var js = argsList.IndexOf("--job-seconds");
+if (js >= 0) { jobSeconds = double.Parse(argsList[js + 1], System.Globalization.CultureInfo.InvariantCulture); argsList.RemoveRange(js, 2); }
+if (argsList.Count == 0)
+{
+    Console.Error.WriteLine("usage: dotnet run --project tools/FalVideo.Run -- [--emulator] [--job-seconds N] <script.ps1> [args...]");
+    return 2;
+}
+var script = Path.GetFullPath(argsList[0]);
+var root = FindRoot();
+var manifest = Path.Combine(root, "artifacts", "module", "FalVideo", "FalVideo.psd1");
+
+RunningEmulator? emulator = null;
+if (useEmulator)
+{
+    emulator = await EmulatorServer.StartAsync(new EmulatorOptions { Urls = "http://127.0.0.1:0", JobSeconds = jobSeconds });
+    Console.WriteLine($"fal emulator listening on {emulator.BaseUrl}");
+}
+
+var iss = InitialSessionState.CreateDefault2();
+iss.ExecutionPolicy = Microsoft.PowerShell.ExecutionPolicy.Bypass;
+using var runspace = RunspaceFactory.CreateRunspace(iss);
+runspace.Open();
+using var ps = PowerShell.Create();
+ps.Runspace = runspace;
+ps.AddScript("Import-Module $args[0] -ErrorAction Stop").AddArgument(manifest);
+if (emulator is not null)
+    ps.AddScript("Set-FalConfiguration -BaseUrl $args[0] -ApiKey 'emulator-key'").AddArgument(emulator.BaseUrl.ToString());
+ps.AddCommand(script);
+foreach (var a in argsList.Skip(1)) ps.AddArgument(a);
+ps.AddCommand("Out-String").AddParameter("Stream").AddParameter("Width", 120);
+
+// Stream everything as it happens: output lines, errors, warnings (no console host here, so print them ourselves).
+var output = new PSDataCollection<PSObject>();
+output.DataAdded += (_, e) => Console.WriteLine(output[e.Index]);
+ps.Streams.Error.DataAdded += (_, e) => Console.Error.WriteLine($"ERROR: {ps.Streams.Error[e.Index]}");
+ps.Streams.Warning.DataAdded += (_, e) => Console.Error.WriteLine($"WARNING: {ps.Streams.Warning[e.Index]}");
+ps.Streams.Information.DataAdded += (_, e) => Console.WriteLine(ps.Streams.Information[e.Index]);
+
+Console.CancelKeyPress += (_, e) => { e.Cancel = true; ps.BeginStop(null, null); };
+var failed = false;
+try { ps.Invoke(null, output); failed = ps.HadErrors; }
+catch (RuntimeException ex) { Console.Error.WriteLine(ex.ErrorRecord?.ToString() ?? ex.Message); failed = true; }
+if (emulator is not null) await emulator.DisposeAsync();
+return failed ? 1 : 0;
+
+static string FindRoot()
+{
+    for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        if (File.Exists(Path.Combine(dir.FullName, "FalVideo.sln"))) return dir.FullName;
+    throw new InvalidOperationException("FalVideo.sln not found");
+}
