@@ -65,6 +65,20 @@ public abstract class FalCmdletBase : PSCmdlet, IDisposable
         while (_verbose.TryDequeue(out var line)) WriteVerbose(line);
     }
 
+    /// <summary>
+    /// Writes <paramref name="job"/>'s state to the job journal. A journal that can't be written is a loud
+    /// warning, never a lost job: the job object still reaches the pipeline.
+    /// </summary>
+    protected internal void Record(string entryKind, FalVideo.Jobs.FalJob job, string? savedPath = null)
+    {
+        var journal = FalSettings.Current.Journal;
+        try { journal.Append(entryKind, job, savedPath); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            WriteWarning($"Could not write the job journal {journal.FilePath}: {ex.Message}. Keep request id {job.RequestId} ({job.EndpointId}) yourself.");
+        }
+    }
+
     /// <summary>Problems recorded while binding this record's parameters (see <see cref="CsvValueAttribute"/>).</summary>
     protected static IReadOnlyList<string> TakeBindingProblems() => BindingProblems.Take();
 

@@ -42,6 +42,10 @@ public sealed class SetFalConfigurationCommand : PSCmdlet
     [ValidateRange(0, 20)]
     public int? MaxRetries { get; set; }
 
+    /// <summary>Job journal file (JSON Lines) for this session; default FALVIDEO_JOURNAL or FalVideo/journal.jsonl under local application data.</summary>
+    [Parameter]
+    public string? JournalPath { get; set; }
+
     /// <summary>Clears every session setting first.</summary>
     [Parameter]
     public SwitchParameter Reset { get; set; }
@@ -56,7 +60,7 @@ public sealed class SetFalConfigurationCommand : PSCmdlet
         var s = FalSettings.Current;
         if (Reset)
         {
-            s.ApiKey = null; s.QueueBaseUrl = null; s.RestBaseUrl = null; s.RequestTimeoutSeconds = null; s.MaxRetries = null;
+            s.ApiKey = null; s.QueueBaseUrl = null; s.RestBaseUrl = null; s.RequestTimeoutSeconds = null; s.MaxRetries = null; s.JournalPath = null;
         }
         if (ApiKey is string key) s.ApiKey = key;
         if (BaseUrl is not null) { s.QueueBaseUrl = BaseUrl; s.RestBaseUrl = BaseUrl; }
@@ -64,6 +68,7 @@ public sealed class SetFalConfigurationCommand : PSCmdlet
         if (RestUrl is not null) s.RestBaseUrl = RestUrl;
         if (RequestTimeout is { } t) s.RequestTimeoutSeconds = t;
         if (MaxRetries is { } m) s.MaxRetries = m;
+        if (!string.IsNullOrWhiteSpace(JournalPath)) s.JournalPath = SessionState.Path.GetUnresolvedProviderPathFromPSPath(JournalPath);
         var check = s.ToClientOptions(null);
         check.ApiKey ??= "not-needed-for-this-check";
         try { check.Validate(); }
@@ -100,6 +105,8 @@ public sealed class FalConfigurationInfo
     public double RequestTimeoutSeconds { get; init; }
     /// <summary>Retries of retry-safe calls.</summary>
     public int MaxRetries { get; init; }
+    /// <summary>Job journal file in use.</summary>
+    public string JournalPath { get; init; } = "";
 
     internal static FalConfigurationInfo Current()
     {
@@ -112,6 +119,7 @@ public sealed class FalConfigurationInfo
         {
             QueueUrl = o.QueueBaseUrl, RestUrl = o.RestBaseUrl, ApiKeySource = source,
             RequestTimeoutSeconds = o.RequestTimeout.TotalSeconds, MaxRetries = o.MaxRetries,
+            JournalPath = s.Journal.FilePath,
         };
     }
 }

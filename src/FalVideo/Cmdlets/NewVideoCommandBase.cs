@@ -97,6 +97,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
                 CancelUrl = submitted.CancelUrl.ToString(),
                 Input = plan.Input.ToJsonString(),
             };
+            Record("submitted", job);
             if (Wait) _toWait.Add(job);
             else WriteObject(job);
         }

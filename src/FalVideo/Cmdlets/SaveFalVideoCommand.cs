@@ -89,6 +89,7 @@ public sealed class SaveFalVideoCommand : JobInputCommandBase
         WriteProgress(new ProgressRecord(7201, activity, "Done") { RecordType = ProgressRecordType.Completed });
         FlushVerbose();
         download.GetAwaiter().GetResult();
+        Record("saved", job, path);
 
         var output = new PSObject(new FileInfo(path));
         output.Properties.Add(new PSNoteProperty("RequestId", job.RequestId));

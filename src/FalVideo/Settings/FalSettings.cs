@@ -32,6 +32,12 @@ public sealed class FalSettings
     /// <summary>Retries of retry-safe calls, or null for the default (4).</summary>
     public int? MaxRetries { get; set; }
 
+    /// <summary>Journal file for this session, or null for FALVIDEO_JOURNAL / the default under local application data.</summary>
+    public string? JournalPath { get; set; }
+
+    /// <summary>The job journal in effect.</summary>
+    public FalVideo.Journal.JobJournal Journal => new(JournalPath ?? FalVideo.Journal.JobJournal.DefaultPath());
+
     /// <summary>The settings of the runspace running on this thread.</summary>
     public static FalSettings Current
     {

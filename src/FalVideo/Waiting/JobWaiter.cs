@@ -110,6 +110,7 @@ internal sealed class JobWaiter(FalCmdletBase cmdlet, FalQueueClient client, Uri
                 open.Remove(f.Job);
                 if (f.Status is not null) f.Job.Apply(f.Status);
                 if (f.Result is not null) f.Job.Apply(f.Result);
+                cmdlet.Record("status", f.Job);
                 if (f.Job.Status == FalJobStatus.Completed) cmdlet.WriteObject(f.Job);
                 else WriteJobFailed(f.Job);
                 break;

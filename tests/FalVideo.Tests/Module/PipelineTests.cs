@@ -127,6 +127,25 @@ public sealed class PipelineTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Every_submission_is_in_the_journal_before_the_job_is_emitted_and_resumable()
+    {
+        // The journal line must exist at the moment the job object reaches the next command.
+        var r = _ps.Run(@"New-KlingVideo -Prompt 'A lamp flickers' -Duration 3 |
+                          ForEach-Object { $line = Get-Content $args[0] | Select-String -SimpleMatch $_.RequestId; [pscustomobject]@{ Job = $_; Journaled = [bool]$line } }",
+            _ps.JournalPath);
+        r.ThrowIfErrors();
+        Assert.True((bool)r.Output[0].Properties["Journaled"].Value);
+        Assert.DoesNotContain("test-key", File.ReadAllText(_ps.JournalPath));
+
+        var listed = _ps.Run("Get-FalJob -Status InQueue | Wait-FalJob | ForEach-Object RequestId");
+        listed.ThrowIfErrors();
+        var id = ((PSObject)r.Output[0].Properties["Job"].Value).Properties["RequestId"].Value;
+        Assert.Equal(id, listed.Output.Single().BaseObject);
+        var after = _ps.Run("Get-FalJob -Status Completed -Last 1 | ForEach-Object RequestId");
+        Assert.Equal(id, after.Output.Single().BaseObject);
+    }
+
+    [Fact]
     public void Get_FalJob_reads_a_request_submitted_from_another_session()
     {
         var submit = _ps.Run("New-KlingVideo -Prompt 'A paper boat on a river' -Duration 3 -GenerateAudio $false");

@@ -20,9 +20,14 @@ public sealed class PowerShellHost : IDisposable
         _runspace.Open();
         var setup = Run("Import-Module $args[0] -ErrorAction Stop", RepoPaths.ModuleManifest);
         setup.ThrowIfErrors();
+        JournalPath = Path.Combine(Path.GetTempPath(), $"falvideo-journal-{Guid.NewGuid():N}.jsonl");
+        Run("Set-FalConfiguration -JournalPath $args[0]", JournalPath).ThrowIfErrors();
         if (emulator is not null)
             Run("Set-FalConfiguration -BaseUrl $args[0] -ApiKey $args[1] -MaxRetries 2", emulator.ToString(), apiKey).ThrowIfErrors();
     }
+
+    /// <summary>This session's job journal (a temp file, never the user's).</summary>
+    public string JournalPath { get; }
 
     /// <summary>Runs a script; <c>$args</c> holds <paramref name="args"/>. Never throws for non-terminating errors.</summary>
     public PsResult Run(string script, params object?[] args)
@@ -39,7 +44,11 @@ public sealed class PowerShellHost : IDisposable
             ps.Streams.Verbose.Select(v => v.Message).ToList(), ps.Streams.Progress.ToList(), ps.Streams.Information.ToList(), terminating);
     }
 
-    public void Dispose() => _runspace.Dispose();
+    public void Dispose()
+    {
+        _runspace.Dispose();
+        try { File.Delete(JournalPath); } catch (IOException) { }
+    }
 }
 
 public sealed record PsResult(
