@@ -30,11 +30,15 @@ var iss = InitialSessionState.CreateDefault2();
 iss.ExecutionPolicy = Microsoft.PowerShell.ExecutionPolicy.Bypass;
 using var runspace = RunspaceFactory.CreateRunspace(iss);
 runspace.Open();
+using (var setup = PowerShell.Create())
+{
+    setup.Runspace = runspace;
+    setup.AddScript("Import-Module $args[0] -ErrorAction Stop; if ($args[1]) { Set-FalConfiguration -BaseUrl $args[1] -ApiKey 'emulator-key' }")
+         .AddArgument(manifest).AddArgument(emulator?.BaseUrl.ToString());
+    setup.Invoke();
+}
 using var ps = PowerShell.Create();
 ps.Runspace = runspace;
-ps.AddScript("Import-Module $args[0] -ErrorAction Stop").AddArgument(manifest);
-if (emulator is not null)
-    ps.AddScript("Set-FalConfiguration -BaseUrl $args[0] -ApiKey 'emulator-key'").AddArgument(emulator.BaseUrl.ToString());
 ps.AddCommand(script);
 foreach (var a in argsList.Skip(1)) ps.AddArgument(a);
 ps.AddCommand("Out-String").AddParameter("Stream").AddParameter("Width", 120);

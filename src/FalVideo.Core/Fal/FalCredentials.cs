@@ -1,0 +1,63 @@
+namespace FalVideo.Fal;
+
+/// <summary>
+/// Finds the API key and hides it in text. The environment variables are the ones both official clients read
+/// (PROTOCOL.md "Authentication"; fal-js <c>libs/client/src/config.ts</c>, <c>credentialsFromEnv</c>).
+/// </summary>
+public static class FalCredentials
+{
+    /// <summary>Halves shorter than this are not masked on their own: replacing a two-letter id would shred unrelated text.</summary>
+    private const int MinMaskedPartLength = 4;
+
+    /// <summary>Picks the key: <paramref name="explicitKey"/>, else <paramref name="sessionKey"/>, else
+    /// <c>FAL_KEY</c>, else <c>FAL_KEY_ID</c> + <c>":"</c> + <c>FAL_KEY_SECRET</c> (both must be set).
+    /// Blank values count as absent; values are trimmed.</summary>
+    /// <param name="explicitKey">A key given for this call (e.g. a cmdlet parameter).</param>
+    /// <param name="sessionKey">A key stored for the session.</param>
+    /// <param name="getEnvironmentVariable">Reads an environment variable (injectable for tests).</param>
+    /// <returns>The key, or null when none is available.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="getEnvironmentVariable"/> is null.</exception>
+    public static string? Resolve(string? explicitKey, string? sessionKey, Func<string, string?> getEnvironmentVariable)
+    {
+        ArgumentNullException.ThrowIfNull(getEnvironmentVariable);
+        var key = Clean(explicitKey) ?? Clean(sessionKey) ?? Clean(getEnvironmentVariable("FAL_KEY"));
+        if (key is not null)
+        {
+            return key;
+        }
+
+        var id = Clean(getEnvironmentVariable("FAL_KEY_ID"));
+        var secret = Clean(getEnvironmentVariable("FAL_KEY_SECRET"));
+        return id is not null && secret is not null ? $"{id}:{secret}" : null;
+    }
+
+    /// <summary>Replaces the key, and each half of an <c>id:secret</c> key, with <c>***</c>.</summary>
+    /// <param name="text">Text that may contain the key (a log line, an error body).</param>
+    /// <param name="key">The key; null or empty returns <paramref name="text"/> unchanged.</param>
+    /// <returns>The masked text.</returns>
+    public static string Mask(string text, string? key)
+    {
+        if (string.IsNullOrEmpty(text) || string.IsNullOrEmpty(key))
+        {
+            return text ?? "";
+        }
+
+        var masked = text.Replace(key, "***", StringComparison.Ordinal);
+        var colon = key.IndexOf(':');
+        if (colon >= 0)
+        {
+            // The secret goes first: it is the half that matters and may contain the id as a substring.
+            foreach (var part in new[] { key[(colon + 1)..], key[..colon] })
+            {
+                if (part.Length >= MinMaskedPartLength)
+                {
+                    masked = masked.Replace(part, "***", StringComparison.Ordinal);
+                }
+            }
+        }
+
+        return masked;
+    }
+
+    private static string? Clean(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+}

@@ -1,0 +1,164 @@
+using System.Diagnostics;
+using Polly;
+
+namespace FalVideo.Fal;
+
+/// <summary>
+/// Runs one <see cref="FalHttpCall"/> through the retry pipeline: a fresh request per attempt, the per-attempt
+/// timeout, auth and user agent headers, capped body buffering and one log line per attempt.
+/// </summary>
+internal sealed class FalHttpSender
+{
+    private readonly HttpClient _http;
+    private readonly FalClientOptions _options;
+    private readonly ResiliencePipeline<HttpResponseMessage> _idempotent;
+    private readonly ResiliencePipeline<HttpResponseMessage> _submit;
+
+    public FalHttpSender(HttpClient http, FalClientOptions options)
+    {
+        _http = http;
+        _options = options;
+        _idempotent = FalRetryPolicy.Create(options, FalRetryMode.Idempotent, Log);
+        _submit = FalRetryPolicy.Create(options, FalRetryMode.Submit, Log);
+    }
+
+    /// <summary>Sends with retries. Returns the last response (2xx or not; non-2xx bodies are buffered).</summary>
+    /// <exception cref="TimeoutException">The last attempt got no answer within its timeout.</exception>
+    /// <exception cref="HttpRequestException">The last attempt failed in transport.</exception>
+    /// <exception cref="FalProtocolException">A body was larger than <see cref="FalJson.MaxBodyBytes"/>.</exception>
+    /// <exception cref="OperationCanceledException">The caller's token was cancelled.</exception>
+    public async Task<HttpResponseMessage> SendAsync(FalHttpCall call, CancellationToken ct)
+    {
+        var pipeline = call.Retry == FalRetryMode.Submit ? _submit : _idempotent;
+        return await pipeline.ExecuteAsync(token => AttemptAsync(call, token), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes a line to <see cref="FalClientOptions.Log"/>, masked.</summary>
+    public void Log(string line)
+    {
+        if (_options.Log is not { } log)
+        {
+            return;
+        }
+
+        try
+        {
+            log(FalCredentials.Mask(line, _options.ApiKey));
+        }
+        catch (Exception)
+        {
+            // A diagnostics sink must never change the outcome of a (possibly billable) call.
+        }
+    }
+
+    /// <summary>Reads a whole body into memory, refusing more than <see cref="FalJson.MaxBodyBytes"/>.</summary>
+    /// <exception cref="FalProtocolException">The body is larger than the cap.</exception>
+    public static async Task<byte[]> ReadCappedAsync(HttpContent content, int statusCode, CancellationToken ct)
+    {
+        if (content.Headers.ContentLength > FalJson.MaxBodyBytes)
+        {
+            throw Oversized(statusCode);
+        }
+
+        await using var stream = await content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+        using var memory = new MemoryStream();
+        var buffer = new byte[81920];
+        int read;
+        while ((read = await stream.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+        {
+            if (memory.Length + read > FalJson.MaxBodyBytes)
+            {
+                throw Oversized(statusCode);
+            }
+
+            memory.Write(buffer, 0, read);
+        }
+
+        return memory.ToArray();
+    }
+
+    private async ValueTask<HttpResponseMessage> AttemptAsync(FalHttpCall call, CancellationToken ct)
+    {
+        var timeout = call.AttemptTimeout ?? _options.RequestTimeout;
+        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        attempt.CancelAfter(timeout);
+        using var request = CreateRequest(call);
+        var started = Stopwatch.GetTimestamp();
+        var target = $"{call.Method.Method} {FalQueueUrls.ForLog(call.Url, call.HideQueryInLog)}";
+        HttpResponseMessage? response = null;
+        try
+        {
+            response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, attempt.Token).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode || (!call.StreamSuccessBody && call.ConsumeSuccessBody is null))
+            {
+                await BufferAsync(response, attempt.Token).ConfigureAwait(false);
+            }
+            else if (call.ConsumeSuccessBody is { } consume)
+            {
+                // A large body may take longer than one attempt; its reads have an idle timeout instead.
+                attempt.CancelAfter(Timeout.InfiniteTimeSpan);
+                await consume(response, ct).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException ex) when (!ct.IsCancellationRequested)
+        {
+            response?.Dispose();
+            Log($"{target} -> timed out ({Elapsed(started)} ms)");
+            throw new TimeoutException($"{target} got no answer within {timeout.TotalSeconds:0.###} seconds.", ex);
+        }
+        catch (Exception ex)
+        {
+            response?.Dispose();
+            Log($"{target} -> {(ex is OperationCanceledException ? "cancelled" : ex.GetType().Name + ": " + ex.Message)} ({Elapsed(started)} ms)");
+            throw;
+        }
+
+        Log($"{target} -> {(int)response.StatusCode} ({Elapsed(started)} ms)");
+        return response;
+    }
+
+    private HttpRequestMessage CreateRequest(FalHttpCall call)
+    {
+        var request = new HttpRequestMessage(call.Method, call.Url);
+        request.Headers.TryAddWithoutValidation("User-Agent", _options.UserAgent);
+        request.Headers.TryAddWithoutValidation("Accept", call.Accept);
+        if (call.Authorize)
+        {
+            request.Headers.TryAddWithoutValidation("Authorization", "Key " + _options.ApiKey);
+        }
+
+        foreach (var (name, value) in call.Headers)
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+
+        request.Content = call.Content?.Invoke();
+        return request;
+    }
+
+    // Swaps the network content for an in-memory copy so the body can be read after the attempt's token is gone.
+    private static async Task BufferAsync(HttpResponseMessage response, CancellationToken ct)
+    {
+        var original = response.Content;
+        var bytes = await ReadCappedAsync(original, (int)response.StatusCode, ct).ConfigureAwait(false);
+        var copy = new ByteArrayContent(bytes);
+        foreach (var header in original.Headers)
+        {
+            if (!string.Equals(header.Key, "Content-Length", StringComparison.OrdinalIgnoreCase))
+            {
+                copy.Headers.TryAddWithoutValidation(header.Key, header.Value);
+            }
+        }
+
+        response.Content = copy;
+        original.Dispose();
+    }
+
+    private static FalProtocolException Oversized(int statusCode) =>
+        new($"fal answered HTTP {statusCode} with a body larger than {FalJson.MaxBodyBytes / (1024 * 1024)} MB; refusing to read it into memory.")
+        {
+            StatusCode = statusCode,
+        };
+
+    private static long Elapsed(long started) => (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+}
