@@ -1,2 +1,65 @@
-var app = Microsoft.AspNetCore.Builder.WebApplication.Create(args);
-app.Run();
+using System.Globalization;
+using FalVideo.Emulator;
+using Microsoft.Extensions.Hosting;
+
+const string Usage = """
+    FalVideo fal.ai emulator: fal's queue, storage and CDN on one local port, no credits spent.
+
+    dotnet run --project src/FalVideo.Emulator -- [options]
+      --urls <url>            address to bind (default http://127.0.0.1:8787; port 0 picks a free one)
+      --job-seconds <s>       run time of each job once started (default 0 = instant)
+      --concurrency <n>       jobs IN_PROGRESS at once; others wait IN_QUEUE (default 2)
+      --api-key <key>         accept only this key (default: any non-empty key)
+      --max-upload-mb <n>     largest upload (default 100)
+      --verbose               log every request
+    """;
+
+var options = new EmulatorOptions();
+try
+{
+    for (var i = 0; i < args.Length; i++)
+    {
+        string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
+        switch (args[i])
+        {
+            case "--urls": options.Urls = Value(); break;
+            case "--job-seconds": options.JobSeconds = double.Parse(Value(), CultureInfo.InvariantCulture); break;
+            case "--concurrency": options.Concurrency = int.Parse(Value(), CultureInfo.InvariantCulture); break;
+            case "--api-key": options.RequiredApiKey = Value(); break;
+            case "--max-upload-mb": options.MaxUploadBytes = long.Parse(Value(), CultureInfo.InvariantCulture) * 1024 * 1024; break;
+            case "--verbose": options.Verbose = true; break;
+            case "-h" or "--help" or "-?":
+                Console.WriteLine(Usage);
+                return 0;
+            default: throw new ArgumentException($"Unknown option {args[i]}.");
+        }
+    }
+}
+catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
+{
+    Console.Error.WriteLine(e.Message);
+    Console.Error.WriteLine(Usage);
+    return 2;
+}
+
+// Our own flags are parsed above; none of them is meant for ASP.NET Core's configuration.
+await using var app = EmulatorServer.Build(options, []);
+try
+{
+    await app.StartAsync();
+}
+catch (IOException e)
+{
+    Console.Error.WriteLine($"Cannot listen on {options.Urls}: {e.Message}");
+    return 1;
+}
+var baseUrl = EmulatorServer.BoundAddress(app).ToString().TrimEnd('/');
+Console.WriteLine($"""
+    FalVideo emulator listening on {baseUrl}
+      jobs run {options.JobSeconds.ToString(CultureInfo.InvariantCulture)} s each, {options.Concurrency} at a time; {(options.RequiredApiKey is null ? "any API key is accepted" : "only the --api-key key is accepted")}
+      point the module at it:   $env:FALVIDEO_BASE_URL = '{baseUrl}'
+      counters:                 {baseUrl}/_emulator/stats
+    Press Ctrl+C to stop.
+    """);
+await app.WaitForShutdownAsync();
+return 0;

@@ -94,6 +94,7 @@ public sealed class FalJob
         {
             FalQueueStatus.InQueue => FalJobStatus.InQueue,
             FalQueueStatus.InProgress => FalJobStatus.InProgress,
+            FalQueueStatus.Completed when status.IsFailed && IsCancellation(status.ErrorType) => FalJobStatus.Cancelled,
             FalQueueStatus.Completed => status.IsFailed ? FalJobStatus.Failed : FalJobStatus.Completed,
             _ => FalJobStatus.Unknown,
         };
@@ -103,6 +104,10 @@ public sealed class FalJob
         if (status.IsFailed) { Error = status.Error; ErrorType = status.ErrorType; }
         if (status.IsCompleted) CompletedAt ??= DateTimeOffset.UtcNow;
     }
+
+    // fal does not document how a cancelled request reads afterwards; an error_type naming a cancellation is taken as one.
+    private static bool IsCancellation(string? errorType) =>
+        errorType is not null && errorType.Contains("cancel", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Takes the video of a result.</summary>
     public void Apply(FalResult result)
@@ -114,6 +119,9 @@ public sealed class FalJob
             VideoFileName = v.FileName;
         }
     }
+
+    /// <summary>A copy, so cmdlets emit new objects instead of changing the ones piped in.</summary>
+    public FalJob Clone() => (FalJob)MemberwiseClone();
 
     /// <inheritdoc />
     public override string ToString() => RequestId;

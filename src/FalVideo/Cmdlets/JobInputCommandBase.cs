@@ -32,7 +32,7 @@ public abstract class JobInputCommandBase : FalCmdletBase
     /// <summary>The jobs of the current record: the piped jobs, or one rebuilt from the ids.</summary>
     protected IEnumerable<FalJob> CurrentJobs()
     {
-        if (ParameterSetName == ByJobSet) return Job ?? [];
+        if (ParameterSetName == ByJobSet) return (Job ?? []).Select(j => j.Clone());
         var model = ModelCatalog.Default.Find(EndpointId, out var mode);
         return [new FalJob
         {

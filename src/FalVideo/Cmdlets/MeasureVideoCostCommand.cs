@@ -99,8 +99,6 @@ public sealed class MeasureVideoCostCommand : PSCmdlet
                    ?? (string.IsNullOrWhiteSpace(StartImage) ? VideoModes.TextToVideo : VideoModes.ImageToVideo);
         if (model is not null && model.EndpointFor(mode) is null)
             problems.Add($"Mode '{mode}' is not offered by {model.Name}; allowed: {string.Join(", ", model.Endpoints.Keys)}.");
-        if (model is not null && Duration is { } d && model.Durations.Length > 0 && !model.Durations.Contains(d))
-            problems.Add($"Duration {d} is not offered by {model.Name}; allowed: {string.Join(", ", model.Durations)} seconds.");
         if (problems.Count > 0 || model is null)
         {
             var message = $"{label}: {string.Join(" ", problems)}";
@@ -116,6 +114,9 @@ public sealed class MeasureVideoCostCommand : PSCmdlet
             Quantity = Quantity ?? 1,
         });
         var notes = new List<string>();
+        // A duration off the model's menu is still priced (articles compare models at equal lengths), with a caveat.
+        if (Duration is { } d && model.Durations.Length > 0 && !model.Durations.Contains(d))
+            notes.Add($"{d} s is not offered by {model.Name} (allowed: {string.Join(", ", model.Durations)} s)");
         if (model.IsRetired) notes.Add($"retired upstream; priced for comparison ({model.RetiredNote})");
         if (cost is null) notes.Add("no published price for these settings");
         Emit(new VideoCostEstimate

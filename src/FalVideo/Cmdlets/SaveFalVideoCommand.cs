@@ -76,7 +76,8 @@ public sealed class SaveFalVideoCommand : JobInputCommandBase
 
         long done = 0, total = job.VideoSize ?? -1;
         var activity = $"Downloading {Path.GetFileName(path)}";
-        var download = Task.Run(() => Client.DownloadFileAsync(url, path, job.VideoSize,
+        var client = Client; // resolved here: session settings belong to the pipeline thread's runspace
+        var download = Task.Run(() => client.DownloadFileAsync(url, path, job.VideoSize,
             (bytes, size) => { Interlocked.Exchange(ref done, bytes); if (size is { } s) Interlocked.Exchange(ref total, s); }, Stopping));
         while (!download.Wait(200))
         {

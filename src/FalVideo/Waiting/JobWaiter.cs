@@ -40,7 +40,7 @@ internal sealed class JobWaiter(FalCmdletBase cmdlet, FalQueueClient client, Uri
             _ = Task.Run(() => FollowAsync(job, events, gate, deadline.Token));
         }
 
-        var lastProgress = TimeSpan.MinValue;
+        var lastProgress = TimeSpan.FromSeconds(-1);
         while (open.Count > 0 && !deadline.IsCancellationRequested)
         {
             if (events.TryTake(out var e, 250))

@@ -130,8 +130,9 @@ public sealed class PipelineTests : IAsyncLifetime
     public void Every_submission_is_in_the_journal_before_the_job_is_emitted_and_resumable()
     {
         // The journal line must exist at the moment the job object reaches the next command.
-        var r = _ps.Run(@"New-KlingVideo -Prompt 'A lamp flickers' -Duration 3 |
-                          ForEach-Object { $line = Get-Content $args[0] | Select-String -SimpleMatch $_.RequestId; [pscustomobject]@{ Job = $_; Journaled = [bool]$line } }",
+        var r = _ps.Run(@"$journal = $args[0]
+                          New-KlingVideo -Prompt 'A lamp flickers' -Duration 3 |
+                          ForEach-Object { $line = Get-Content $journal | Select-String -SimpleMatch $_.RequestId; [pscustomobject]@{ Job = $_; Journaled = [bool]$line } }",
             _ps.JournalPath);
         r.ThrowIfErrors();
         Assert.True((bool)r.Output[0].Properties["Journaled"].Value);
@@ -217,9 +218,12 @@ public sealed class PipelineTests : IAsyncLifetime
         Assert.True(string.IsNullOrEmpty(Environment.GetEnvironmentVariable("FAL_KEY")), "FAL_KEY must not be set for this test");
         using var keyless = new PowerShellHost(null);
         keyless.Run("Set-FalConfiguration -BaseUrl $args[0]", _emulator.BaseUrl.ToString()).ThrowIfErrors();
-        var r = keyless.Run("@([pscustomobject]@{Prompt='a'},[pscustomobject]@{Prompt='b'}) | New-KlingVideo");
-        Assert.NotNull(r.Terminating);
-        Assert.Contains("FalConfiguration", ((IContainsErrorRecord)r.Terminating!).ErrorRecord.FullyQualifiedErrorId);
+        var r = keyless.Run("@([pscustomobject]@{Prompt='a'},[pscustomobject]@{Prompt='b'}) | New-KlingVideo; 'after'");
+        // One statement-terminating error for the whole pipeline, not one per row; the script goes on.
+        var error = Assert.Single(r.Errors);
+        Assert.Equal("FalConfiguration,FalVideo.PowerShell.Cmdlets.NewKlingVideoCommand", error.FullyQualifiedErrorId);
+        Assert.Contains("FAL_KEY", error.ErrorDetails.Message);
+        Assert.Equal("after", r.Output.Single().ToString());
         Assert.Equal(0, _emulator.State.Requests);
     }
 }

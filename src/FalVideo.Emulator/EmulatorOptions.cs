@@ -1,0 +1,42 @@
+namespace FalVideo.Emulator;
+
+/// <summary>
+/// Settings of one emulator instance. Times are in seconds.
+/// </summary>
+public sealed class EmulatorOptions
+{
+    /// <summary>
+    /// Address Kestrel binds, e.g. <c>http://127.0.0.1:8787</c>. <c>http://127.0.0.1:0</c> picks a free port;
+    /// read the chosen one from <see cref="RunningEmulator.BaseUrl"/>.
+    /// </summary>
+    public string Urls { get; set; } = "http://127.0.0.1:8787";
+
+    /// <summary>
+    /// Run time in seconds of each job once it leaves the queue (0 = completes the moment it starts).
+    /// A prompt marker <c>[emulator:seconds=N]</c> overrides it per job.
+    /// </summary>
+    public double JobSeconds { get; set; }
+
+    /// <summary>
+    /// Jobs allowed IN_PROGRESS at once; the rest wait IN_QUEUE with a <c>queue_position</c>.
+    /// 2 is fal's limit for a new account (PROTOCOL.md, "Concurrency").
+    /// </summary>
+    public int Concurrency { get; set; } = 2;
+
+    /// <summary>
+    /// The only key accepted in <c>Authorization: Key &lt;key&gt;</c>; null accepts any non-empty key.
+    /// </summary>
+    public string? RequiredApiKey { get; set; }
+
+    /// <summary>Largest accepted upload in bytes; a bigger <c>PUT</c> gets 413. Default 100 MB.</summary>
+    public long MaxUploadBytes { get; set; } = 100L * 1024 * 1024;
+
+    /// <summary>Logs one Information line per request (otherwise only warnings are logged).</summary>
+    public bool Verbose { get; set; }
+
+    /// <summary>
+    /// Clock that decides job progress. Tests can pass their own to step time without sleeping;
+    /// it does not slow down the status stream's own pacing.
+    /// </summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+}

@@ -1,0 +1,66 @@
+using System.Text.Json.Nodes;
+using FalVideo.Emulator.Jobs;
+using FalVideo.Emulator.Media;
+
+namespace FalVideo.Emulator;
+
+/// <summary>
+/// Counters and jobs of one emulator, for tests and <c>GET /_emulator/stats</c>. Thread-safe; every read is current.
+/// </summary>
+public sealed class EmulatorState
+{
+    private readonly JobScheduler jobs;
+    private readonly UploadStore uploads;
+    private int requests;
+    private int statusRequests;
+
+    internal EmulatorState(JobScheduler jobs, UploadStore uploads)
+    {
+        this.jobs = jobs;
+        this.uploads = uploads;
+    }
+
+    /// <summary>Jobs created by <c>POST /{endpoint id}</c>; refused submissions (401/404/422) create none.</summary>
+    public int AcceptedSubmissions => jobs.Count;
+
+    /// <summary>Every HTTP request received, whatever its route or outcome.</summary>
+    public int Requests => Volatile.Read(ref requests);
+
+    /// <summary>Requests to <c>.../status</c> and <c>.../status/stream</c>; a stream counts once however long it stays open.</summary>
+    public int StatusRequests => Volatile.Read(ref statusRequests);
+
+    /// <summary>All jobs in submission order, as of now.</summary>
+    public IReadOnlyCollection<EmulatedJob> Jobs => jobs.All();
+
+    /// <summary>Upload tokens whose <c>PUT</c> completed.</summary>
+    public int Uploads => uploads.CompletedCount;
+
+    /// <summary>Forgets all jobs and uploads and zeroes the counters (<c>POST /_emulator/reset</c>).</summary>
+    public void Reset()
+    {
+        jobs.Reset();
+        uploads.Clear();
+        Volatile.Write(ref requests, 0);
+        Volatile.Write(ref statusRequests, 0);
+    }
+
+    internal void CountRequest() => Interlocked.Increment(ref requests);
+
+    internal void CountStatusRequest() => Interlocked.Increment(ref statusRequests);
+
+    internal JsonObject ToJson()
+    {
+        var all = jobs.All();
+        return new JsonObject
+        {
+            ["accepted_submissions"] = all.Count,
+            ["requests"] = Requests,
+            ["status_requests"] = StatusRequests,
+            ["uploads"] = Uploads,
+            ["in_queue"] = all.Count(j => j.Status == JobStatus.InQueue),
+            ["in_progress"] = all.Count(j => j.Status == JobStatus.InProgress),
+            ["completed"] = all.Count(j => j.Status == JobStatus.Completed),
+            ["failed"] = all.Count(j => j.Error is not null),
+        };
+    }
+}
