@@ -13,6 +13,9 @@ $rows = Import-Csv $Csv
 "== What it will cost =="
 $rows | Measure-VideoCost | Format-Table -AutoSize
 
+"== Rows for retired models are refused before anything is sent =="
+$rows | Where-Object Model -like 'sora-*' | New-KlingVideo -ErrorAction Continue
+
 "== Kling rows =="
 $kling = $rows | Where-Object Model -like 'kling-*' | New-KlingVideo -Wait | Save-FalVideo -Directory $OutDir -Force
 "== Hailuo rows =="

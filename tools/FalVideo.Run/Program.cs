@@ -27,7 +27,6 @@ if (useEmulator)
 }
 
 var iss = InitialSessionState.CreateDefault2();
-iss.ExecutionPolicy = Microsoft.PowerShell.ExecutionPolicy.Bypass;
 using var runspace = RunspaceFactory.CreateRunspace(iss);
 runspace.Open();
 using (var setup = PowerShell.Create())

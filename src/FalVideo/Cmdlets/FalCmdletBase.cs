@@ -27,7 +27,7 @@ public abstract class FalCmdletBase : PSCmdlet, IDisposable
     public object? ApiKey { get; set; }
 
     /// <summary>Tripped by Ctrl+C.</summary>
-    protected CancellationToken Stopping => _stopping.Token;
+    protected CancellationToken StopToken => _stopping.Token;
 
     /// <inheritdoc />
     protected override void StopProcessing() => _stopping.Cancel();
@@ -55,7 +55,7 @@ public abstract class FalCmdletBase : PSCmdlet, IDisposable
     /// <summary>Runs async work to completion on the pipeline thread, then writes the verbose lines it queued.</summary>
     protected T Run<T>(Func<CancellationToken, Task<T>> work)
     {
-        try { return work(Stopping).GetAwaiter().GetResult(); }
+        try { return work(StopToken).GetAwaiter().GetResult(); }
         finally { FlushVerbose(); }
     }
 

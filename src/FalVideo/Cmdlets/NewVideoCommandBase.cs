@@ -115,7 +115,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     protected override void EndProcessing()
     {
         if (_toWait.Count > 0)
-            new JobWaiter(this, Client, ClientOptions.QueueBaseUrl).WaitAll(_toWait, Timeout, Stopping);
+            new JobWaiter(this, Client, ClientOptions.QueueBaseUrl).WaitAll(_toWait, Timeout, StopToken);
         base.EndProcessing();
     }
 }

@@ -78,7 +78,7 @@ public sealed class SaveFalVideoCommand : JobInputCommandBase
         var activity = $"Downloading {Path.GetFileName(path)}";
         var client = Client; // resolved here: session settings belong to the pipeline thread's runspace
         var download = Task.Run(() => client.DownloadFileAsync(url, path, job.VideoSize,
-            (bytes, size) => { Interlocked.Exchange(ref done, bytes); if (size is { } s) Interlocked.Exchange(ref total, s); }, Stopping));
+            (bytes, size) => { Interlocked.Exchange(ref done, bytes); if (size is { } s) Interlocked.Exchange(ref total, s); }, StopToken));
         while (!download.Wait(200))
         {
             FlushVerbose();

@@ -33,7 +33,7 @@ public sealed class WaitFalJobCommand : JobInputCommandBase
     protected override void EndProcessing()
     {
         if (_jobs.Count > 0)
-            new JobWaiter(this, Client, ClientOptions.QueueBaseUrl, ThrottleLimit).WaitAll(_jobs, Timeout, Stopping);
+            new JobWaiter(this, Client, ClientOptions.QueueBaseUrl, ThrottleLimit).WaitAll(_jobs, Timeout, StopToken);
         base.EndProcessing();
     }
 }

@@ -66,14 +66,14 @@ internal static class VideoRequestPlanner
             problems.Add($"Model '{modelText}' is not a known {family} model; allowed: {names}, or one of their endpoint ids.");
             return null;
         }
-        if (!string.Equals(model.Family, family, StringComparison.OrdinalIgnoreCase))
-        {
-            problems.Add($"Model '{modelText}' is a {model.Family} model, not {family}; send this row with {CmdletFor(model.Family)}.");
-            return null;
-        }
         if (model.IsRetired)
         {
             problems.Add($"Model '{model.Name}' is retired upstream: {model.RetiredNote}");
+            return null;
+        }
+        if (!string.Equals(model.Family, family, StringComparison.OrdinalIgnoreCase))
+        {
+            problems.Add($"Model '{modelText}' is a {model.Family} model, not {family}; send this row with {CmdletFor(model.Family)}.");
             return null;
         }
 

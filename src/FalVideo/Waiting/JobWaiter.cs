@@ -23,7 +23,9 @@ internal sealed class JobWaiter(FalCmdletBase cmdlet, FalQueueClient client, Uri
     private const int MaxChildBars = 10;
 
     /// <summary>Waits for <paramref name="jobs"/>; returns when all finished, the timeout passed, or Ctrl+C.</summary>
+    /// <param name="jobs">The jobs; finished ones are written at once.</param>
     /// <param name="timeoutSeconds">Overall limit in seconds; null waits as long as it takes.</param>
+    /// <param name="stopping">Tripped by Ctrl+C: stop waiting promptly, cancel nothing at fal.</param>
     public void WaitAll(IReadOnlyList<FalJob> jobs, int? timeoutSeconds, CancellationToken stopping)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);

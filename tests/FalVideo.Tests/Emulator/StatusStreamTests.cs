@@ -51,12 +51,22 @@ public sealed class StatusStreamTests
 
         await using (var stream = EventsAsync(http, second.GetProperty("status_url").GetString() + "/stream?logs=1", timeout.Token).GetAsyncEnumerator())
         {
+            // The next event that reports a change; the repeats sent every 2 s while nothing happens are skipped.
             async Task<JsonElement> NextAsync()
             {
-                Assert.True(await stream.MoveNextAsync(), "the stream closed early");
-                events.Add(stream.Current);
-                return stream.Current;
+                while (true)
+                {
+                    Assert.True(await stream.MoveNextAsync(), "the stream closed early");
+                    var current = stream.Current;
+                    var previous = events.Count > 0 ? events[^1] : (JsonElement?)null;
+                    events.Add(current);
+                    if (previous is not { } last || Describe(last) != Describe(current) || current.GetProperty("logs").GetArrayLength() > 0)
+                        return current;
+                }
             }
+
+            static string Describe(JsonElement e) =>
+                e.GetProperty("status").GetString() + (e.TryGetProperty("queue_position", out var p) ? p.GetInt32().ToString() : "");
 
             var queued = await NextAsync();
             Assert.Equal("IN_QUEUE", queued.GetProperty("status").GetString());

@@ -43,7 +43,7 @@ public sealed class PipelineTests : IAsyncLifetime
         Assert.Equal(klingRows, _emulator.State.AcceptedSubmissions);
         Assert.Equal(csvRows.Count - klingRows, r.Errors.Count);
         Assert.Contains(r.Errors, e => e.ErrorDetails.Message.StartsWith("Row 3:") && e.ErrorDetails.Message.Contains("Hailuo"));
-        Assert.Contains(r.Errors, e => e.ErrorDetails.Message.StartsWith("Row 7:") && e.ErrorDetails.Message.Contains("Sora"));
+        Assert.Contains(r.Errors, e => e.ErrorDetails.Message.StartsWith("Row 7:") && e.ErrorDetails.Message.Contains("retired upstream"));
 
         var pottery = r.Output.Single(o => (string)o.Properties["Id"].Value == "pottery");
         Assert.Equal("fal-ai/kling-video/v3/pro/text-to-video", pottery.Properties["EndpointId"].Value);
