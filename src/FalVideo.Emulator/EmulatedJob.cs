@@ -6,8 +6,13 @@ namespace FalVideo.Emulator;
 /// </summary>
 public static class JobStatus
 {
+    /// <summary>Waiting for a runner slot; the status carries <c>queue_position</c>.</summary>
     public const string InQueue = "IN_QUEUE";
+
+    /// <summary>A runner slot is working on it.</summary>
     public const string InProgress = "IN_PROGRESS";
+
+    /// <summary>Finished: with a video, or with <c>error</c> and <c>error_type</c>.</summary>
     public const string Completed = "COMPLETED";
 }
 
@@ -55,6 +60,7 @@ public sealed class EmulatedJob
     /// <summary>Requests ahead of this one; only set while <see cref="JobStatus.InQueue"/>.</summary>
     public int? QueuePosition { get; }
 
+    /// <summary>When the submit was accepted.</summary>
     public DateTimeOffset SubmittedAt { get; }
 
     /// <summary>When a runner slot took the job; null while queued or when cancelled in the queue.</summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using FalVideo.Emulator;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Hosting;
 
 const string Usage = """
@@ -42,8 +43,18 @@ catch (Exception e) when (e is ArgumentException or FormatException or OverflowE
     return 2;
 }
 
-// Our own flags are parsed above; none of them is meant for ASP.NET Core's configuration.
-await using var app = EmulatorServer.Build(options, []);
+WebApplication built;
+try
+{
+    // Our own flags are parsed above; none of them is meant for ASP.NET Core's configuration.
+    built = EmulatorServer.Build(options, []);
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
+await using var app = built;
 try
 {
     await app.StartAsync();

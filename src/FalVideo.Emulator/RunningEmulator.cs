@@ -20,8 +20,10 @@ public sealed class RunningEmulator : IAsyncDisposable
     /// <c>https://queue.fal.run</c> and <c>https://rest.fal.ai</c>.</summary>
     public Uri BaseUrl { get; }
 
+    /// <summary>Live counters and job snapshots of this emulator.</summary>
     public EmulatorState State { get; }
 
+    /// <summary>Stops listening; open status streams end. Safe to call more than once.</summary>
     public async Task StopAsync()
     {
         if (Interlocked.Exchange(ref stopped, 1) == 0) await app.StopAsync();

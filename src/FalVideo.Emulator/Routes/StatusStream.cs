@@ -67,7 +67,7 @@ internal static class StatusStream
                 await Task.Delay(LookEvery, aborted);
             }
         }
-        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        catch (Exception e) when (aborted.IsCancellationRequested && e is OperationCanceledException or IOException)
         {
             // The client went away; nothing is left to send.
         }

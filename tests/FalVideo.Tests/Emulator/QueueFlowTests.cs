@@ -74,7 +74,16 @@ public sealed class QueueFlowTests(EmulatorFixture fixture) : IClassFixture<Emul
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
             };
-            using var process = Process.Start(probe) ?? throw new InvalidOperationException("ffprobe did not start");
+            Process process;
+            try
+            {
+                process = Process.Start(probe) ?? throw new InvalidOperationException("ffprobe did not start");
+            }
+            catch (System.ComponentModel.Win32Exception e)
+            {
+                throw new InvalidOperationException("ffprobe is needed for this test: apt-get install -y --no-install-recommends ffmpeg (test.sh does).", e);
+            }
+            using var _ = process;
             var output = await process.StandardOutput.ReadToEndAsync();
             var errors = await process.StandardError.ReadToEndAsync();
             await process.WaitForExitAsync();

@@ -69,6 +69,40 @@ public sealed class PipelineTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Seed_image_prompts_with_a_local_image_become_hailuo_image_to_video_jobs()
+    {
+        var photo = Path.Combine(_temp, "photo.png");
+        File.WriteAllBytes(photo, TestImages.Png);
+        var r = _ps.Run(@"$photo = $args[1]
+                          Import-Csv $args[0] | ForEach-Object { $_ | Add-Member -NotePropertyName Image -NotePropertyValue $photo -PassThru } |
+                          New-HailuoVideo", Seed("seed-image-prompts.csv"), photo);
+        r.ThrowIfErrors();
+        var rows = File.ReadAllLines(Seed("seed-image-prompts.csv")).Skip(1).Count(l => l.Trim().Length > 0);
+        Assert.Equal(rows, r.Output.Count);
+        Assert.All(r.Output, j => Assert.Equal("fal-ai/minimax/hailuo-2.3/pro/image-to-video", j.Properties["EndpointId"].Value));
+        Assert.Equal(rows, _emulator.State.Uploads);
+        var sent = InputOf((string)r.Output[0].Properties["RequestId"].Value);
+        Assert.StartsWith(_emulator.BaseUrl.ToString().TrimEnd('/') + "/cdn/uploads/", sent.GetProperty("image_url").GetString());
+        Assert.Equal("Subject slowly turns head to face camera. Hair moves gently in breeze. Soft bokeh background. Cinematic, shallow depth of field. 1080p.",
+            sent.GetProperty("prompt").GetString());
+    }
+
+    [Fact]
+    public void Endpoint_ids_and_yes_no_cells_bind_like_short_names_and_booleans()
+    {
+        var r = _ps.Run(@"
+            @([pscustomobject]@{ Prompt = 'A'; Model = 'fal-ai/kling-video/v3/standard/text-to-video'; GenerateAudio = 'yes'; Duration = '4' },
+              [pscustomobject]@{ Prompt = 'B'; Model = 'kling-v3-standard'; GenerateAudio = '0'; Duration = '4' },
+              [pscustomobject]@{ Prompt = 'C'; Model = ''; GenerateAudio = 'No'; Duration = '' }) | New-KlingVideo");
+        r.ThrowIfErrors();
+        Assert.Equal(new[] { "kling-v3-standard", "kling-v3-standard", "kling-v3-pro" }, r.Output.Select(o => (string)o.Properties["Model"].Value));
+        Assert.Equal(new[] { 0.504m, 0.336m, 0.56m }, r.Output.Select(o => (decimal)o.Properties["EstimatedCostUsd"].Value));
+        var audio = r.Output.Select(o => InputOf((string)o.Properties["RequestId"].Value).GetProperty("generate_audio").GetBoolean());
+        Assert.Equal(new[] { true, false, false }, audio);
+        Assert.False(InputOf((string)r.Output[2].Properties["RequestId"].Value).TryGetProperty("duration", out _)); // empty: fal's default
+    }
+
+    [Fact]
     public void WhatIf_prices_every_row_and_submits_nothing()
     {
         var r = _ps.Run("Import-Csv $args[0] | New-KlingVideo -WhatIf", Seed("seed-prompts.csv"));
