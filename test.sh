@@ -21,8 +21,9 @@ dotnet test FalVideo.sln -c Release --no-build --nologo --logger "console;verbos
 status=${PIPESTATUS[0]}
 set -e
 # One plain closing line: "N passed, N failed".
-passed=$(grep -Eo 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
-failed=$(grep -Eo 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+# The runner prints "     Passed: N" / "     Failed: N" under "Total tests:" for each test assembly.
+passed=$(awk '/^ +Passed: +[0-9]+$/ {s+=$2} END {print s+0}' "$log")
+failed=$(awk '/^ +Failed: +[0-9]+$/ {s+=$2} END {print s+0}' "$log")
 rm -f "$log"
 echo "${passed:-0} passed, ${failed:-0} failed"
 exit "$status"
