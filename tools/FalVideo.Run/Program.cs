@@ -27,7 +27,7 @@ if (useEmulator)
 }
 
 var iss = InitialSessionState.CreateDefault2();
-using var runspace = RunspaceFactory.CreateRunspace(iss);
+using var runspace = RunspaceFactory.CreateRunspace(new FalVideo.Run.TextHost(Console.Out), iss);
 runspace.Open();
 using (var setup = PowerShell.Create())
 {

@@ -12,11 +12,23 @@ namespace FalVideo.Tests.Module;
 public sealed class PowerShellHost : IDisposable
 {
     private readonly Runspace _runspace;
+    private readonly StringWriter _hostText = new();
+
+    /// <summary>Everything the engine wrote to the host (e.g. -WhatIf lines) since the last call; then clears it.</summary>
+    public string TakeHostText()
+    {
+        lock (_hostText)
+        {
+            var text = _hostText.ToString();
+            _hostText.GetStringBuilder().Clear();
+            return text;
+        }
+    }
 
     public PowerShellHost(Uri? emulator, string apiKey = "test-key-0123456789")
     {
         Assert.True(File.Exists(RepoPaths.ModuleManifest), $"Built module not found at {RepoPaths.ModuleManifest}; run dotnet build first.");
-        _runspace = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault2());
+        _runspace = RunspaceFactory.CreateRunspace(new FalVideo.Run.TextHost(_hostText), InitialSessionState.CreateDefault2());
         _runspace.Open();
         var setup = Run("Import-Module $args[0] -ErrorAction Stop", RepoPaths.ModuleManifest);
         setup.ThrowIfErrors();
