@@ -10,7 +10,8 @@
     CompatiblePSEditions = @('Core')
     FormatsToProcess     = @('FalVideo.Format.ps1xml')
     CmdletsToExport      = @(
-        'Get-FalConfiguration', 'Get-FalJob', 'Measure-VideoCost', 'New-HailuoVideo', 'New-KlingVideo',
+        'Get-FalConfiguration', 'Get-FalJob', 'Get-FalModel', 'Invoke-FalModel', 'Measure-VideoCost', 'New-FalVideo',
+        'New-HailuoVideo', 'New-KlingMotionVideo', 'New-KlingVideo',
         'Save-FalVideo', 'Set-FalConfiguration', 'Stop-FalJob', 'Wait-FalJob'
     )
     FunctionsToExport    = @()

@@ -68,6 +68,32 @@ public sealed class ModelCatalog
         return new ModelCatalog(doc.Models, doc.CatalogVersion ?? "unknown");
     }
 
+    /// <summary>
+    /// A copy of this catalog with some models' prices replaced, e.g. an account's discounts. The override
+    /// JSON maps model names to <c>{"prices": [...rules as in models.json...], "priceSource": "...", "priceDate": "..."}</c>.
+    /// </summary>
+    /// <exception cref="JsonException">The override is not valid JSON of that shape.</exception>
+    /// <exception cref="ArgumentException">It names a model the catalog does not have.</exception>
+    public ModelCatalog WithPriceOverrides(string json)
+    {
+        var overrides = JsonSerializer.Deserialize<Dictionary<string, PriceOverride>>(json)
+            ?? throw new JsonException("The price override file is empty.");
+        var byName = new Dictionary<string, PriceOverride>(overrides, StringComparer.OrdinalIgnoreCase);
+        foreach (var name in byName.Keys)
+            if (!_byName.ContainsKey(name)) throw new ArgumentException($"The price override names '{name}', which is not a catalog model.");
+        var models = Models.Select(m => byName.TryGetValue(m.Name, out var o)
+            ? m.WithPrices(o.Prices ?? [], o.PriceSource ?? "price override file", o.PriceDate)
+            : m);
+        return new ModelCatalog(models, Version + "+overrides");
+    }
+
+    private sealed class PriceOverride
+    {
+        [JsonPropertyName("prices")] public PriceRule[]? Prices { get; init; }
+        [JsonPropertyName("priceSource")] public string? PriceSource { get; init; }
+        [JsonPropertyName("priceDate")] public string? PriceDate { get; init; }
+    }
+
     private static ModelCatalog LoadEmbedded()
     {
         using var stream = typeof(ModelCatalog).Assembly.GetManifestResourceStream("FalVideo.Catalog.models.json")

@@ -51,12 +51,72 @@ public sealed class VideoModel
     [JsonPropertyName("promptRequiredForImage")] public bool PromptRequiredForImage { get; init; }
     /// <summary>Longest prompt in characters the module sends; null when unlimited.</summary>
     [JsonPropertyName("maxPromptLength")] public int? MaxPromptLength { get; init; }
+    /// <summary>True when the model takes several shots in one request (<c>multi_prompt</c>).</summary>
+    [JsonPropertyName("multiShot")] public bool MultiShot { get; init; }
+    /// <summary>True when image-to-video takes <c>elements</c> (subjects referenced as @Element1…).</summary>
+    [JsonPropertyName("elements")] public bool SupportsElements { get; init; }
+    /// <summary>True when elements can carry a <c>voice_id</c> (voice control, priced higher).</summary>
+    [JsonPropertyName("voice")] public bool SupportsVoice { get; init; }
+    /// <summary>True when the model takes <c>shot_type</c> (customize / intelligent).</summary>
+    [JsonPropertyName("shotType")] public bool SupportsShotType { get; init; }
+
     /// <summary>Price rules in USD; empty when no price is published.</summary>
     [JsonPropertyName("prices")] public PriceRule[] Prices { get; init; } = [];
     /// <summary>Where the prices come from (fal page, seed article).</summary>
     [JsonPropertyName("priceSource")] public string? PriceSource { get; init; }
     /// <summary>Date of the published prices, ISO 8601 (day or month precision).</summary>
     [JsonPropertyName("priceDate")] public string? PriceDate { get; init; }
+
+    /// <summary>The modes the model offers, e.g. <c>text-to-video</c>, <c>image-to-video</c>, <c>motion-control</c>.</summary>
+    [JsonIgnore] public string[] Modes => Endpoints.Keys.ToArray();
+
+    /// <summary>The endpoint ids, in mode order.</summary>
+    [JsonIgnore] public string[] EndpointIds => Endpoints.Values.ToArray();
+
+    /// <summary>
+    /// What the model can do, as the words <c>-Require</c> takes: its modes, <c>audio</c>, <c>multi-shot</c>,
+    /// <c>elements</c>, <c>voice</c>, <c>end-image</c>, and its resolution (<c>720p</c>, <c>768p</c>, <c>1080p</c>, <c>4k</c>).
+    /// </summary>
+    [JsonIgnore]
+    public string[] Features
+    {
+        get
+        {
+            var list = new List<string>(Modes);
+            if (SupportsAudio) list.Add("audio");
+            if (MultiShot) list.Add("multi-shot");
+            if (SupportsElements) list.Add("elements");
+            if (SupportsVoice) list.Add("voice");
+            if (EndImageInput is not null) list.Add("end-image");
+            if (Resolution is not null) list.Add(Resolution.ToLowerInvariant());
+            return list.ToArray();
+        }
+    }
+
+    /// <summary>Output height in pixels for comparisons (4k = 2160); 0 when unknown.</summary>
+    [JsonIgnore]
+    public int ResolutionLines => (Resolution ?? "").ToLowerInvariant() switch
+    {
+        "4k" => 2160, "1080p" or "true_1080p" => 1080, "768p" => 768, "720p" => 720, "512p" => 512, _ => 0,
+    };
+
+    /// <summary>The price rules in words, e.g. <c>$0.112/s audio off; $0.168/s audio on</c>; "no published price" when none.</summary>
+    [JsonIgnore]
+    public string PriceSummary => Prices.Length == 0
+        ? "no published price"
+        : string.Join("; ", Prices.Select(p =>
+        {
+            var amount = p.UsdPerSecond is { } s ? $"${s.ToString(System.Globalization.CultureInfo.InvariantCulture)}/s"
+                : $"${p.UsdPerVideo?.ToString(System.Globalization.CultureInfo.InvariantCulture)}/video";
+            var when = string.Join(" ", p.When.Select(c => c.Value.ValueKind switch
+            {
+                System.Text.Json.JsonValueKind.True => c.Key + " on",
+                System.Text.Json.JsonValueKind.False => c.Key + " off",
+                System.Text.Json.JsonValueKind.Number when c.Key == "duration" => $"{c.Value} s",
+                _ => c.Value.ToString(),
+            }));
+            return when.Length == 0 ? amount : $"{amount} {when}";
+        }));
 
     /// <summary>True when fal no longer serves this model.</summary>
     [JsonIgnore] public bool IsRetired => string.Equals(Status, "retired", StringComparison.OrdinalIgnoreCase);
@@ -70,6 +130,20 @@ public sealed class VideoModel
     /// <summary>The mode whose endpoint id is <paramref name="endpointId"/> (case-insensitive), or null.</summary>
     public string? ModeOf(string endpointId) =>
         Endpoints.FirstOrDefault(kv => string.Equals(kv.Value, endpointId, StringComparison.OrdinalIgnoreCase)).Key;
+
+    /// <summary>A copy with other prices (price overrides).</summary>
+    public VideoModel WithPrices(PriceRule[] prices, string source, string? date)
+    {
+        return new VideoModel
+        {
+            Name = Name, Family = Family, Status = Status, RetiredNote = RetiredNote, Endpoints = Endpoints, Durations = Durations,
+            DefaultDuration = DefaultDuration, AspectRatios = AspectRatios, Resolutions = Resolutions, Resolution = Resolution,
+            SupportsAudio = SupportsAudio, DefaultAudio = DefaultAudio, Inputs = Inputs, ImageInput = ImageInput,
+            EndImageInput = EndImageInput, PromptRequiredForImage = PromptRequiredForImage, MaxPromptLength = MaxPromptLength,
+            MultiShot = MultiShot, SupportsElements = SupportsElements, SupportsVoice = SupportsVoice, SupportsShotType = SupportsShotType,
+            Prices = prices, PriceSource = source, PriceDate = date,
+        };
+    }
 
     /// <inheritdoc />
     public override string ToString() => Name;

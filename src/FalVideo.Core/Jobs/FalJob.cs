@@ -71,6 +71,8 @@ public sealed class FalJob
     public string? ResponseUrl { get; set; }
     /// <summary>fal <c>cancel_url</c> returned by submit.</summary>
     public string? CancelUrl { get; set; }
+    /// <summary>Why this model was chosen, when New-FalVideo -Route picked it; null otherwise.</summary>
+    public string? RouteReason { get; set; }
     /// <summary>The model input sent, as JSON.</summary>
     public string? Input { get; set; }
 

@@ -46,6 +46,10 @@ public sealed class SetFalConfigurationCommand : PSCmdlet
     [Parameter]
     public string? JournalPath { get; set; }
 
+    /// <summary>JSON file of price overrides for this session (see about_FalVideo); default FALVIDEO_PRICE_OVERRIDES.</summary>
+    [Parameter]
+    public string? PriceOverridePath { get; set; }
+
     /// <summary>Clears every session setting first.</summary>
     [Parameter]
     public SwitchParameter Reset { get; set; }
@@ -60,7 +64,7 @@ public sealed class SetFalConfigurationCommand : PSCmdlet
         var s = FalSettings.Current;
         if (Reset)
         {
-            s.ApiKey = null; s.QueueBaseUrl = null; s.RestBaseUrl = null; s.RequestTimeoutSeconds = null; s.MaxRetries = null; s.JournalPath = null;
+            s.ApiKey = null; s.QueueBaseUrl = null; s.RestBaseUrl = null; s.RequestTimeoutSeconds = null; s.MaxRetries = null; s.JournalPath = null; s.PriceOverridePath = null;
         }
         if (ApiKey is string key) s.ApiKey = key;
         if (BaseUrl is not null) { s.QueueBaseUrl = BaseUrl; s.RestBaseUrl = BaseUrl; }
@@ -69,6 +73,16 @@ public sealed class SetFalConfigurationCommand : PSCmdlet
         if (RequestTimeout is { } t) s.RequestTimeoutSeconds = t;
         if (MaxRetries is { } m) s.MaxRetries = m;
         if (!string.IsNullOrWhiteSpace(JournalPath)) s.JournalPath = SessionState.Path.GetUnresolvedProviderPathFromPSPath(JournalPath);
+        if (!string.IsNullOrWhiteSpace(PriceOverridePath))
+        {
+            s.PriceOverridePath = SessionState.Path.GetUnresolvedProviderPathFromPSPath(PriceOverridePath);
+            try { _ = s.Catalog; }
+            catch (Exception ex) when (ex is System.Text.Json.JsonException or ArgumentException or IOException)
+            {
+                s.PriceOverridePath = null;
+                WriteError(new ErrorRecord(ex, "FalPriceOverrideInvalid", ErrorCategory.InvalidData, PriceOverridePath));
+            }
+        }
         var check = s.ToClientOptions(null);
         check.ApiKey ??= "not-needed-for-this-check";
         try { check.Validate(); }

@@ -89,11 +89,11 @@ public sealed class MeasureVideoCostCommand : PSCmdlet
         _row++;
         var label = MyInvocation.ExpectingInput ? $"Row {_row}" : "Input";
         var problems = BindingProblems.Take().ToList();
-        var model = ModelCatalog.Default.Find(Model, out var endpointMode);
+        var model = Settings.FalSettings.Current.Catalog.Find(Model, out var endpointMode);
         if (model is null)
             problems.Add(string.IsNullOrWhiteSpace(Model)
                 ? "Model is missing; give a catalog model name such as kling-v3-pro."
-                : $"Model '{Model}' is not in the price catalog; allowed: {string.Join(", ", ModelCatalog.Default.Models.Select(m => m.Name))}.");
+                : $"Model '{Model}' is not in the price catalog; allowed: {string.Join(", ", Settings.FalSettings.Current.Catalog.Models.Select(m => m.Name))}.");
         if (Quantity is < 1) problems.Add($"Quantity {Quantity} is not allowed; allowed: 1 or more.");
         var mode = endpointMode ?? (string.IsNullOrWhiteSpace(Mode) ? null : Mode.Trim().ToLowerInvariant())
                    ?? (string.IsNullOrWhiteSpace(StartImage) ? VideoModes.TextToVideo : VideoModes.ImageToVideo);

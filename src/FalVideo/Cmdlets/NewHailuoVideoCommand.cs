@@ -33,12 +33,12 @@ public sealed class NewHailuoVideoCommand : NewVideoCommandBase
     public bool? PromptOptimizer { get; set; }
 
     /// <inheritdoc />
-    protected override string Family => "Hailuo";
+    protected override string? Family => "Hailuo";
 
     /// <inheritdoc />
     protected override string DefaultModel => "hailuo-2.3-pro";
 
-    internal override VideoRow CurrentRow() => new()
+    internal override VideoRow CurrentRow(List<string> problems) => new()
     {
         Id = Id, Prompt = Prompt, Model = Model, Duration = Duration, PromptOptimizer = PromptOptimizer, StartImage = Image,
     };

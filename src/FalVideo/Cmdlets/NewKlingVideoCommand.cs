@@ -55,16 +55,40 @@ public sealed class NewKlingVideoCommand : NewVideoCommandBase
     [Alias("end_image_url", "tail_image_url")]
     public string? EndImage { get; set; }
 
+    /// <summary>
+    /// Multi-shot: objects with Prompt and Duration (seconds, at least 1 each, 3–15 in total), and optionally a Shot
+    /// number to order them. Binds from Group-Object's Group, so <c>Import-Csv shots.csv | Group-Object Id | New-KlingVideo</c>
+    /// makes one multi-shot request per Id. Replaces -Prompt.
+    /// </summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("Group", "multi_prompt", "Shots")]
+    public object[]? Shot { get; set; }
+
+    /// <summary>
+    /// Elements (image-to-video): objects with FrontalImage and 1–3 ReferenceImages, or a Video; optionally VoiceId
+    /// (voice control). Local files are uploaded. Referenced in prompts as @Element1, @Element2….
+    /// </summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("elements")]
+    public object[]? Element { get; set; }
+
+    /// <summary>customize (default) or intelligent: how Kling cuts between shots.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("shot_type")]
+    [ArgumentCompleter(typeof(ShotTypeCompleter))]
+    public string? ShotType { get; set; }
+
     /// <inheritdoc />
-    protected override string Family => "Kling";
+    protected override string? Family => "Kling";
 
     /// <inheritdoc />
     protected override string DefaultModel => "kling-v3-pro";
 
-    internal override VideoRow CurrentRow() => new()
+    internal override VideoRow CurrentRow(List<string> problems) => new()
     {
         Id = Id, Prompt = Prompt, Model = Model, Duration = Duration, AspectRatio = AspectRatio,
         GenerateAudio = GenerateAudio, NegativePrompt = NegativePrompt, CfgScale = CfgScale,
-        StartImage = StartImage, EndImage = EndImage,
+        StartImage = StartImage, EndImage = EndImage, ShotType = ShotType,
+        Shots = PipelineObjects.ToShots(Shot, problems), Elements = PipelineObjects.ToElements(Element),
     };
 }

@@ -1,39 +1,43 @@
+using System.Collections.Concurrent;
 using System.Management.Automation;
 using FalVideo.Catalog;
 using FalVideo.Fal;
 using FalVideo.Jobs;
-using FalVideo.PowerShell.Binding;
 using FalVideo.PowerShell.Completion;
 using FalVideo.PowerShell.Requests;
+using FalVideo.PowerShell.Settings;
 using FalVideo.PowerShell.Waiting;
 
 namespace FalVideo.PowerShell.Cmdlets;
 
 /// <summary>
-/// The submit flow shared by <c>New-KlingVideo</c> and <c>New-HailuoVideo</c>: check the row, say what it
-/// costs (-WhatIf), upload local images, submit one fal queue request, emit the job at once.
-/// With -Wait the jobs are submitted first and waited for together at the end.
+/// The submit flow shared by the New-*Video cmdlets: check the row, say what it costs (-WhatIf), then upload
+/// local files and submit one fal queue request in the background (up to -ThrottleLimit at once), journal it,
+/// and emit the job on the pipeline thread. With -Wait the jobs are waited for together at the end.
 /// </summary>
 public abstract class NewVideoCommandBase : FalCmdletBase
 {
     private readonly List<FalJob> _toWait = new();
+    // Results come back from parallel submissions in any order; they are written in row order.
+    private readonly BlockingCollection<(int Seq, Action Write)> _results = new();
+    private readonly SortedDictionary<int, Action> _ready = new();
+    private int _nextToWrite = 1;
+    private readonly List<Task> _submissions = new();
+    private SemaphoreSlim? _gate;
     private int _row;
 
-    /// <summary>
-    /// Text prompt describing the video. Required for text-to-video. Binds from a <c>Prompt</c> column.
-    /// </summary>
+    /// <summary>Text prompt describing the video. Required for text-to-video. Binds from a <c>Prompt</c> column.</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     public string? Prompt { get; set; }
 
-    /// <summary>
-    /// Catalog model name or a full fal endpoint id. An empty cell means the default model.
-    /// </summary>
+    /// <summary>Catalog model name or a full fal endpoint id. An empty cell means the default model.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(ModelCompleter))]
     public string? Model { get; set; }
 
-    /// <summary>Your own identifier for the row (an <c>Id</c> column), carried onto the job for reports and file names.</summary>
+    /// <summary>Your own identifier for the row (an <c>Id</c> column, or a group's <c>Name</c>), carried onto the job for reports and file names.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("Name")]
     public string? Id { get; set; }
 
     /// <summary>Waits for every submitted job to finish and emits them as they complete (see Wait-FalJob).</summary>
@@ -45,77 +49,172 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     [ValidateRange(1, int.MaxValue)]
     public int? Timeout { get; set; }
 
-    /// <summary>Model family this cmdlet submits to (<c>Kling</c>, <c>Hailuo</c>).</summary>
-    protected abstract string Family { get; }
+    /// <summary>How many submissions (with their uploads) run at once; default 8. fal queues what it can't run yet.</summary>
+    [Parameter]
+    [ValidateRange(1, 64)]
+    public int ThrottleLimit { get; set; } = 8;
+
+    /// <summary>Model family this cmdlet submits to (<c>Kling</c>, <c>Hailuo</c>), or null for any catalog model.</summary>
+    protected abstract string? Family { get; }
 
     /// <summary>Catalog name used when -Model is not given.</summary>
     protected abstract string DefaultModel { get; }
 
-    /// <summary>The bound parameters of the current record as a row.</summary>
-    internal abstract VideoRow CurrentRow();
+    /// <summary>The bound parameters of the current record as a row; adds problems found reading shots or elements.</summary>
+    internal abstract VideoRow CurrentRow(List<string> problems);
+
+    /// <summary>Chooses the model for a row; New-FalVideo overrides this to route.</summary>
+    internal virtual VideoModel? ChooseModel(VideoRow row, ModelCatalog catalog, List<string> problems, out string? endpointMode, out string? routeReason)
+    {
+        routeReason = null;
+        return ModelResolver.Resolve(row.Model, Family, DefaultModel, catalog, problems, out endpointMode);
+    }
+
+    /// <summary>Turns the current record into a request, or adds problems. Invoke-FalModel overrides this.</summary>
+    internal virtual VideoRequestPlan? PlanRecord(List<string> problems, out VideoRow row)
+    {
+        row = CurrentRow(problems);
+        var catalog = FalSettings.Current.Catalog;
+        var model = ChooseModel(row, catalog, problems, out var endpointMode, out var routeReason);
+        return model is null ? null
+            : VideoRequestPlanner.Plan(row, model, endpointMode, catalog, SessionState.Path.CurrentFileSystemLocation.ProviderPath, problems, routeReason);
+    }
+
+    /// <inheritdoc />
+    protected override void BeginProcessing() => _gate = new SemaphoreSlim(ThrottleLimit);
 
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
+        DrainResults(block: false);
         _row++;
         var label = MyInvocation.ExpectingInput ? $"Row {_row}" : "Input";
         var problems = TakeBindingProblems().ToList();
-        var row = CurrentRow();
-        var plan = VideoRequestPlanner.Plan(row, Family, DefaultModel, ModelCatalog.Default,
-            SessionState.Path.CurrentFileSystemLocation.ProviderPath, problems);
+        var plan = PlanRecord(problems, out var row);
+        var seq = _row;
         if (problems.Count > 0 || plan is null)
         {
-            WriteInputError(label, problems, row.Id ?? row.Prompt);
+            var target = row.Id ?? row.Prompt;
+            Post(seq, () => WriteInputError(label, problems, target));
+            DrainResults(block: false);
             return;
         }
-        if (!ShouldProcess(plan.Describe(label), "Submit to fal")) return;
+        // ShouldProcess needs the pipeline thread, and earlier rows' output should come first.
+        if (!ShouldProcess(plan.Describe(label), "Submit to fal")) { Post(seq, () => { }); DrainResults(block: false); return; }
 
-        try
+        var client = Client;         // resolved on the pipeline thread: settings belong to this runspace
+        var journal = FalSettings.Current.Journal;
+        _gate!.Wait(StopToken);
+        _submissions.Add(Task.Run(async () =>
         {
-            foreach (var upload in plan.Uploads)
-            {
-                var url = Run(ct => Client.UploadFileAsync(upload.Path, null, ct));
-                plan.Input[upload.Field] = url.ToString();
-                WriteVerbose($"{label}: uploaded {upload.Path} to {url}");
-            }
-            var submitted = Run(ct => Client.SubmitAsync(plan.EndpointId, plan.Input, null, ct));
-            var job = new FalJob
-            {
-                RequestId = submitted.RequestId,
-                EndpointId = plan.EndpointId,
-                Model = plan.Model.Name,
-                Mode = plan.Mode,
-                Id = row.Id,
-                Status = FalJobStatus.InQueue,
-                QueuePosition = submitted.QueuePosition,
-                Prompt = plan.Prompt,
-                DurationSeconds = plan.DurationSeconds,
-                EstimatedCostUsd = plan.Cost?.TotalUsd,
-                SubmittedAt = DateTimeOffset.UtcNow,
-                StatusUrl = submitted.StatusUrl.ToString(),
-                ResponseUrl = submitted.ResponseUrl.ToString(),
-                CancelUrl = submitted.CancelUrl.ToString(),
-                Input = plan.Input.ToJsonString(),
-            };
-            Record("submitted", job);
-            if (Wait) _toWait.Add(job);
-            else WriteObject(job);
-        }
-        catch (FalException ex)
-        {
-            WriteError(ToErrorRecord(ex, row.Id ?? (object?)row.Prompt, label));
-        }
-        catch (IOException ex)
-        {
-            WriteError(ToErrorRecord(ex, row.Id ?? (object?)row.Prompt, label));
-        }
+            try { await SubmitAsync(seq, client, journal, plan, row, label).ConfigureAwait(false); }
+            finally { _gate.Release(); }
+        }));
     }
 
     /// <inheritdoc />
     protected override void EndProcessing()
     {
+        DrainResults(block: true);
         if (_toWait.Count > 0)
             new JobWaiter(this, Client, ClientOptions.QueueBaseUrl).WaitAll(_toWait, Timeout, StopToken);
         base.EndProcessing();
+    }
+
+    private async Task SubmitAsync(int seq, FalQueueClient client, FalVideo.Journal.JobJournal journal, VideoRequestPlan plan, VideoRow row, string label)
+    {
+        var target = row.Id ?? (object?)row.Prompt;
+        try
+        {
+            foreach (var upload in plan.Uploads)
+            {
+                var url = await client.UploadFileAsync(upload.Path, null, StopToken).ConfigureAwait(false);
+                plan.ResolveUpload(upload, url);
+            }
+            var submitted = await client.SubmitAsync(plan.EndpointId, plan.Input, null, StopToken).ConfigureAwait(false);
+            var job = NewJob(plan, row, submitted.RequestId, FalJobStatus.InQueue);
+            job.QueuePosition = submitted.QueuePosition;
+            job.StatusUrl = submitted.StatusUrl.ToString();
+            job.ResponseUrl = submitted.ResponseUrl.ToString();
+            job.CancelUrl = submitted.CancelUrl.ToString();
+            // The request id reaches the disk before anything else can fail.
+            var journalError = TryAppend(journal, "submitted", job);
+            Post(seq, () =>
+            {
+                if (journalError is not null)
+                    WriteWarning($"Could not write the job journal {journal.FilePath}: {journalError}. Keep request id {job.RequestId} ({job.EndpointId}) yourself.");
+                if (Wait) _toWait.Add(job);
+                else WriteObject(job);
+            });
+        }
+        catch (FalAmbiguousSubmissionException ex)
+        {
+            // fal may have accepted (and will bill) this request; there is no request id to follow. Never resubmit.
+            var job = NewJob(plan, row, "", FalJobStatus.Unknown);
+            job.Error = ex.Message;
+            TryAppend(journal, "ambiguous", job);
+            Post(seq, () => WriteError(ToErrorRecord(ex, target,
+                $"{label} (ambiguous submission: fal may have accepted it; check fal's dashboard before resubmitting)")));
+        }
+        catch (OperationCanceledException) when (StopToken.IsCancellationRequested) { Post(seq, () => { }); }
+        catch (Exception ex) when (ex is FalException or IOException or UnauthorizedAccessException)
+        {
+            Post(seq, () => WriteError(ToErrorRecord(ex, target, label)));
+        }
+        catch (Exception ex)
+        {
+            Post(seq, () => WriteError(ToErrorRecord(ex, target, label)));
+        }
+    }
+
+    private static FalJob NewJob(VideoRequestPlan plan, VideoRow row, string requestId, FalJobStatus status) => new()
+    {
+        RequestId = requestId,
+        EndpointId = plan.EndpointId,
+        Model = plan.ModelName,
+        Mode = plan.Mode,
+        Id = row.Id,
+        Status = status,
+        Prompt = plan.Prompt,
+        DurationSeconds = plan.DurationSeconds,
+        EstimatedCostUsd = plan.Cost?.TotalUsd,
+        SubmittedAt = DateTimeOffset.UtcNow,
+        Input = plan.Input.ToJsonString(),
+        RouteReason = plan.RouteReason,
+    };
+
+    private static string? TryAppend(FalVideo.Journal.JobJournal journal, string kind, FalJob job)
+    {
+        try { journal.Append(kind, job); return null; }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return ex.Message; }
+    }
+
+    private void Post(int seq, Action write)
+    {
+        try { _results.Add((seq, write)); } catch (InvalidOperationException) { }
+    }
+
+    private void Accept((int Seq, Action Write) result)
+    {
+        _ready[result.Seq] = result.Write;
+        while (_ready.Remove(_nextToWrite, out var write))
+        {
+            _nextToWrite++;
+            write();
+        }
+    }
+
+    /// <summary>Writes what the background submissions produced; with <paramref name="block"/>, until all have ended.</summary>
+    private void DrainResults(bool block)
+    {
+        while (true)
+        {
+            while (_results.TryTake(out var result)) Accept(result);
+            FlushVerbose();
+            if (!block) return;
+            if (_nextToWrite > _row) return;
+            if (StopToken.IsCancellationRequested) return;
+            if (_results.TryTake(out var next, 100)) Accept(next);
+        }
     }
 }

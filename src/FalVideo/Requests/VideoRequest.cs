@@ -1,8 +1,15 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using FalVideo.Catalog;
 
 namespace FalVideo.PowerShell.Requests;
+
+/// <summary>One shot of a multi-shot request: its prompt and length in seconds.</summary>
+internal sealed record ShotSpec(string Prompt, int? Duration);
+
+/// <summary>One Kling element: an image set (frontal + 1–3 references) or a video, optionally with a voice.</summary>
+internal sealed record ElementSpec(string? FrontalImage, IReadOnlyList<string> ReferenceImages, string? Video, string? VoiceId);
 
 /// <summary>One row's settings as the cmdlet bound them; null means "not given, use the default".</summary>
 internal sealed class VideoRow
@@ -19,15 +26,23 @@ internal sealed class VideoRow
     public string? Resolution { get; init; }
     public string? StartImage { get; init; }
     public string? EndImage { get; init; }
+    public string? ShotType { get; init; }
+    public IReadOnlyList<ShotSpec>? Shots { get; init; }
+    public IReadOnlyList<ElementSpec>? Elements { get; init; }
+    public string? MotionVideo { get; init; }
+    public string? CharacterOrientation { get; init; }
+    public bool? KeepOriginalSound { get; init; }
 }
 
-/// <summary>A local file that must be uploaded to fal storage; its URL goes into <see cref="Field"/>.</summary>
-internal sealed record PendingUpload(string Field, string Path);
+/// <summary>A local file that must be uploaded to fal storage; its URL replaces <see cref="Placeholder"/> in the input.</summary>
+internal sealed record PendingUpload(string Placeholder, string Path);
 
 /// <summary>What one row becomes: the endpoint, the JSON input, uploads to do first, and the price.</summary>
 internal sealed class VideoRequestPlan
 {
-    public required VideoModel Model { get; init; }
+    /// <summary>The catalog model; null for an endpoint outside the catalog (Invoke-FalModel).</summary>
+    public VideoModel? Model { get; init; }
+    public string ModelName => Model?.Name ?? "";
     public required string Mode { get; init; }
     public required string EndpointId { get; init; }
     public required JsonObject Input { get; init; }
@@ -35,80 +50,111 @@ internal sealed class VideoRequestPlan
     public CostBreakdown? Cost { get; init; }
     public int? DurationSeconds { get; init; }
     public string Prompt { get; init; } = "";
+    public string? RouteReason { get; init; }
 
     /// <summary>One line for -WhatIf and ShouldProcess targets.</summary>
     public string Describe(string rowLabel)
     {
-        var price = Cost is null ? "no price known" : $"estimated {Cost.TotalUsd.ToString("0.00#", CultureInfo.InvariantCulture)} USD";
+        var price = Cost is null ? (Model is null ? "no price known (endpoint not in the catalog)" : "no price known") : $"estimated {Cost.TotalUsd.ToString("0.00#", CultureInfo.InvariantCulture)} USD";
         var prompt = Prompt.Length > 60 ? Prompt[..57] + "..." : Prompt;
         var length = DurationSeconds is { } d ? $"{d} s" : "model-chosen length";
-        return $"{rowLabel}: {Model.Name} {Mode} ({EndpointId}), {length}, {price}: \"{prompt}\"";
+        var route = RouteReason is null ? "" : $" [{RouteReason}]";
+        var name = Model is null ? EndpointId : $"{Model.Name} {Mode} ({EndpointId})";
+        return $"{rowLabel}: {name}, {length}, {price}: \"{prompt}\"{route}";
+    }
+
+    /// <summary>Puts the uploaded URL wherever the placeholder stands in the input.</summary>
+    public void ResolveUpload(PendingUpload upload, Uri url) => Replace(Input, upload.Placeholder, url.ToString());
+
+    private static void Replace(JsonNode? node, string placeholder, string value)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                foreach (var key in o.Select(kv => kv.Key).ToList())
+                {
+                    if (o[key] is JsonValue v && v.TryGetValue<string>(out var s) && s == placeholder) o[key] = value;
+                    else Replace(o[key], placeholder, value);
+                }
+                break;
+            case JsonArray a:
+                for (var i = 0; i < a.Count; i++)
+                {
+                    if (a[i] is JsonValue v && v.TryGetValue<string>(out var s) && s == placeholder) a[i] = value;
+                    else Replace(a[i], placeholder, value);
+                }
+                break;
+        }
     }
 }
 
 /// <summary>
-/// Turns a row into a fal request for one model family, checking every field against the catalog
-/// (shared fal/MODELS.md) before anything is sent. Reports every problem of a row at once.
+/// Turns a row into a fal request, checking every field against the catalog (shared fal/MODELS.md) before
+/// anything is sent. Reports every problem of a row at once, naming the field and the allowed values.
 /// </summary>
 internal static class VideoRequestPlanner
 {
     /// <summary>Image file types fal's Kling and Hailuo endpoints accept (MODELS.md, article 001).</summary>
     public static readonly string[] ImageExtensions = [".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif"];
+    /// <summary>Video file types accepted for motion references and element videos.</summary>
+    public static readonly string[] VideoExtensions = [".mp4", ".mov", ".webm", ".m4v"];
 
-    public static VideoRequestPlan? Plan(VideoRow row, string family, string defaultModel, ModelCatalog catalog,
-        string currentDirectory, List<string> problems)
+    private static readonly Regex s_elementReference = new(@"@Element(\d+)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+
+    /// <summary>Plans <paramref name="row"/> for <paramref name="model"/> (already resolved and checked for family and retirement).</summary>
+    public static VideoRequestPlan? Plan(VideoRow row, VideoModel model, string? endpointMode, ModelCatalog catalog,
+        string currentDirectory, List<string> problems, string? routeReason = null)
     {
-        var modelText = string.IsNullOrWhiteSpace(row.Model) ? defaultModel : row.Model.Trim();
-        var model = catalog.Find(modelText, out var endpointMode);
-        if (model is null)
-        {
-            var names = string.Join(", ", catalog.OfFamily(family).Where(m => !m.IsRetired).Select(m => m.Name));
-            problems.Add($"Model '{modelText}' is not a known {family} model; allowed: {names}, or one of their endpoint ids.");
-            return null;
-        }
-        if (model.IsRetired)
-        {
-            problems.Add($"Model '{model.Name}' is retired upstream: {model.RetiredNote}");
-            return null;
-        }
-        if (!string.Equals(model.Family, family, StringComparison.OrdinalIgnoreCase))
-        {
-            problems.Add($"Model '{modelText}' is a {model.Family} model, not {family}; send this row with {CmdletFor(model.Family)}.");
-            return null;
-        }
-
         var hasImage = !string.IsNullOrWhiteSpace(row.StartImage);
-        var mode = endpointMode ?? (hasImage ? VideoModes.ImageToVideo : VideoModes.TextToVideo);
+        var mode = endpointMode
+                   ?? (model.Modes.Length == 1 && model.Modes[0] is not (VideoModes.TextToVideo or VideoModes.ImageToVideo) ? model.Modes[0] : null)
+                   ?? (hasImage ? VideoModes.ImageToVideo : VideoModes.TextToVideo);
         var endpointId = model.EndpointFor(mode);
         if (endpointId is null)
         {
             problems.Add(mode == VideoModes.TextToVideo
-                ? $"Model '{model.Name}' has no text-to-video endpoint; give an image (StartImage/Image)."
-                : $"Model '{model.Name}' has no image-to-video endpoint.");
+                ? $"Model '{model.Name}' has no text-to-video endpoint; give an image (StartImage/Image). Its modes: {string.Join(", ", model.Modes)}."
+                : $"Model '{model.Name}' has no {mode} endpoint; its modes: {string.Join(", ", model.Modes)}.");
             return null;
         }
-        if (mode == VideoModes.ImageToVideo && !hasImage)
+        var textOnly = mode == VideoModes.TextToVideo;
+        if (!textOnly && !hasImage)
             problems.Add($"Endpoint '{endpointId}' needs an image: give StartImage (Kling) or Image (Hailuo) as a file path or an http(s) URL.");
-        if (mode == VideoModes.TextToVideo && hasImage)
+        if (textOnly && hasImage)
             problems.Add($"Endpoint '{endpointId}' is text-to-video and takes no image; use model '{model.Name}' or its image-to-video endpoint.");
 
         var input = new JsonObject();
         var uploads = new List<PendingUpload>();
+        var shots = row.Shots is { Count: > 0 } ? row.Shots : null;
+
+        // Prompt, or shots (multi_prompt) — fal takes one or the other, never both.
         var prompt = row.Prompt?.Trim() ?? "";
-        var promptRequired = mode == VideoModes.TextToVideo || model.PromptRequiredForImage;
-        if (prompt.Length == 0)
+        if (shots is not null)
         {
-            if (promptRequired) problems.Add("Prompt is missing; it is required for this endpoint.");
+            if (!model.MultiShot) problems.Add($"Shot (multi-shot) is not an input of {model.Name}; {Takers(catalog, m => m.MultiShot)}.");
+            else if (prompt.Length > 0) problems.Add("Prompt and Shot were both given; fal takes either one prompt or a list of shots, not both.");
+            else AddShots(input, shots, model, problems);
+            prompt = string.Join(" | ", shots.Select(s => s.Prompt));
         }
-        else if (model.MaxPromptLength is { } max && prompt.Length > max)
-            problems.Add($"Prompt is {prompt.Length} characters; allowed: at most {max}.");
-        else input["prompt"] = prompt;
+        else
+        {
+            var promptRequired = textOnly || model.PromptRequiredForImage;
+            if (prompt.Length == 0)
+            {
+                if (promptRequired) problems.Add("Prompt is missing; it is required for this endpoint.");
+            }
+            else if (model.MaxPromptLength is { } max && prompt.Length > max)
+                problems.Add($"Prompt is {prompt.Length} characters; allowed: at most {max}.");
+            else input["prompt"] = prompt;
+        }
 
         int? duration = null;
-        if (row.Duration is { } d)
+        if (shots is not null)
+            duration = shots.Sum(s => s.Duration ?? 0);
+        else if (row.Duration is { } d)
         {
             if (!model.Accepts("duration"))
-                problems.Add($"Duration is not an input of {model.Name} (the model picks the length); leave it empty.");
+                problems.Add($"Duration is not an input of {model.Name} (the model picks the length); leave it empty. {Takers(catalog, m => m.Accepts("duration"))}.");
             else if (!model.Durations.Contains(d))
                 problems.Add($"Duration {d} is not allowed for {model.Name}; allowed: {DescribeDurations(model.Durations)} seconds.");
             else { duration = d; input["duration"] = d.ToString(CultureInfo.InvariantCulture); }
@@ -118,7 +164,7 @@ internal static class VideoRequestPlanner
         if (!string.IsNullOrWhiteSpace(row.AspectRatio))
         {
             var ar = row.AspectRatio.Trim();
-            if (!model.Accepts("aspect_ratio") || mode != VideoModes.TextToVideo)
+            if (!model.Accepts("aspect_ratio") || !textOnly)
                 problems.Add($"AspectRatio is not an input of {endpointId} (image-to-video follows the image); leave it empty.");
             else if (!model.AspectRatios.Contains(ar, StringComparer.Ordinal))
                 problems.Add($"AspectRatio '{ar}' is not allowed; allowed: {string.Join(", ", model.AspectRatios)}.");
@@ -127,41 +173,65 @@ internal static class VideoRequestPlanner
 
         if (row.GenerateAudio is { } audio)
         {
-            if (!model.Accepts("generate_audio")) problems.Add($"GenerateAudio is not an input of {model.Name}; leave it empty.");
+            if (!model.Accepts("generate_audio")) problems.Add($"GenerateAudio is not an input of {model.Name}; {Takers(catalog, m => m.Accepts("generate_audio"))}.");
             else input["generate_audio"] = audio;
         }
         if (!string.IsNullOrWhiteSpace(row.NegativePrompt))
         {
-            if (!model.Accepts("negative_prompt")) problems.Add($"NegativePrompt is not an input of {model.Name}; leave it empty.");
+            if (!model.Accepts("negative_prompt")) problems.Add($"NegativePrompt is not an input of {model.Name}; {Takers(catalog, m => m.Accepts("negative_prompt"))}.");
             else input["negative_prompt"] = row.NegativePrompt.Trim();
         }
         if (row.CfgScale is { } cfg)
         {
-            if (!model.Accepts("cfg_scale")) problems.Add($"CfgScale is not an input of {model.Name}; leave it empty.");
+            if (!model.Accepts("cfg_scale")) problems.Add($"CfgScale is not an input of {model.Name}; {Takers(catalog, m => m.Accepts("cfg_scale"))}.");
             else if (cfg is < 0 or > 1) problems.Add($"CfgScale {cfg.ToString(CultureInfo.InvariantCulture)} is out of range; allowed: 0 to 1.");
             else input["cfg_scale"] = cfg;
         }
         if (row.PromptOptimizer is { } po)
         {
-            if (!model.Accepts("prompt_optimizer")) problems.Add($"PromptOptimizer is not an input of {model.Name}; leave it empty.");
+            if (!model.Accepts("prompt_optimizer")) problems.Add($"PromptOptimizer is not an input of {model.Name}; {Takers(catalog, m => m.Accepts("prompt_optimizer"))}.");
             else input["prompt_optimizer"] = po;
         }
         if (!string.IsNullOrWhiteSpace(row.Resolution))
         {
             var res = model.Resolutions.FirstOrDefault(r => string.Equals(r, row.Resolution.Trim(), StringComparison.OrdinalIgnoreCase));
-            if (!model.Accepts("resolution")) problems.Add($"Resolution is not an input of {model.Name}; leave it empty.");
+            if (!model.Accepts("resolution")) problems.Add($"Resolution is not an input of {model.Name}; {Takers(catalog, m => m.Accepts("resolution"))}.");
             else if (res is null) problems.Add($"Resolution '{row.Resolution}' is not allowed; allowed: {string.Join(", ", model.Resolutions)}.");
             else input["resolution"] = res;
         }
+        if (!string.IsNullOrWhiteSpace(row.ShotType))
+        {
+            var st = row.ShotType.Trim().ToLowerInvariant();
+            if (!model.SupportsShotType) problems.Add($"ShotType is not an input of {model.Name}; {Takers(catalog, m => m.SupportsShotType)}.");
+            else if (st is not ("customize" or "intelligent")) problems.Add($"ShotType '{row.ShotType}' is not allowed; allowed: customize, intelligent.");
+            else input["shot_type"] = st;
+        }
 
-        if (hasImage && mode == VideoModes.ImageToVideo)
-            AddImage(input, uploads, model.ImageInput!, "StartImage", row.StartImage!, currentDirectory, problems);
+        if (hasImage && !textOnly)
+            AddFile(input, uploads, model.ImageInput!, "StartImage", row.StartImage!, ImageExtensions, currentDirectory, problems);
         if (!string.IsNullOrWhiteSpace(row.EndImage))
         {
             if (model.EndImageInput is null || mode != VideoModes.ImageToVideo)
-                problems.Add($"EndImage is not an input of {endpointId}; it needs an image-to-video endpoint that takes an end frame.");
-            else AddImage(input, uploads, model.EndImageInput, "EndImage", row.EndImage, currentDirectory, problems);
+                problems.Add($"EndImage is not an input of {endpointId}; {Takers(catalog, m => m.EndImageInput is not null)} (image-to-video).");
+            else AddFile(input, uploads, model.EndImageInput, "EndImage", row.EndImage, ImageExtensions, currentDirectory, problems);
         }
+
+        if (mode == "motion-control")
+            AddMotion(input, uploads, row, currentDirectory, problems);
+        else if (!string.IsNullOrWhiteSpace(row.MotionVideo) || row.CharacterOrientation is not null)
+            problems.Add($"MotionVideo and CharacterOrientation are inputs of the motion-control models only ({string.Join(", ", catalog.Models.Where(m => m.EndpointFor("motion-control") is not null).Select(m => m.Name))}).");
+
+        var elements = row.Elements is { Count: > 0 } ? row.Elements : null;
+        if (elements is not null)
+        {
+            if (!model.SupportsElements || mode == VideoModes.TextToVideo)
+                problems.Add($"Element is not an input of {endpointId}; {Takers(catalog, m => m.SupportsElements)} (image-to-video or motion-control).");
+            else AddElements(input, uploads, elements, model, mode, row, currentDirectory, problems);
+        }
+        // A prompt naming an element that isn't given would be generated without it: refuse before paying.
+        var highest = s_elementReference.Matches(prompt).Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).DefaultIfEmpty(0).Max();
+        if (highest > (elements?.Count ?? 0))
+            problems.Add($"Prompt names @Element{highest} but {(elements?.Count ?? 0)} element(s) were given; give one Element per @ElementN.");
 
         var cost = CostCalculator.Estimate(model, new CostQuery
         {
@@ -169,16 +239,88 @@ internal static class VideoRequestPlanner
             DurationSeconds = duration,
             GenerateAudio = row.GenerateAudio,
             Resolution = input["resolution"]?.GetValue<string>(),
+            Elements = elements is not null,
+            Voice = elements?.Any(e => !string.IsNullOrWhiteSpace(e.VoiceId)) ?? false,
         });
         return new VideoRequestPlan
         {
             Model = model, Mode = mode, EndpointId = endpointId, Input = input, Uploads = uploads,
-            Cost = cost, DurationSeconds = duration, Prompt = prompt,
+            Cost = cost, DurationSeconds = duration, Prompt = prompt, RouteReason = routeReason,
         };
     }
 
-    private static void AddImage(JsonObject input, List<PendingUpload> uploads, string field, string parameter, string value,
-        string currentDirectory, List<string> problems)
+    private static void AddShots(JsonObject input, IReadOnlyList<ShotSpec> shots, VideoModel model, List<string> problems)
+    {
+        var array = new JsonArray();
+        for (var i = 0; i < shots.Count; i++)
+        {
+            var s = shots[i];
+            if (s.Prompt.Length == 0) problems.Add($"Shot {i + 1}: Prompt is missing.");
+            else if (model.MaxPromptLength is { } max && s.Prompt.Length > max) problems.Add($"Shot {i + 1}: Prompt is {s.Prompt.Length} characters; allowed: at most {max}.");
+            if (s.Duration is not { } d) problems.Add($"Shot {i + 1}: Duration is missing; allowed: 1 second or more.");
+            else if (d < 1) problems.Add($"Shot {i + 1}: Duration {d} is too short; allowed: 1 second or more.");
+            array.Add(new JsonObject { ["prompt"] = s.Prompt, ["duration"] = (s.Duration ?? 0).ToString(CultureInfo.InvariantCulture) });
+        }
+        var total = shots.Sum(s => s.Duration ?? 0);
+        if (shots.All(s => s.Duration is >= 1) && (total < 3 || total > 15))
+            problems.Add($"Shot durations add up to {total} s; allowed: 3–15 seconds in total.");
+        input["multi_prompt"] = array;
+    }
+
+    private static void AddMotion(JsonObject input, List<PendingUpload> uploads, VideoRow row, string currentDirectory, List<string> problems)
+    {
+        if (string.IsNullOrWhiteSpace(row.MotionVideo))
+            problems.Add("MotionVideo is missing; give the motion reference video as a file path or an http(s) URL.");
+        else AddFile(input, uploads, "video_url", "MotionVideo", row.MotionVideo, VideoExtensions, currentDirectory, problems);
+        var orientation = row.CharacterOrientation?.Trim().ToLowerInvariant();
+        if (orientation is not ("image" or "video"))
+            problems.Add($"CharacterOrientation '{row.CharacterOrientation}' is not allowed; allowed: image (output up to 10 s), video (up to 30 s).");
+        else input["character_orientation"] = orientation;
+        if (row.KeepOriginalSound is { } keep) input["keep_original_sound"] = keep;
+    }
+
+    private static void AddElements(JsonObject input, List<PendingUpload> uploads, IReadOnlyList<ElementSpec> elements, VideoModel model,
+        string mode, VideoRow row, string currentDirectory, List<string> problems)
+    {
+        if (mode == "motion-control" && (elements.Count > 1 || row.CharacterOrientation?.Trim().ToLowerInvariant() != "video"))
+            problems.Add("Element: motion control takes at most 1 element, and only with CharacterOrientation video.");
+        var array = new JsonArray();
+        for (var i = 0; i < elements.Count; i++)
+        {
+            var e = elements[i];
+            var label = $"Element {i + 1}";
+            var item = new JsonObject();
+            var hasImageSet = !string.IsNullOrWhiteSpace(e.FrontalImage);
+            var hasVideo = !string.IsNullOrWhiteSpace(e.Video);
+            if (hasImageSet == hasVideo)
+                problems.Add($"{label}: give either FrontalImage with 1–3 ReferenceImages, or a Video; not both, not neither.");
+            if (hasImageSet)
+            {
+                AddFile(item, uploads, "frontal_image_url", $"{label} FrontalImage", e.FrontalImage!, ImageExtensions, currentDirectory, problems);
+                if (e.ReferenceImages.Count is < 1 or > 3)
+                    problems.Add($"{label}: {e.ReferenceImages.Count} ReferenceImages; allowed: 1 to 3.");
+                var refs = new JsonArray();
+                foreach (var (r, j) in e.ReferenceImages.Select((r, j) => (r, j)))
+                {
+                    var holder = new JsonObject();
+                    AddFile(holder, uploads, "url", $"{label} ReferenceImages[{j + 1}]", r, ImageExtensions, currentDirectory, problems);
+                    refs.Add(holder["url"]?.DeepClone());
+                }
+                item["reference_image_urls"] = refs;
+            }
+            if (hasVideo) AddFile(item, uploads, "video_url", $"{label} Video", e.Video!, VideoExtensions, currentDirectory, problems);
+            if (!string.IsNullOrWhiteSpace(e.VoiceId))
+            {
+                if (!model.SupportsVoice) problems.Add($"{label}: VoiceId (voice control) is not supported by {model.Name}.");
+                else item["voice_id"] = e.VoiceId.Trim();
+            }
+            array.Add(item);
+        }
+        input["elements"] = array;
+    }
+
+    private static void AddFile(JsonObject input, List<PendingUpload> uploads, string field, string parameter, string value,
+        string[] extensions, string currentDirectory, List<string> problems)
     {
         var text = value.Trim();
         if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp))
@@ -190,21 +332,24 @@ internal static class VideoRequestPlanner
         var ext = Path.GetExtension(path).ToLowerInvariant();
         if (!File.Exists(path))
             problems.Add($"{parameter} '{text}' is neither an http(s) URL nor an existing file.");
-        else if (!ImageExtensions.Contains(ext))
-            problems.Add($"{parameter} '{text}' has type '{ext}'; allowed: {string.Join(", ", ImageExtensions)}.");
+        else if (!extensions.Contains(ext))
+            problems.Add($"{parameter} '{text}' has type '{ext}'; allowed: {string.Join(", ", extensions)}.");
         else
-            uploads.Add(new PendingUpload(field, path));
+        {
+            var placeholder = $"upload:{uploads.Count}:{path}";
+            uploads.Add(new PendingUpload(placeholder, path));
+            input[field] = placeholder;
+        }
+    }
+
+    private static string Takers(ModelCatalog catalog, Func<VideoModel, bool> accepts)
+    {
+        var names = catalog.Models.Where(m => !m.IsRetired && accepts(m)).Select(m => m.Name).ToList();
+        return names.Count == 0 ? "no catalog model takes it" : $"models that take it: {string.Join(", ", names)}";
     }
 
     private static string DescribeDurations(int[] durations) =>
         durations.Length > 2 && durations[^1] - durations[0] == durations.Length - 1
             ? $"{durations[0]}–{durations[^1]}"
             : string.Join(", ", durations);
-
-    private static string CmdletFor(string family) => family switch
-    {
-        "Kling" => "New-KlingVideo",
-        "Hailuo" => "New-HailuoVideo",
-        _ => "the cmdlet for that family",
-    };
 }

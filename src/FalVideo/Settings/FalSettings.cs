@@ -35,6 +35,35 @@ public sealed class FalSettings
     /// <summary>Journal file for this session, or null for FALVIDEO_JOURNAL / the default under local application data.</summary>
     public string? JournalPath { get; set; }
 
+    /// <summary>Environment variable naming a JSON file of price overrides (an account's discounts).</summary>
+    public const string PriceOverridesVariable = "FALVIDEO_PRICE_OVERRIDES";
+
+    /// <summary>Price override file for this session, or null for FALVIDEO_PRICE_OVERRIDES / none.</summary>
+    public string? PriceOverridePath { get; set; }
+
+    private static (string Path, DateTime Stamp, FalVideo.Catalog.ModelCatalog Catalog)? s_overridden;
+
+    /// <summary>
+    /// The price catalog in effect: the shipped one, with prices from the override file when one is set.
+    /// </summary>
+    /// <exception cref="System.Text.Json.JsonException">The override file is not valid.</exception>
+    /// <exception cref="ArgumentException">The override file names an unknown model.</exception>
+    public FalVideo.Catalog.ModelCatalog Catalog
+    {
+        get
+        {
+            var path = PriceOverridePath ?? Environment.GetEnvironmentVariable(PriceOverridesVariable);
+            if (string.IsNullOrWhiteSpace(path)) return FalVideo.Catalog.ModelCatalog.Default;
+            var stamp = File.GetLastWriteTimeUtc(path);
+            var cached = s_overridden;
+            if (cached is { } c && c.Path == path && c.Stamp == stamp) return c.Catalog;
+            if (!File.Exists(path)) throw new FileNotFoundException($"The price override file {path} does not exist.", path);
+            var catalog = FalVideo.Catalog.ModelCatalog.Default.WithPriceOverrides(File.ReadAllText(path));
+            s_overridden = (path, stamp, catalog);
+            return catalog;
+        }
+    }
+
     /// <summary>The job journal in effect.</summary>
     public FalVideo.Journal.JobJournal Journal => new(JournalPath ?? FalVideo.Journal.JobJournal.DefaultPath());
 

@@ -1,0 +1,127 @@
+using System.Management.Automation;
+using FalVideo.Catalog;
+using FalVideo.Jobs;
+using FalVideo.PowerShell.Binding;
+using FalVideo.PowerShell.Completion;
+using FalVideo.PowerShell.Requests;
+
+namespace FalVideo.PowerShell.Cmdlets;
+
+/// <summary>How New-FalVideo picks a model for each row.</summary>
+public enum FalRoute
+{
+    /// <summary>The row's Model column (or -Model) decides.</summary>
+    None,
+    /// <summary>The cheapest active catalog model that can do the row and meets -Require.</summary>
+    Cheapest,
+}
+
+/// <summary>
+/// <para type="synopsis">Submits video generations to whichever catalog model each row names, or routes each row to the cheapest able model.</para>
+/// <para type="description">Takes rows whose Model column names any catalog model (Kling or Hailuo, short name or endpoint id)
+/// and sends each to the right endpoint, with the same checks, prices, -WhatIf, journal and job objects as New-KlingVideo and
+/// New-HailuoVideo. With -Route Cheapest, each row goes to the cheapest active model that can do it (its mode, duration, shots,
+/// elements, end image) and meets -Require (audio, multi-shot, 1080p, 4k, a duration such as 10s…); the job's RouteReason says
+/// which model was chosen and why.</para>
+/// </summary>
+[Cmdlet(VerbsCommon.New, "FalVideo", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(FalJob))]
+public sealed class NewFalVideoCommand : NewVideoCommandBase
+{
+    /// <summary>Output length in seconds, as the model offers (Kling v3: 3–15; Hailuo standard: 6 or 10).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [CsvInteger("Duration", "a duration the model offers, in seconds")]
+    [ArgumentCompleter(typeof(DurationCompleter))]
+    public int? Duration { get; set; }
+
+    /// <summary>Frame shape for text-to-video where the model takes one: 16:9, 9:16 or 1:1.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("aspect_ratio")]
+    [ArgumentCompleter(typeof(AspectRatioCompleter))]
+    public string? AspectRatio { get; set; }
+
+    /// <summary>Generate audio (true/false) where the model can.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("generate_audio", "Audio")]
+    [CsvBoolean("GenerateAudio")]
+    public bool? GenerateAudio { get; set; }
+
+    /// <summary>What to avoid, where the model takes a negative prompt.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("negative_prompt")]
+    public string? NegativePrompt { get; set; }
+
+    /// <summary>Prompt adherence 0 to 1, where the model takes it.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("cfg_scale")]
+    [CsvNumber("CfgScale", "0 to 1")]
+    public double? CfgScale { get; set; }
+
+    /// <summary>Image to animate (file or http(s) URL); selects image-to-video.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("Image", "image_url", "start_image_url")]
+    public string? StartImage { get; set; }
+
+    /// <summary>Last frame (file or URL), where the model takes one.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("end_image_url", "tail_image_url")]
+    public string? EndImage { get; set; }
+
+    /// <summary>Let MiniMax rewrite the prompt (Hailuo; true/false).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("prompt_optimizer")]
+    [CsvBoolean("PromptOptimizer")]
+    public bool? PromptOptimizer { get; set; }
+
+    /// <summary>Output resolution where the model offers a choice (Hailuo 02: 512P, 768P).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public string? Resolution { get; set; }
+
+    /// <summary>customize or intelligent (Kling v3/O3).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("shot_type")]
+    [ArgumentCompleter(typeof(ShotTypeCompleter))]
+    public string? ShotType { get; set; }
+
+    /// <summary>Multi-shot: objects with Prompt and Duration (binds from Group-Object's Group).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("Group", "multi_prompt", "Shots")]
+    public object[]? Shot { get; set; }
+
+    /// <summary>Kling elements: objects with FrontalImage + ReferenceImages, or Video; optionally VoiceId.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("elements")]
+    public object[]? Element { get; set; }
+
+    /// <summary>None (default): each row's Model decides. Cheapest: the cheapest active catalog model able to do the row.</summary>
+    [Parameter]
+    public FalRoute Route { get; set; }
+
+    /// <summary>With -Route Cheapest: what the chosen model must offer: audio, multi-shot, elements, voice, end-image, 720p, 768p, 1080p, 4k, or a duration such as 10s.</summary>
+    [Parameter]
+    [ArgumentCompleter(typeof(RequirementCompleter))]
+    public string[] Require { get; set; } = [];
+
+    /// <inheritdoc />
+    protected override string? Family => null;
+
+    /// <inheritdoc />
+    protected override string DefaultModel => "kling-v3-pro";
+
+    internal override VideoRow CurrentRow(List<string> problems) => new()
+    {
+        Id = Id, Prompt = Prompt, Model = Model, Duration = Duration, AspectRatio = AspectRatio, GenerateAudio = GenerateAudio,
+        NegativePrompt = NegativePrompt, CfgScale = CfgScale, StartImage = StartImage, EndImage = EndImage,
+        PromptOptimizer = PromptOptimizer, Resolution = Resolution, ShotType = ShotType,
+        Shots = PipelineObjects.ToShots(Shot, problems), Elements = PipelineObjects.ToElements(Element),
+    };
+
+    internal override VideoModel? ChooseModel(VideoRow row, ModelCatalog catalog, List<string> problems, out string? endpointMode, out string? routeReason)
+    {
+        if (Route == FalRoute.None) return base.ChooseModel(row, catalog, problems, out endpointMode, out routeReason);
+        endpointMode = null;
+        var model = CheapestRouter.Choose(row, Require, catalog, problems, out var reason);
+        routeReason = model is null ? null : reason;
+        return model;
+    }
+}
