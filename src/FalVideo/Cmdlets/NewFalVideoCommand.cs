@@ -116,12 +116,16 @@ public sealed class NewFalVideoCommand : NewVideoCommandBase
         Shots = PipelineObjects.ToShots(Shot, problems), Elements = PipelineObjects.ToElements(Element),
     };
 
-    internal override VideoModel? ChooseModel(VideoRow row, ModelCatalog catalog, List<string> problems, out string? endpointMode, out string? routeReason)
+    internal override VideoRequestPlan? PlanRecord(List<string> problems, out VideoRow row)
     {
-        if (Route == FalRoute.None) return base.ChooseModel(row, catalog, problems, out endpointMode, out routeReason);
-        endpointMode = null;
+        if (Route == FalRoute.None) return base.PlanRecord(problems, out row);
+        row = CurrentRow(problems);
+        var catalog = Settings.FalSettings.Current.Catalog;
         var model = CheapestRouter.Choose(row, Require, catalog, problems, out var reason);
-        routeReason = model is null ? null : reason;
-        return model;
+        if (model is null) return null;
+        // The route was priced with audio only when required: send exactly that, not fal's default (audio on, dearer).
+        if (model.Accepts("generate_audio") && row.GenerateAudio is null)
+            row = row with { GenerateAudio = Require.Any(r => string.Equals(r.Trim(), "audio", StringComparison.OrdinalIgnoreCase)) };
+        return VideoRequestPlanner.Plan(row, model, null, catalog, SessionState.Path.CurrentFileSystemLocation.ProviderPath, problems, reason);
     }
 }

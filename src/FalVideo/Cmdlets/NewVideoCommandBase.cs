@@ -63,21 +63,14 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     /// <summary>The bound parameters of the current record as a row; adds problems found reading shots or elements.</summary>
     internal abstract VideoRow CurrentRow(List<string> problems);
 
-    /// <summary>Chooses the model for a row; New-FalVideo overrides this to route.</summary>
-    internal virtual VideoModel? ChooseModel(VideoRow row, ModelCatalog catalog, List<string> problems, out string? endpointMode, out string? routeReason)
-    {
-        routeReason = null;
-        return ModelResolver.Resolve(row.Model, Family, DefaultModel, catalog, problems, out endpointMode);
-    }
-
-    /// <summary>Turns the current record into a request, or adds problems. Invoke-FalModel overrides this.</summary>
+    /// <summary>Turns the current record into a request, or adds problems. Invoke-FalModel and New-FalVideo -Route override this.</summary>
     internal virtual VideoRequestPlan? PlanRecord(List<string> problems, out VideoRow row)
     {
         row = CurrentRow(problems);
         var catalog = FalSettings.Current.Catalog;
-        var model = ChooseModel(row, catalog, problems, out var endpointMode, out var routeReason);
+        var model = ModelResolver.Resolve(row.Model, Family, DefaultModel, catalog, problems, out var endpointMode);
         return model is null ? null
-            : VideoRequestPlanner.Plan(row, model, endpointMode, catalog, SessionState.Path.CurrentFileSystemLocation.ProviderPath, problems, routeReason);
+            : VideoRequestPlanner.Plan(row, model, endpointMode, catalog, SessionState.Path.CurrentFileSystemLocation.ProviderPath, problems);
     }
 
     /// <inheritdoc />

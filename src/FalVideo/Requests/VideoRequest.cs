@@ -12,7 +12,7 @@ internal sealed record ShotSpec(string Prompt, int? Duration);
 internal sealed record ElementSpec(string? FrontalImage, IReadOnlyList<string> ReferenceImages, string? Video, string? VoiceId);
 
 /// <summary>One row's settings as the cmdlet bound them; null means "not given, use the default".</summary>
-internal sealed class VideoRow
+internal sealed record VideoRow
 {
     public string? Id { get; init; }
     public string? Prompt { get; init; }
