@@ -29,23 +29,26 @@ internal static class BindingProblems
 public abstract class CsvValueAttribute : ArgumentTransformationAttribute
 {
     /// <inheritdoc />
-    public override object? Transform(EngineIntrinsics engineIntrinsics, object? inputData)
+    public override object? Transform(EngineIntrinsics engineIntrinsics, object? inputData) => Convert(inputData, BindingProblems.Add);
+
+    /// <summary>Converts a cell or argument; an unusable value is reported through <paramref name="report"/> and becomes null.</summary>
+    public object? Convert(object? inputData, Action<string> report)
     {
         var value = inputData is PSObject pso ? pso.BaseObject : inputData;
         if (value is null) return null;
         if (value is string s)
         {
             if (string.IsNullOrWhiteSpace(s)) return null;
-            return FromText(s.Trim());
+            return FromText(s.Trim(), report);
         }
-        return FromValue(value);
+        return FromValue(value, report);
     }
 
-    /// <summary>Parses non-empty text; records a problem and returns null when it can't.</summary>
-    protected abstract object? FromText(string text);
+    /// <summary>Parses non-empty text; reports a problem and returns null when it can't.</summary>
+    protected abstract object? FromText(string text, Action<string> report);
 
     /// <summary>Converts a non-string value (from an interactive argument); default: as is.</summary>
-    protected virtual object? FromValue(object value) => value;
+    protected virtual object? FromValue(object value, Action<string> report) => value;
 
     /// <summary>The parameter name for messages.</summary>
     protected string Field { get; }
@@ -61,25 +64,25 @@ public abstract class CsvValueAttribute : ArgumentTransformationAttribute
 public sealed class CsvBooleanAttribute(string field) : CsvValueAttribute(field)
 {
     /// <inheritdoc />
-    protected override object? FromText(string text)
+    protected override object? FromText(string text, Action<string> report)
     {
         switch (text.ToLowerInvariant())
         {
             case "true" or "yes" or "1" or "on" or "$true": return true;
             case "false" or "no" or "0" or "off" or "$false": return false;
             default:
-                BindingProblems.Add($"{Field} '{text}' is not a boolean; allowed: true, false, yes, no, 1, 0, or empty for the default.");
+                report($"{Field} '{text}' is not a boolean; allowed: true, false, yes, no, 1, 0, or empty for the default.");
                 return null;
         }
     }
 
     /// <inheritdoc />
-    protected override object? FromValue(object value) => value switch
+    protected override object? FromValue(object value, Action<string> report) => value switch
     {
         bool b => b,
         SwitchParameter sw => sw.IsPresent,
         int i when i is 0 or 1 => i == 1,
-        _ => FromText(value.ToString() ?? ""),
+        _ => FromText(value.ToString() ?? "", report),
     };
 }
 
@@ -87,7 +90,7 @@ public sealed class CsvBooleanAttribute(string field) : CsvValueAttribute(field)
 public sealed class CsvIntegerAttribute(string field, string allowed) : CsvValueAttribute(field)
 {
     /// <inheritdoc />
-    protected override object? FromText(string text)
+    protected override object? FromText(string text, Action<string> report)
     {
         if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n)) return n;
         // "6.0" or "6s" are common in hand-made sheets; accept a whole number of seconds with a unit suffix.
@@ -95,16 +98,16 @@ public sealed class CsvIntegerAttribute(string field, string allowed) : CsvValue
         if (decimal.TryParse(trimmed, NumberStyles.Number, CultureInfo.InvariantCulture, out var d) && d == decimal.Truncate(d)
             && d is >= int.MinValue and <= int.MaxValue)
             return (int)d;
-        BindingProblems.Add($"{Field} '{text}' is not a whole number; allowed: {allowed}.");
+        report($"{Field} '{text}' is not a whole number; allowed: {allowed}.");
         return null;
     }
 
     /// <inheritdoc />
-    protected override object? FromValue(object value) => value switch
+    protected override object? FromValue(object value, Action<string> report) => value switch
     {
         int i => i,
-        long or short or byte => Convert.ToInt32(value, CultureInfo.InvariantCulture),
-        _ => FromText(Convert.ToString(value, CultureInfo.InvariantCulture) ?? ""),
+        long or short or byte => System.Convert.ToInt32(value, CultureInfo.InvariantCulture),
+        _ => FromText(System.Convert.ToString(value, CultureInfo.InvariantCulture) ?? "", report),
     };
 }
 
@@ -112,19 +115,19 @@ public sealed class CsvIntegerAttribute(string field, string allowed) : CsvValue
 public sealed class CsvNumberAttribute(string field, string allowed) : CsvValueAttribute(field)
 {
     /// <inheritdoc />
-    protected override object? FromText(string text)
+    protected override object? FromText(string text, Action<string> report)
     {
         if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && double.IsFinite(n)) return n;
-        BindingProblems.Add($"{Field} '{text}' is not a number; allowed: {allowed}.");
+        report($"{Field} '{text}' is not a number; allowed: {allowed}.");
         return null;
     }
 
     /// <inheritdoc />
-    protected override object? FromValue(object value) => value switch
+    protected override object? FromValue(object value, Action<string> report) => value switch
     {
         double d => d,
-        float or int or long or decimal => Convert.ToDouble(value, CultureInfo.InvariantCulture),
-        _ => FromText(Convert.ToString(value, CultureInfo.InvariantCulture) ?? ""),
+        float or int or long or decimal => System.Convert.ToDouble(value, CultureInfo.InvariantCulture),
+        _ => FromText(System.Convert.ToString(value, CultureInfo.InvariantCulture) ?? "", report),
     };
 }
 
