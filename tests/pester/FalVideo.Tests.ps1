@@ -1,0 +1,96 @@
+#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0.0' }
+# The README's examples end to end, with the real Import-Csv and Export-Csv, against the local fal emulator.
+# Run with: ./build.ps1 -Task Test   (or: Invoke-Pester ./tests/pester)
+
+BeforeAll {
+    $root = Resolve-Path (Join-Path $PSScriptRoot '../..')
+    $shared = Join-Path $root '../shared/data'
+    Import-Module (Join-Path $root 'artifacts/module/FalVideo/FalVideo.psd1') -Force
+
+    # A free loopback port for the emulator.
+    $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+    $listener.Start(); $port = $listener.LocalEndpoint.Port; $listener.Stop()
+    $script:BaseUrl = "http://127.0.0.1:$port"
+    $emulatorDll = Get-ChildItem (Join-Path $root 'src/FalVideo.Emulator/bin') -Recurse -Filter FalVideo.Emulator.dll | Select-Object -First 1
+    $script:Emulator = Start-Process dotnet -ArgumentList $emulatorDll.FullName, '--urls', $script:BaseUrl -PassThru -NoNewWindow
+    $deadline = (Get-Date).AddSeconds(30)
+    do {
+        Start-Sleep -Milliseconds 200
+        try { $null = Invoke-RestMethod "$script:BaseUrl/_emulator/stats"; $up = $true } catch { $up = $false }
+    } until ($up -or (Get-Date) -gt $deadline)
+    if (-not $up) { throw "The emulator did not start on $script:BaseUrl" }
+
+    $script:Work = Join-Path ([System.IO.Path]::GetTempPath()) "falvideo-pester-$([guid]::NewGuid().ToString('N'))"
+    New-Item -ItemType Directory $script:Work | Out-Null
+    Set-FalConfiguration -BaseUrl $script:BaseUrl -ApiKey 'pester-key' -JournalPath (Join-Path $script:Work 'journal.jsonl')
+}
+
+AfterAll {
+    if ($script:Emulator) { Stop-Process -Id $script:Emulator.Id -ErrorAction Ignore }
+    Remove-Item $script:Work -Recurse -Force -ErrorAction Ignore
+}
+
+Describe 'Measure-VideoCost' {
+    It 'reproduces every published cost case to the cent' {
+        $cases = Import-Csv (Join-Path $shared 'cost-cases.csv')
+        $estimates = $cases | Measure-VideoCost -NoTotal
+        $estimates.Count | Should -Be $cases.Count
+        for ($i = 0; $i -lt $cases.Count; $i++) {
+            [math]::Round($estimates[$i].EstimatedCostUsd, 2) | Should -Be ([math]::Round([decimal]$cases[$i].ExpectedCostUsd, 2))
+        }
+    }
+
+    It 'ends with a Total row' {
+        $all = Import-Csv (Join-Path $shared 'seed-prompts.csv') | Measure-VideoCost
+        $all[-1].Kind | Should -Be 'Total'
+        $all[-1].EstimatedCostUsd | Should -Be (($all | Where-Object Kind -eq 'Row' | Measure-Object EstimatedCostUsd -Sum).Sum)
+    }
+}
+
+Describe 'New-KlingVideo and New-HailuoVideo' {
+    It 'submits nothing with -WhatIf' {
+        $before = (Invoke-RestMethod "$script:BaseUrl/_emulator/stats").accepted_submissions
+        Import-Csv (Join-Path $shared 'seed-prompts.csv') | Where-Object Model -like 'kling*' | New-KlingVideo -WhatIf
+        (Invoke-RestMethod "$script:BaseUrl/_emulator/stats").accepted_submissions | Should -Be $before
+    }
+
+    It 'turns a CSV of prompts into videos on disk and a report' {
+        $out = Join-Path $script:Work 'out'
+        $report = Join-Path $script:Work 'done.csv'
+        Import-Csv (Join-Path $shared 'seed-prompts.csv') | Where-Object Model -like 'kling*' |
+            New-KlingVideo -Wait | Save-FalVideo -Directory $out | Export-Csv $report -NoTypeInformation
+        $rows = Import-Csv $report
+        $rows.Count | Should -Be 5
+        $rows | ForEach-Object { Test-Path $_.FullName | Should -BeTrue; $_.RequestId | Should -Not -BeNullOrEmpty; $_.Prompt | Should -Not -BeNullOrEmpty }
+    }
+
+    It 'refuses rows of another family with an error naming the row' {
+        $errors = $null
+        Import-Csv (Join-Path $shared 'seed-prompts.csv') | New-HailuoVideo -WhatIf -ErrorVariable errors -ErrorAction SilentlyContinue
+        $errors.Count | Should -Be 7
+        $errors[0].FullyQualifiedErrorId | Should -BeLike 'FalInvalidInput,*'
+        $errors[0].ErrorDetails.Message | Should -Match '^Row \d+:'
+    }
+
+    It 'reports a failed job as FalJobFailed' {
+        $errors = $null
+        New-HailuoVideo -Prompt 'A kite [emulator:fail]' | Wait-FalJob -ErrorVariable errors -ErrorAction SilentlyContinue
+        $errors[0].FullyQualifiedErrorId | Should -BeLike 'FalJobFailed,*'
+        $errors[0].TargetObject.Status | Should -Be 'Failed'
+    }
+}
+
+Describe 'The job journal' {
+    It 'lists what was submitted and resumes waiting from it' {
+        $job = New-KlingVideo -Prompt 'A lamp flickers' -Duration 3
+        $found = Get-FalJob -Status InQueue | Where-Object RequestId -eq $job.RequestId
+        $found | Should -Not -BeNullOrEmpty
+        ($found | Wait-FalJob).Status | Should -Be 'Completed'
+    }
+}
+
+Describe 'Get-FalModel' {
+    It 'lists Sora 2 pro as retired' {
+        (Get-FalModel sora-2-pro).Status | Should -Be 'retired'
+    }
+}
