@@ -22,6 +22,7 @@ public abstract class JobInputCommandBase : FalCmdletBase
     /// <summary>fal request id (a UUID), as submit returned it.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = ByIdSet)]
     [Alias("request_id")]
+    [ArgumentCompleter(typeof(FalVideo.PowerShell.Completion.RequestIdCompleter))]
     public string? RequestId { get; set; }
 
     /// <summary>fal endpoint id the request was submitted to, e.g. fal-ai/kling-video/v3/pro/text-to-video.</summary>

@@ -29,7 +29,10 @@ internal static class CompletionText
     }
 }
 
-/// <summary>Completes -Model with catalog names (and endpoint ids) of the command's family. Completion, not ValidateSet: fal adds models often.</summary>
+/// <summary>
+/// Catalog model names and their endpoint ids, of the command's family (Kling or Hailuo) where it has one. Completion,
+/// not ValidateSet, because fal adds models often and an endpoint id outside the catalog must still bind.
+/// </summary>
 public sealed class ModelCompleter : IArgumentCompleter
 {
     /// <inheritdoc />
@@ -45,7 +48,7 @@ public sealed class ModelCompleter : IArgumentCompleter
     }
 }
 
-/// <summary>Completes -Duration with the durations of the model on the command line.</summary>
+/// <summary>The durations, in seconds, of the model given with -Model on the command line (else the cmdlet's default model).</summary>
 public sealed class DurationCompleter : IArgumentCompleter
 {
     /// <inheritdoc />
@@ -58,7 +61,7 @@ public sealed class DurationCompleter : IArgumentCompleter
     }
 }
 
-/// <summary>Completes -AspectRatio with the ratios of the model on the command line.</summary>
+/// <summary>The aspect ratios of the model given with -Model on the command line (else the cmdlet's default model).</summary>
 public sealed class AspectRatioCompleter : IArgumentCompleter
 {
     /// <inheritdoc />
@@ -68,5 +71,39 @@ public sealed class AspectRatioCompleter : IArgumentCompleter
         var model = CompletionText.ModelFromCommand(commandName, fakeBoundParameters);
         if (model is null) return [];
         return CompletionText.Match(model.AspectRatios.Select(a => (a, $"{a} on {model.Name}")), wordToComplete);
+    }
+}
+
+/// <summary>
+/// Request ids from the job journal, newest first, with the model, status and start of the prompt as tooltip;
+/// narrowed to one endpoint when -EndpointId is already on the command line.
+/// </summary>
+public sealed class RequestIdCompleter : IArgumentCompleter
+{
+    private const int PromptChars = 50;
+
+    /// <inheritdoc />
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        IReadOnlyList<FalVideo.Jobs.FalJob> jobs;
+        // Completion must never throw at the user: an unreadable journal just offers nothing.
+        try { jobs = Settings.FalSettings.Current.Journal.ReadJobs(); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return []; }
+        var endpoint = fakeBoundParameters["EndpointId"] as string;
+        var candidates = jobs
+            .Where(j => j.RequestId.Length > 0) // an ambiguous submission has no id to offer
+            .Where(j => string.IsNullOrEmpty(endpoint) || string.Equals(j.EndpointId, endpoint, StringComparison.OrdinalIgnoreCase))
+            .OrderByDescending(j => j.SubmittedAt)
+            .Select(j => (j.RequestId, Tip(j)));
+        return CompletionText.Match(candidates, wordToComplete);
+    }
+
+    private static string Tip(FalVideo.Jobs.FalJob job)
+    {
+        var prompt = job.Prompt.Length > PromptChars ? job.Prompt[..(PromptChars - 1)] + "…" : job.Prompt;
+        var model = job.Model is { Length: > 0 } m ? m : job.EndpointId;
+        var id = string.IsNullOrEmpty(job.Id) ? "" : $" [{job.Id}]";
+        return $"{model}, {job.Status}{id}: {prompt}";
     }
 }
