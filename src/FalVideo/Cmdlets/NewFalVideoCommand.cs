@@ -126,6 +126,9 @@ public sealed class NewFalVideoCommand : NewVideoCommandBase
         // The route was priced with audio only when required: send exactly that, not fal's default (audio on, dearer).
         if (model.Accepts("generate_audio") && row.GenerateAudio is null)
             row = row with { GenerateAudio = Require.Any(r => string.Equals(r.Trim(), "audio", StringComparison.OrdinalIgnoreCase)) };
+        // "No audio" is met by a model that has none: the column is not sent to it.
+        if (!model.Accepts("generate_audio") && row.GenerateAudio == false)
+            row = row with { GenerateAudio = null };
         return VideoRequestPlanner.Plan(row, model, null, catalog, SessionState.Path.CurrentFileSystemLocation.ProviderPath, problems, reason);
     }
 }

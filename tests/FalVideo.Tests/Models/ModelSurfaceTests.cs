@@ -194,7 +194,7 @@ public sealed class ModelSurfaceTests : IAsyncLifetime
         var r = _ps.Run(@"
             New-FalVideo -Route Cheapest -Prompt 'A candle flickers' -Id plain
             New-FalVideo -Route Cheapest -Prompt 'A candle flickers' -Require audio -Id audio
-            New-FalVideo -Route Cheapest -Prompt 'A candle flickers' -Require 1080p -Id hd
+            New-FalVideo -Route Cheapest -Prompt 'A candle flickers' -Require 1080p -GenerateAudio $false -Id hd
             New-FalVideo -Route Cheapest -Prompt 'A candle flickers' -StartImage $args[0] -Id image
             New-FalVideo -Route Cheapest -Prompt 'A candle flickers' -Require 4k, audio -Duration 5 -Id uhd
             New-FalVideo -Route Cheapest -Shot @([pscustomobject]@{Prompt='a';Duration='4'}, [pscustomobject]@{Prompt='b';Duration='4'}) -Id shots", image);
