@@ -1,5 +1,7 @@
 @{
     RootModule           = 'FalVideo.dll'
+    # Imported first: resolves FalVideo.dll's dependencies from dependencies/ in a private load context.
+    NestedModules        = @('FalVideo.Init.dll')
     ModuleVersion        = '0.1.0'
     GUID                 = '6f1d3c52-8f0e-4a4e-9b7c-2f3f6d0a9c11'
     Author               = 'FalVideo contributors'

@@ -1,0 +1,153 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace FalVideo.Benchmark;
+
+/// <summary>One contender's run in one profile, with the emulator's view of it.</summary>
+internal sealed record Measurement(BenchmarkProfile Profile, Contender Contender, string Label, string Description, ProcessOutcome Outcome, EmulatorStats? Stats, string? Problem)
+{
+    /// <summary>The run did all its jobs and reported its numbers.</summary>
+    public bool Ok => Problem is null;
+
+    public ChildReport Report => Outcome.Report!;
+
+    public double JobsPerSecond => Profile.Rows / Report.WorkSeconds;
+
+    public double RequestsPerJob => Stats!.Requests / (double)Profile.Rows;
+
+    /// <summary>Per completed job, as the target is worded.</summary>
+    public double StatusRequestsPerJob => Stats!.StatusRequests / (double)Math.Max(1, Stats.Completed);
+
+    public double PeakMb => (Report.PeakRssKb > 0 ? Report.PeakRssKb : Outcome.PolledPeakRssKb ?? 0) / 1024.0;
+}
+
+/// <summary>
+/// Runs every selected contender in every selected profile, one after another, each as its own process against
+/// its own fresh emulator process, then prints and saves the Markdown report.
+/// </summary>
+internal static class BenchmarkDriver
+{
+    public static async Task<int> RunAsync(BenchmarkOptions options)
+    {
+        var officialScript = Path.Combine(BuildInfo.RepoRoot, "tests", "js", "bench-official.mjs");
+        if (options.Contenders.Contains(Contender.Official) &&
+            !Directory.Exists(Path.Combine(BuildInfo.RepoRoot, "tests", "js", "node_modules", "@fal-ai", "client")))
+        {
+            Console.Error.WriteLine("The official client is not installed: run `npm ci --prefix tests/js` (or leave it out with --contenders falvideo,floor).");
+            return 2;
+        }
+
+        var started = DateTimeOffset.Now;
+        var machine = MachineInfo.Describe();
+        var results = new List<Measurement>();
+        foreach (var profile in options.Profiles)
+        {
+            foreach (var contender in options.Contenders)
+            {
+                var runs = new List<Measurement>();
+                for (var run = 1; run <= options.Repeat; run++)
+                {
+                    Console.Error.Write($"[{profile.Name}] {contender}: {profile.Rows} rows, jobs of {profile.JobSeconds.ToString(CultureInfo.InvariantCulture)} s" +
+                                        (options.Repeat > 1 ? $", run {run} of {options.Repeat}" : "") + " ... ");
+                    var m = await RunOneAsync(options, profile, contender, officialScript);
+                    Console.Error.WriteLine(m.Ok
+                        ? $"{m.Report.WorkSeconds:0.00} s, {m.Stats!.Requests} requests ({m.Stats.StatusRequests} status)"
+                        : $"FAILED: {m.Problem}");
+                    if (!m.Ok)
+                    {
+                        foreach (var line in m.Outcome.Tail) Console.Error.WriteLine($"    {line}");
+                    }
+                    runs.Add(m);
+                }
+                // A failed run is shown as the failure; otherwise the median run by wall time, with all its own numbers.
+                results.Add(runs.FirstOrDefault(r => !r.Ok) ?? runs.OrderBy(r => r.Report.WorkSeconds).ElementAt(runs.Count / 2));
+            }
+        }
+
+        var markdown = Report.Render(options, machine, started, results);
+        Console.WriteLine(markdown);
+        if (options.OutputPath is { } path)
+        {
+            var full = Path.IsPathRooted(path) ? path : Path.Combine(BuildInfo.RepoRoot, path);
+            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+            await File.WriteAllTextAsync(full, markdown);
+            Console.Error.WriteLine($"Report written to {full}");
+        }
+        return results.All(r => r.Ok) ? 0 : 1;
+    }
+
+    private static async Task<Measurement> RunOneAsync(BenchmarkOptions options, BenchmarkProfile profile, Contender contender, string officialScript)
+    {
+        await using var emulator = await EmulatorProcess.StartAsync(profile.JobSeconds, options.Concurrency);
+        if (options.WarmUpJobs > 0) await emulator.WarmUpAsync(options.WarmUpJobs);
+        var baseUrl = emulator.BaseUrl.ToString().TrimEnd('/');
+        var rows = profile.Rows.ToString(CultureInfo.InvariantCulture);
+        var journal = Path.Combine(Path.GetTempPath(), $"falvideo-bench-journal-{Guid.NewGuid():N}.jsonl");
+
+        ProcessStartInfo start;
+        string label, how;
+        switch (contender)
+        {
+            case Contender.FalVideo:
+                start = SelfAsChild("falvideo", "--base-url", baseUrl, "--rows", rows);
+                label = "FalVideo";
+                how = "`Import-Csv rows.csv | New-KlingVideo | Wait-FalJob` in a hosted PowerShell engine";
+                break;
+            case Contender.Official:
+                start = new ProcessStartInfo("node") { ArgumentList = { officialScript, "--base-url", baseUrl, "--rows", rows, "--mode", options.OfficialMode } };
+                if (options.OfficialPollMs is { } poll)
+                {
+                    start.ArgumentList.Add("--poll-ms");
+                    start.ArgumentList.Add(poll.ToString(CultureInfo.InvariantCulture));
+                }
+                label = "official `@fal-ai/client`";
+                how = $"`tests/js/bench-official.mjs`: `fal.queue.submit` for all rows at once, then `subscribeToStatus` ({options.OfficialMode}) and `result` for each";
+                break;
+            default:
+                start = SelfAsChild("floor", "--base-url", baseUrl, "--rows", rows,
+                    "--parallel", options.FloorParallel.ToString(CultureInfo.InvariantCulture),
+                    "--poll-ms", options.FloorPollMs.ToString(CultureInfo.InvariantCulture));
+                label = "floor: bare `HttpClient`";
+                how = "submit all, then poll `status_url` until COMPLETED and GET `response_url` once per job";
+                break;
+        }
+        start.WorkingDirectory = BuildInfo.RepoRoot;
+        start.Environment["FALVIDEO_BASE_URL"] = baseUrl;
+        start.Environment["FAL_KEY"] = "bench-key";
+        // The module journals every job; a benchmark must not fill the user's own journal.
+        start.Environment["FALVIDEO_JOURNAL"] = journal;
+
+        try
+        {
+            var outcome = await MonitoredProcess.RunAsync(start, options.Timeout);
+            EmulatorStats? stats = null;
+            try { stats = await emulator.GetStatsAsync(); }
+            catch (HttpRequestException) { }
+
+            string? problem =
+                outcome.ExitCode is null ? $"killed after {options.Timeout.TotalSeconds:0} s" :
+                outcome.Report is null ? $"exit code {outcome.ExitCode}, no result line" :
+                outcome.Report.Completed != profile.Rows ? $"{outcome.Report.Completed} of {profile.Rows} jobs completed, {outcome.Report.Errors} errors" :
+                stats is null ? "the emulator's counters could not be read" :
+                stats.AcceptedSubmissions != profile.Rows ? $"the emulator accepted {stats.AcceptedSubmissions} submissions, not {profile.Rows}" :
+                null;
+            return new Measurement(profile, contender, label, outcome.Report is { } r ? $"{how}; {r.Client}" : how, outcome, stats, problem);
+        }
+        finally
+        {
+            File.Delete(journal);
+        }
+    }
+
+    /// <summary>This program again, in a child mode.</summary>
+    private static ProcessStartInfo SelfAsChild(params string[] args)
+    {
+        var host = Environment.ProcessPath ?? "dotnet";
+        var start = new ProcessStartInfo(host);
+        // Started as `dotnet FalVideo.Benchmark.dll`: the child needs the dll too.
+        if (Path.GetFileNameWithoutExtension(host) == "dotnet") start.ArgumentList.Add(typeof(BenchmarkDriver).Assembly.Location);
+        start.ArgumentList.Add(ChildMode.Flag);
+        foreach (var a in args) start.ArgumentList.Add(a);
+        return start;
+    }
+}

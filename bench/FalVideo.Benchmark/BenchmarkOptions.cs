@@ -1,0 +1,170 @@
+using System.Globalization;
+
+namespace FalVideo.Benchmark;
+
+/// <summary>A job-length profile: how many rows, and how long each emulated job runs once started.</summary>
+/// <param name="Name"><c>instant</c> or <c>long</c>.</param>
+/// <param name="Rows">Jobs submitted by every contender.</param>
+/// <param name="JobSeconds">The emulator's <c>--job-seconds</c>.</param>
+public sealed record BenchmarkProfile(string Name, int Rows, double JobSeconds);
+
+/// <summary>The three contenders, in the order they run and are printed.</summary>
+public enum Contender
+{
+    /// <summary><c>Import-Csv | New-KlingVideo | Wait-FalJob</c> in a hosted PowerShell 7.6 engine.</summary>
+    FalVideo,
+
+    /// <summary>fal's official <c>@fal-ai/client</c> on Node.js (<c>tests/js/bench-official.mjs</c>).</summary>
+    Official,
+
+    /// <summary>A bare <see cref="HttpClient"/> loop: submit, poll status, fetch result.</summary>
+    Floor,
+}
+
+/// <summary>Command-line options of the benchmark driver.</summary>
+public sealed class BenchmarkOptions
+{
+    /// <summary>The help text.</summary>
+    public const string Usage = """
+        FalVideo benchmark: FalVideo vs fal's official JS client vs a bare HttpClient floor, against the local fal emulator.
+
+        dotnet run -c Release --project bench/FalVideo.Benchmark -- [options]
+          --profile <p>           instant, long or both (default both)
+          --rows <n>              rows of the instant profile (default 1000); with one --profile, that profile's rows
+          --long-rows <n>         rows of the long profile (default 100)
+          --job-seconds <s>       job length of the long profile (default 3, i.e. a 60 s job scaled down)
+          --concurrency <n>       emulator jobs running at once (default 40)
+          --contenders <list>     comma-separated: falvideo,official,floor (default all three)
+          --official-mode <m>     polling (the client's default, 500 ms) or streaming (default polling)
+          --official-poll-ms <n>  pollInterval for the official client (default: the client's own, 500 ms)
+          --floor-parallel <n>    requests the floor keeps in flight (default 32)
+          --floor-poll-ms <n>     the floor's status poll interval (default 1000)
+          --repeat <n>            runs per contender and profile; the run with the median wall time is shown (default 3)
+          --warm-up <n>           instant jobs run through each fresh emulator, then reset, before the contender (default 200)
+          --timeout <s>           longest run of one contender before it is killed (default 900)
+          --out <file>            where the Markdown report goes (default bench/results/latest.md)
+          --no-save               print only; write no report file
+        """;
+
+    /// <summary>The profiles to run, in order.</summary>
+    public List<BenchmarkProfile> Profiles { get; } = [];
+
+    /// <summary>The contenders to run, in order.</summary>
+    public List<Contender> Contenders { get; } = [Contender.FalVideo, Contender.Official, Contender.Floor];
+
+    /// <summary>Emulator <c>--concurrency</c>.</summary>
+    public int Concurrency { get; private set; } = 40;
+
+    /// <summary><c>polling</c> or <c>streaming</c>, passed to <c>fal.queue.subscribeToStatus</c>.</summary>
+    public string OfficialMode { get; private set; } = "polling";
+
+    /// <summary>The official client's <c>pollInterval</c>, or null for its default.</summary>
+    public int? OfficialPollMs { get; private set; }
+
+    /// <summary>Requests the floor keeps in flight.</summary>
+    public int FloorParallel { get; private set; } = 32;
+
+    /// <summary>The floor's status poll interval.</summary>
+    public int FloorPollMs { get; private set; } = 1000;
+
+    /// <summary>Runs per contender and profile; the median one is reported.</summary>
+    public int Repeat { get; private set; } = 3;
+
+    /// <summary>Jobs the driver runs through each fresh emulator before resetting it.</summary>
+    public int WarmUpJobs { get; private set; } = 200;
+
+    /// <summary>Per-contender time limit.</summary>
+    public TimeSpan Timeout { get; private set; } = TimeSpan.FromSeconds(900);
+
+    /// <summary>Report file, or null with <c>--no-save</c>.</summary>
+    public string? OutputPath { get; private set; } = "bench/results/latest.md";
+
+    /// <summary><c>--help</c> was given.</summary>
+    public bool ShowHelp { get; private set; }
+
+    /// <summary>The arguments as given, for the report's command line.</summary>
+    public IReadOnlyList<string> RawArgs { get; private set; } = [];
+
+    /// <summary>Parses the driver's arguments.</summary>
+    /// <exception cref="ArgumentException">An unknown option or a bad value.</exception>
+    public static BenchmarkOptions Parse(string[] args)
+    {
+        var o = new BenchmarkOptions { RawArgs = args };
+        string profile = "both";
+        int? rows = null, longRows = null;
+        double? jobSeconds = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
+            int Int(int min) => ParseInt(args[i], Value(), min);
+            switch (args[i])
+            {
+                case "--profile": profile = Value(); break;
+                case "--rows": rows = Int(1); break;
+                case "--long-rows": longRows = Int(1); break;
+                case "--job-seconds":
+                    var name = args[i];
+                    jobSeconds = double.TryParse(Value(), NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s >= 0
+                        ? s : throw new ArgumentException($"{name} needs a number of seconds ≥ 0.");
+                    break;
+                case "--concurrency": o.Concurrency = Int(1); break;
+                case "--contenders": o.SetContenders(Value()); break;
+                case "--official-mode":
+                    o.OfficialMode = Value() is "polling" or "streaming" ? args[i] : throw new ArgumentException("--official-mode is polling or streaming.");
+                    break;
+                case "--official-poll-ms": o.OfficialPollMs = Int(1); break;
+                case "--floor-parallel": o.FloorParallel = Int(1); break;
+                case "--floor-poll-ms": o.FloorPollMs = Int(1); break;
+                case "--repeat": o.Repeat = Int(1); break;
+                case "--warm-up": o.WarmUpJobs = Int(0); break;
+                case "--timeout": o.Timeout = TimeSpan.FromSeconds(Int(1)); break;
+                case "--out": o.OutputPath = Value(); break;
+                case "--no-save": o.OutputPath = null; break;
+                case "-h" or "--help" or "-?": o.ShowHelp = true; break;
+                default: throw new ArgumentException($"Unknown option {args[i]}.");
+            }
+        }
+
+        switch (profile)
+        {
+            case "instant":
+                if (jobSeconds is > 0)
+                    throw new ArgumentException("Instant jobs take 0 s; for longer jobs use --profile long --job-seconds N.");
+                o.Profiles.Add(new("instant", rows ?? 1000, 0));
+                break;
+            case "long":
+                o.Profiles.Add(new("long", rows ?? longRows ?? 100, jobSeconds ?? 3));
+                break;
+            case "both":
+                o.Profiles.Add(new("instant", rows ?? 1000, 0));
+                o.Profiles.Add(new("long", longRows ?? 100, jobSeconds ?? 3));
+                break;
+            default:
+                throw new ArgumentException("--profile is instant, long or both.");
+        }
+        return o;
+    }
+
+    private void SetContenders(string list)
+    {
+        Contenders.Clear();
+        foreach (var name in list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var c = name.ToLowerInvariant() switch
+            {
+                "falvideo" => Contender.FalVideo,
+                "official" => Contender.Official,
+                "floor" => Contender.Floor,
+                _ => throw new ArgumentException($"Unknown contender {name}; use falvideo, official, floor."),
+            };
+            if (!Contenders.Contains(c)) Contenders.Add(c);
+        }
+        if (Contenders.Count == 0) throw new ArgumentException("--contenders names none.");
+        // Always print in the same order, whatever order they were named in.
+        Contenders.Sort();
+    }
+
+    private static int ParseInt(string option, string value, int min) =>
+        int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= min
+            ? n : throw new ArgumentException($"{option} needs a whole number ≥ {min}.");
+}

@@ -1,0 +1,55 @@
+using System.Globalization;
+
+namespace FalVideo.Benchmark;
+
+/// <summary>
+/// <c>FalVideo.Benchmark --child falvideo|floor --base-url URL --rows N [--parallel N] [--poll-ms N]</c>: one
+/// contender's run, started by the driver as its own process. Prints a <see cref="ChildReport"/> line.
+/// </summary>
+internal static class ChildMode
+{
+    public const string Flag = "--child";
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (args.Length == 0) return Fail("--child needs falvideo or floor.");
+        var kind = args[0];
+        string? baseUrl = null;
+        int rows = 0, parallel = 32, pollMs = 1000;
+        for (var i = 1; i < args.Length; i++)
+        {
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
+            switch (args[i])
+            {
+                case "--base-url": baseUrl = Value(); break;
+                case "--rows": rows = int.Parse(Value(), CultureInfo.InvariantCulture); break;
+                case "--parallel": parallel = int.Parse(Value(), CultureInfo.InvariantCulture); break;
+                case "--poll-ms": pollMs = int.Parse(Value(), CultureInfo.InvariantCulture); break;
+                default: return Fail($"Unknown child option {args[i]}.");
+            }
+        }
+        if (baseUrl is null || rows < 1) return Fail("--child needs --base-url and --rows.");
+
+        try
+        {
+            var report = kind switch
+            {
+                "falvideo" => FalVideoContender.Run(new Uri(baseUrl), rows),
+                "floor" => await FloorContender.RunAsync(new Uri(baseUrl), rows, parallel, TimeSpan.FromMilliseconds(pollMs)),
+                _ => throw new ArgumentException($"Unknown contender {kind}."),
+            };
+            report.Print();
+            return report.Completed == rows ? 0 : 1;
+        }
+        catch (Exception e)
+        {
+            return Fail(e.ToString());
+        }
+    }
+
+    private static int Fail(string message)
+    {
+        Console.Error.WriteLine(message);
+        return 2;
+    }
+}
