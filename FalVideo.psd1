@@ -19,5 +19,11 @@
     FunctionsToExport    = @()
     AliasesToExport      = @()
     VariablesToExport    = @()
-    PrivateData          = @{ PSData = @{ Tags = @('fal', 'video', 'kling', 'hailuo', 'ai', 'generative') } }
+    PrivateData          = @{
+        PSData = @{
+            Tags         = @('fal', 'video', 'kling', 'hailuo', 'ai', 'generative', 'PSEdition_Core', 'Linux', 'Windows', 'MacOS')
+            LicenseUri   = 'https://opensource.org/license/mit'
+            ReleaseNotes = '0.1.0: Measure-VideoCost, New-KlingVideo, New-HailuoVideo, New-KlingMotionVideo, New-FalVideo (with -Route Cheapest), Invoke-FalModel, Wait-FalJob, Save-FalVideo, Get-FalJob and the job journal, Stop-FalJob, Get-FalModel, Set/Get-FalConfiguration; a local fal emulator.'
+        }
+    }
 }

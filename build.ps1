@@ -5,7 +5,7 @@
   Build   : dotnet build; the importable module folder is artifacts/module/FalVideo.
   Test    : the xunit suites (bash test.sh does the same and installs ffmpeg/npm prerequisites),
             then the Pester suites in tests/pester when Pester 5 is installed.
-  Package : publishes the built module folder to a local file repository as a .nupkg (artifacts/packages).
+  Package : the .nupkg of the module folder in artifacts/packages (dotnet pack tools/FalVideo.Package).
 .EXAMPLE
   ./build.ps1 -Task Test
 #>
@@ -38,13 +38,10 @@ switch ($Task) {
         }
     }
     'Package' {
+        # The same .nupkg as `dotnet pack tools/FalVideo.Package -o artifacts/packages`: the module folder at the
+        # package root, tagged PSModule and PSCmdlet_<name>, ready for Publish-PSResource -NupkgPath or a file feed.
         $out = Join-Path $PSScriptRoot 'artifacts/packages'
-        New-Item -ItemType Directory -Force $out | Out-Null
-        $repo = 'FalVideoLocal'
-        if (-not (Get-PSResourceRepository -Name $repo -ErrorAction Ignore)) {
-            Register-PSResourceRepository -Name $repo -Uri $out -Trusted
-        }
-        Publish-PSResource -Path $moduleDir -Repository $repo
+        Invoke-Native dotnet @('pack', 'tools/FalVideo.Package', '-c', $Configuration, '--no-build', '-o', $out, '--nologo')
         Get-ChildItem $out -Filter *.nupkg
     }
 }

@@ -71,3 +71,34 @@ internal sealed class MetadataLoadContextLite(string path)
         finally { context.Unload(); }
     }
 }
+
+/// <summary>The package a PowerShell repository takes: built by `dotnet pack`, with the module folder at its root.</summary>
+public sealed class PackageTests
+{
+    [Fact]
+    public void Dotnet_pack_makes_a_gallery_shaped_nupkg_of_the_module_folder()
+    {
+        var output = Directory.CreateTempSubdirectory("falvideo-pack-").FullName;
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        // --no-build: the solution build already assembled the module folder, which other tests are importing right now.
+        foreach (var a in new[] { "pack", Path.Combine(RepoPaths.Root, "tools", "FalVideo.Package"), "--no-build", "-o", output, "--nologo", "-v", "quiet" })
+            start.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(start)!;
+        var log = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, log);
+        var package = Assert.Single(Directory.GetFiles(output, "FalVideo.*.nupkg"));
+        using var zip = System.IO.Compression.ZipFile.OpenRead(package);
+        var names = zip.Entries.Select(e => e.FullName).ToList();
+        Assert.Contains("FalVideo.psd1", names);
+        Assert.Contains("FalVideo.dll", names);
+        Assert.Contains("dependencies/FalVideo.Core.dll", names);
+        Assert.Contains("en-US/FalVideo.dll-Help.xml", names);
+        using var nuspec = new StreamReader(zip.GetEntry("FalVideo.nuspec")!.Open());
+        var text = nuspec.ReadToEnd();
+        Assert.Contains("PSModule", text);
+        Assert.Contains("PSCmdlet_New-KlingVideo", text);
+        Assert.Matches(@"<version>\d+\.\d+\.\d+</version>", text);
+        try { Directory.Delete(output, true); } catch (IOException) { }
+    }
+}
