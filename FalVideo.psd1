@@ -13,7 +13,7 @@
     FormatsToProcess     = @('FalVideo.Format.ps1xml')
     CmdletsToExport      = @(
         'Get-FalConfiguration', 'Get-FalJob', 'Get-FalModel', 'Invoke-FalModel', 'Measure-VideoCost', 'New-FalVideo',
-        'New-HailuoVideo', 'New-KlingMotionVideo', 'New-KlingVideo',
+        'New-HailuoVideo', 'New-KlingMotionVideo', 'New-KlingVideo', 'Remove-FalJob',
         'Save-FalVideo', 'Set-FalConfiguration', 'Stop-FalJob', 'Wait-FalJob'
     )
     FunctionsToExport    = @()

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using FalVideo.Emulator.Faults;
 using FalVideo.Emulator.Jobs;
 using FalVideo.Emulator.Media;
 using FalVideo.Emulator.Routes;
@@ -23,7 +24,11 @@ public static class EmulatorServer
     private const string RequestLogCategory = "FalVideo.Emulator.Requests";
 
     /// <summary>Builds, without starting, an emulator app; <paramref name="args"/> go to ASP.NET Core's configuration.</summary>
-    public static WebApplication Build(EmulatorOptions options, string[]? args = null)
+    public static WebApplication Build(EmulatorOptions options, string[]? args = null) => Build(options, args, null);
+
+    /// <summary>Builds an emulator app that serves the jobs, uploads and faults of <paramref name="state"/> (from an
+    /// emulator that was stopped), or fresh ones when null.</summary>
+    internal static WebApplication Build(EmulatorOptions options, string[]? args, EmulatorState? state)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Concurrency, 1, nameof(options.Concurrency));
@@ -45,17 +50,24 @@ public static class EmulatorServer
 
         builder.Services.AddSingleton(options)
             .AddSingleton(EndpointCatalog.Embedded)
-            .AddSingleton<JobScheduler>()
-            .AddSingleton<UploadStore>()
-            .AddSingleton<LocalMedia>()
-            .AddSingleton(services => new EmulatorState(services.GetRequiredService<JobScheduler>(), services.GetRequiredService<UploadStore>()));
+            .AddSingleton<LocalMedia>();
+        if (state is null)
+        {
+            builder.Services.AddSingleton<JobScheduler>()
+                .AddSingleton<UploadStore>()
+                .AddSingleton(services => new EmulatorState(services.GetRequiredService<JobScheduler>(), services.GetRequiredService<UploadStore>()));
+        }
+        else
+        {
+            builder.Services.AddSingleton(state.Scheduler).AddSingleton(state.UploadStore).AddSingleton(state);
+        }
 
         var app = builder.Build();
-        var state = app.Services.GetRequiredService<EmulatorState>();
+        var live = app.Services.GetRequiredService<EmulatorState>();
         var requestLog = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(RequestLogCategory);
         app.Use(async (context, next) =>
         {
-            state.CountRequest();
+            live.CountRequest();
             var started = Stopwatch.GetTimestamp();
             await next(context);
             if (requestLog.IsEnabled(LogLevel.Information))
@@ -66,7 +78,10 @@ public static class EmulatorServer
             }
         });
 
+        app.Use((context, next) => FaultMiddleware.InvokeAsync(context, next, live.Faults));
+
         ControlRoutes.Map(app);
+        FaultControlRoutes.Map(app);
         StorageRoutes.Map(app);
         CdnRoutes.Map(app);
         RequestRoutes.Map(app);
@@ -78,7 +93,14 @@ public static class EmulatorServer
     /// <summary>Builds and starts an emulator; the returned object knows the port actually bound.</summary>
     public static async Task<RunningEmulator> StartAsync(EmulatorOptions options, CancellationToken ct = default)
     {
-        var app = Build(options);
+        var app = await StartAppAsync(options, null, ct);
+        return new RunningEmulator(app, BoundAddress(app), app.Services.GetRequiredService<EmulatorState>(), options);
+    }
+
+    /// <summary>Builds and starts an app; on failure nothing is left listening.</summary>
+    internal static async Task<WebApplication> StartAppAsync(EmulatorOptions options, EmulatorState? state, CancellationToken ct)
+    {
+        var app = Build(options, null, state);
         try
         {
             await app.StartAsync(ct);
@@ -88,7 +110,7 @@ public static class EmulatorServer
             await app.DisposeAsync();
             throw;
         }
-        return new RunningEmulator(app, BoundAddress(app), app.Services.GetRequiredService<EmulatorState>());
+        return app;
     }
 
     /// <summary>The first address Kestrel listens on, with the real port when <c>:0</c> was asked for.</summary>

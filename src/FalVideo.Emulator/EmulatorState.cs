@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using FalVideo.Emulator.Faults;
 using FalVideo.Emulator.Jobs;
 using FalVideo.Emulator.Media;
 
@@ -19,6 +20,15 @@ public sealed class EmulatorState
         this.jobs = jobs;
         this.uploads = uploads;
     }
+
+    /// <summary>The jobs, kept across <see cref="RunningEmulator.RestartAsync"/>.</summary>
+    internal JobScheduler Scheduler => jobs;
+
+    /// <summary>The uploads, kept across <see cref="RunningEmulator.RestartAsync"/>.</summary>
+    internal UploadStore UploadStore => uploads;
+
+    /// <summary>Scripted faults and per-route request counts (<c>/_emulator/faults</c>); <see cref="Reset"/> leaves them alone.</summary>
+    public FaultInjector Faults { get; } = new();
 
     /// <summary>Jobs created by <c>POST /{endpoint id}</c>; refused submissions (401/404/422) create none.</summary>
     public int AcceptedSubmissions => jobs.Count;

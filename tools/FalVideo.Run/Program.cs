@@ -5,6 +5,12 @@ using FalVideo.Emulator;
 // Usage: FalVideo.Run [--emulator] [--job-seconds N] <script.ps1> [script arguments...]
 // Imports the built module (artifacts/module/FalVideo) and runs the script in a hosted PowerShell 7.6 engine.
 // With --emulator, a local fal emulator is started on a free loopback port and the session points at it.
+// Without it, the module's environment variables apply (FALVIDEO_BASE_URL, FAL_KEY, FALVIDEO_JOURNAL), which is how
+// the fault tests run a script as a child process against an emulator of their own.
+//        FalVideo.Run --render-reliability <folder of fault records> <out.md>
+// Writes the fault table (docs/reliability.md) from the records the reliability tests left (one JSON file per fault).
+if (args is ["--render-reliability", var recordsFolder, var markdownFile])
+    return RenderReliability(recordsFolder, markdownFile);
 var argsList = args.ToList();
 var useEmulator = argsList.Remove("--emulator");
 double jobSeconds = 0;
@@ -55,6 +61,44 @@ try { ps.Invoke(null, output); failed = ps.HadErrors; }
 catch (RuntimeException ex) { Console.Error.WriteLine(ex.ErrorRecord?.ToString() ?? ex.Message); failed = true; }
 if (emulator is not null) await emulator.DisposeAsync();
 return failed ? 1 : 0;
+
+// One row per fault record ({"order", "fault", "happened", "lost", "test"}), in the tests' order.
+static int RenderReliability(string folder, string markdownFile)
+{
+    var files = Directory.Exists(folder) ? Directory.GetFiles(folder, "*.json") : [];
+    if (files.Length == 0)
+    {
+        Console.Error.WriteLine($"No fault records in {folder}; run the tests first.");
+        return 1;
+    }
+    var rows = files
+        .Select(f => System.Text.Json.JsonDocument.Parse(File.ReadAllText(f)).RootElement)
+        .Select(r => (Order: r.TryGetProperty("order", out var o) ? o.GetInt32() : int.MaxValue, Fault: Text(r, "fault"),
+            Happened: Text(r, "happened"), Lost: Text(r, "lost"), Test: Text(r, "test")))
+        .OrderBy(r => r.Order).ThenBy(r => r.Fault, StringComparer.Ordinal)
+        .ToList();
+    var text = new System.Text.StringBuilder()
+        .AppendLine("# Reliability: faults injected and what they cost")
+        .AppendLine()
+        .AppendLine("Generated from the last test run (`bash test.sh`): each fault test in `tests/FalVideo.Tests/Reliability` injects")
+        .AppendLine("its fault through the local fal emulator (or kills, restarts, interrupts), asserts that no accepted job is lost,")
+        .AppendLine("nothing is submitted twice and no partial file is left, and records what it measured in")
+        .AppendLine("`artifacts/reliability/<fault>.json`; `FalVideo.Run --render-reliability` turns those records into this table.")
+        .AppendLine("Do not edit it by hand.")
+        .AppendLine()
+        .AppendLine("| fault | what happened | what was lost |")
+        .AppendLine("|---|---|---|");
+    foreach (var row in rows) text.AppendLine($"| {Cell(row.Fault)} | {Cell(row.Happened)} | {Cell(row.Lost)} |");
+    Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(markdownFile))!);
+    File.WriteAllText(markdownFile, text.ToString().Replace("\r\n", "\n"));
+    Console.WriteLine($"{markdownFile}: {rows.Count} faults");
+    return 0;
+
+    static string Text(System.Text.Json.JsonElement e, string name) =>
+        e.TryGetProperty(name, out var v) && v.ValueKind == System.Text.Json.JsonValueKind.String ? v.GetString()! : "";
+
+    static string Cell(string text) => text.Replace("|", "\\|").Replace("\r", " ").Replace("\n", " ");
+}
 
 static string FindRoot()
 {

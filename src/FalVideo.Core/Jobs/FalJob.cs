@@ -75,6 +75,16 @@ public sealed class FalJob
     public string? RouteReason { get; set; }
     /// <summary>The model input sent, as JSON.</summary>
     public string? Input { get; set; }
+    /// <summary>Identifies a journal record that has no request id: an ambiguous submission (status
+    /// <see cref="FalJobStatus.Unknown"/>), which fal may or may not have accepted. Null for ordinary jobs.</summary>
+    public string? JournalId { get; set; }
+    /// <summary>The file the video was last saved to, as the journal recorded it (<c>Get-FalJob</c> listings); null when
+    /// not saved yet.</summary>
+    public string? SavedPath { get; set; }
+    /// <summary>The module's own last error while following this request (e.g. a result that could not be fetched or a
+    /// download that failed), as the journal recorded it; the request itself may be fine at fal. Null when the latest
+    /// journal entry was not an error.</summary>
+    public string? LastError { get; set; }
 
     /// <summary>True once the request has ended (completed, failed or cancelled).</summary>
     public bool IsFinished => Status is FalJobStatus.Completed or FalJobStatus.Failed or FalJobStatus.Cancelled;

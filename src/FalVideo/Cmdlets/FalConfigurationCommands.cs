@@ -42,6 +42,11 @@ public sealed class SetFalConfigurationCommand : PSCmdlet
     [ValidateRange(0, 20)]
     public int? MaxRetries { get; set; }
 
+    /// <summary>First retry back-off delay in seconds (default 1); later ones double, with jitter, up to 30 s. A server's Retry-After wins.</summary>
+    [Parameter]
+    [ValidateRange(0.0, 60.0)]
+    public double? RetryBaseDelay { get; set; }
+
     /// <summary>Job journal file (JSON Lines) for this session; default FALVIDEO_JOURNAL or FalVideo/journal.jsonl under local application data.</summary>
     [Parameter]
     public string? JournalPath { get; set; }
@@ -64,7 +69,7 @@ public sealed class SetFalConfigurationCommand : PSCmdlet
         var s = FalSettings.Current;
         if (Reset)
         {
-            s.ApiKey = null; s.QueueBaseUrl = null; s.RestBaseUrl = null; s.RequestTimeoutSeconds = null; s.MaxRetries = null; s.JournalPath = null; s.PriceOverridePath = null;
+            s.ApiKey = null; s.QueueBaseUrl = null; s.RestBaseUrl = null; s.RequestTimeoutSeconds = null; s.MaxRetries = null; s.RetryBaseDelaySeconds = null; s.JournalPath = null; s.PriceOverridePath = null;
         }
         if (ApiKey is string key) s.ApiKey = key;
         if (BaseUrl is not null) { s.QueueBaseUrl = BaseUrl; s.RestBaseUrl = BaseUrl; }
@@ -72,6 +77,7 @@ public sealed class SetFalConfigurationCommand : PSCmdlet
         if (RestUrl is not null) s.RestBaseUrl = RestUrl;
         if (RequestTimeout is { } t) s.RequestTimeoutSeconds = t;
         if (MaxRetries is { } m) s.MaxRetries = m;
+        if (RetryBaseDelay is { } d) s.RetryBaseDelaySeconds = d;
         if (!string.IsNullOrWhiteSpace(JournalPath)) s.JournalPath = SessionState.Path.GetUnresolvedProviderPathFromPSPath(JournalPath);
         if (!string.IsNullOrWhiteSpace(PriceOverridePath))
         {
@@ -119,6 +125,8 @@ public sealed class FalConfigurationInfo
     public double RequestTimeoutSeconds { get; init; }
     /// <summary>Retries of retry-safe calls.</summary>
     public int MaxRetries { get; init; }
+    /// <summary>First retry back-off delay in seconds.</summary>
+    public double RetryBaseDelaySeconds { get; init; }
     /// <summary>Job journal file in use.</summary>
     public string JournalPath { get; init; } = "";
 
@@ -132,7 +140,7 @@ public sealed class FalConfigurationInfo
         return new FalConfigurationInfo
         {
             QueueUrl = o.QueueBaseUrl, RestUrl = o.RestBaseUrl, ApiKeySource = source,
-            RequestTimeoutSeconds = o.RequestTimeout.TotalSeconds, MaxRetries = o.MaxRetries,
+            RequestTimeoutSeconds = o.RequestTimeout.TotalSeconds, MaxRetries = o.MaxRetries, RetryBaseDelaySeconds = o.RetryBaseDelay.TotalSeconds,
             JournalPath = s.Journal.FilePath,
         };
     }

@@ -8,7 +8,10 @@ namespace FalVideo.PowerShell.Cmdlets;
 /// <para type="synopsis">Gets the current status, logs and result of fal requests.</para>
 /// <para type="description">Reads fal's status (with logs) for a piped job or for a request id and endpoint id,
 /// including requests submitted from another session; when the request has completed, fetches the result so the
-/// job carries its video URL.</para>
+/// job carries its video URL, and records the new state in the job journal. Without a job or request id, lists the
+/// journal (latest recorded state of each request, oldest first) without contacting fal: filter with -Status, -Model,
+/// -Since and -Last. Ambiguous submissions (fal may or may not have accepted them; no request id) are listed with
+/// status Unknown. To resume a batch after a crash: Get-FalJob -Status InQueue,InProgress | Wait-FalJob | Save-FalVideo.</para>
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "FalJob", DefaultParameterSetName = ListSet)]
 [OutputType(typeof(FalJob))]
@@ -25,6 +28,10 @@ public sealed class GetFalJobCommand : JobInputCommandBase
     [SupportsWildcards]
     public string? Model { get; set; }
 
+    /// <summary>Lists journal jobs submitted at or after this time (local time unless the value says otherwise).</summary>
+    [Parameter(ParameterSetName = ListSet)]
+    public DateTime? Since { get; set; }
+
     /// <summary>Lists only the most recent N journal jobs.</summary>
     [Parameter(ParameterSetName = ListSet)]
     [ValidateRange(1, int.MaxValue)]
@@ -36,9 +43,11 @@ public sealed class GetFalJobCommand : JobInputCommandBase
         if (ParameterSetName == ListSet)
         {
             var pattern = Model is null ? null : new WildcardPattern(Model, WildcardOptions.IgnoreCase);
+            DateTimeOffset? since = Since is { } s ? new DateTimeOffset(s) : null;
             var jobs = Settings.FalSettings.Current.Journal.ReadJobs(WriteWarning)
                 .Where(j => Status is null || Status.Contains(j.Status))
                 .Where(j => pattern is null || pattern.IsMatch(j.Model))
+                .Where(j => since is null || j.SubmittedAt >= since)
                 .OrderBy(j => j.SubmittedAt)
                 .ToList();
             WriteObject(Last is { } n ? jobs.Skip(Math.Max(0, jobs.Count - n)) : jobs, enumerateCollection: true);
@@ -46,6 +55,12 @@ public sealed class GetFalJobCommand : JobInputCommandBase
         }
         foreach (var job in CurrentJobs())
         {
+            if (string.IsNullOrEmpty(job.RequestId))
+            {
+                // An ambiguous submission: fal can't be asked about a request whose id was never received.
+                WriteObject(job);
+                continue;
+            }
             try
             {
                 var handle = job.ToHandle(ClientOptions.QueueBaseUrl);
@@ -53,6 +68,8 @@ public sealed class GetFalJobCommand : JobInputCommandBase
                 job.Apply(status);
                 if (job.Status == FalJobStatus.Completed)
                     job.Apply(Run(ct => Client.GetResultAsync(handle, ct)));
+                job.LastError = null;
+                Record("status", job);
                 WriteObject(job);
             }
             catch (FalException ex)

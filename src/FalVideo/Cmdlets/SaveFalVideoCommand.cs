@@ -30,10 +30,21 @@ public sealed class SaveFalVideoCommand : JobInputCommandBase
         var folder = SessionState.Path.GetUnresolvedProviderPathFromPSPath(string.IsNullOrWhiteSpace(Directory) ? "." : Directory);
         foreach (var job in CurrentJobs())
         {
+            if (string.IsNullOrEmpty(job.RequestId))
+            {
+                var message = $"This job has no request id (an ambiguous submission to {job.EndpointId}), so there is no video to fetch; look for it in fal's dashboard.";
+                WriteError(new ErrorRecord(new InvalidOperationException(message), "FalNoRequestId", ErrorCategory.InvalidOperation, job)
+                { ErrorDetails = new ErrorDetails(message) });
+                continue;
+            }
             try { Save(job, folder); }
             catch (Exception ex) when (ex is FalException or IOException or UnauthorizedAccessException)
             {
-                WriteError(ToErrorRecord(ex, job, $"Request {job.RequestId}"));
+                var record = ToErrorRecord(ex, job, $"Request {job.RequestId}");
+                // The download failed, not the job: the journal keeps it, with the reason, for another try.
+                job.LastError = record.ErrorDetails.Message;
+                Record("error", job);
+                WriteError(record);
             }
         }
     }
@@ -79,7 +90,9 @@ public sealed class SaveFalVideoCommand : JobInputCommandBase
         var client = Client; // resolved here: session settings belong to the pipeline thread's runspace
         var download = Task.Run(() => client.DownloadFileAsync(url, path, job.VideoSize,
             (bytes, size) => { Interlocked.Exchange(ref done, bytes); if (size is { } s) Interlocked.Exchange(ref total, s); }, StopToken));
-        while (!download.Wait(200))
+        // A wait handle, not Task.Wait: Wait throws an AggregateException for a failed download, which would escape the
+        // per-job error handling and end the whole pipeline instead of reporting this one job.
+        while (!((IAsyncResult)download).AsyncWaitHandle.WaitOne(200))
         {
             FlushVerbose();
             var t = Interlocked.Read(ref total);
@@ -90,6 +103,8 @@ public sealed class SaveFalVideoCommand : JobInputCommandBase
         WriteProgress(new ProgressRecord(7201, activity, "Done") { RecordType = ProgressRecordType.Completed });
         FlushVerbose();
         download.GetAwaiter().GetResult();
+        job.SavedPath = path;
+        job.LastError = null;
         Record("saved", job, path);
 
         var output = new PSObject(new FileInfo(path));

@@ -23,12 +23,22 @@ public sealed class StopFalJobCommand : JobInputCommandBase
     {
         foreach (var job in CurrentJobs())
         {
+            if (string.IsNullOrEmpty(job.RequestId))
+            {
+                var message = $"This job has no request id (an ambiguous submission to {job.EndpointId}), so it can't be cancelled from here; look for it in fal's dashboard.";
+                WriteError(new ErrorRecord(new InvalidOperationException(message), "FalNoRequestId", ErrorCategory.InvalidOperation, job)
+                { ErrorDetails = new ErrorDetails(message) });
+                continue;
+            }
             if (!ShouldProcess($"{job.RequestId} ({job.EndpointId})", "Cancel fal request")) continue;
             try
             {
                 var result = Run(ct => Client.CancelAsync(job.ToHandle(ClientOptions.QueueBaseUrl), ct));
                 if (result.Accepted)
                 {
+                    // fal removes a queued request but only signals a running one, which may still finish and be billed:
+                    // the journal notes the request and keeps the last known state, so the job stays resumable.
+                    Record(FalVideo.Journal.JobJournal.CancelRequestedEntry, job);
                     job.Status = FalJobStatus.Cancelled;
                     WriteVerbose($"Request {job.RequestId}: {result.Status}");
                 }

@@ -31,6 +31,9 @@ public sealed class FalSettings
     public double? RequestTimeoutSeconds { get; set; }
     /// <summary>Retries of retry-safe calls, or null for the default (4).</summary>
     public int? MaxRetries { get; set; }
+    /// <summary>First retry back-off delay in seconds (later ones grow exponentially with jitter; a server's
+    /// Retry-After wins), or null for the default (1).</summary>
+    public double? RetryBaseDelaySeconds { get; set; }
 
     /// <summary>Journal file for this session, or null for FALVIDEO_JOURNAL / the default under local application data.</summary>
     public string? JournalPath { get; set; }
@@ -98,6 +101,7 @@ public sealed class FalSettings
         if ((RestBaseUrl ?? Env(RestUrlVariable) ?? common) is { } r) options.RestBaseUrl = r;
         if (RequestTimeoutSeconds is { } t) options.RequestTimeout = TimeSpan.FromSeconds(t);
         if (MaxRetries is { } m) options.MaxRetries = m;
+        if (RetryBaseDelaySeconds is { } d) options.RetryBaseDelay = TimeSpan.FromSeconds(d);
         return options;
     }
 }

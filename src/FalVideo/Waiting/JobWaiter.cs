@@ -37,35 +37,45 @@ internal sealed class JobWaiter(FalCmdletBase cmdlet, FalQueueClient client, Uri
         var open = new HashSet<FalJob>(ReferenceEqualityComparer.Instance);
         foreach (var job in jobs)
         {
-            if (job.IsFinished && job.Status != FalJobStatus.Completed) { open.Add(job); events.Add(new Finished(job, null!, null)); continue; }
             open.Add(job);
+            if (string.IsNullOrEmpty(job.RequestId)) { events.Add(new Failed(job, NoRequestId(job))); continue; }
+            if (job.IsFinished && job.Status != FalJobStatus.Completed) { events.Add(new Finished(job, null!, null)); continue; }
             _ = Task.Run(() => FollowAsync(job, events, gate, deadline.Token));
         }
 
-        var lastProgress = TimeSpan.FromSeconds(-1);
-        while (open.Count > 0 && !deadline.IsCancellationRequested)
+        try
         {
-            if (events.TryTake(out var e, 250))
+            var lastProgress = TimeSpan.FromSeconds(-1);
+            while (open.Count > 0 && !deadline.IsCancellationRequested)
             {
-                Handle(e, open);
-                while (events.TryTake(out e)) Handle(e, open);
+                if (events.TryTake(out var e, 250))
+                {
+                    Handle(e, open);
+                    while (events.TryTake(out e)) Handle(e, open);
+                }
+                cmdlet.FlushVerbose();
+                if (clock.Elapsed - lastProgress > TimeSpan.FromMilliseconds(500) || open.Count == 0)
+                {
+                    WriteProgress(jobs, open, clock.Elapsed);
+                    lastProgress = clock.Elapsed;
+                }
             }
-            cmdlet.FlushVerbose();
-            if (clock.Elapsed - lastProgress > TimeSpan.FromMilliseconds(500) || open.Count == 0)
-            {
-                WriteProgress(jobs, open, clock.Elapsed);
-                lastProgress = clock.Elapsed;
-            }
+            cmdlet.WriteProgress(new ProgressRecord(ParentActivityId, "Waiting for fal jobs", "Done") { RecordType = ProgressRecordType.Completed });
         }
-        cmdlet.WriteProgress(new ProgressRecord(ParentActivityId, "Waiting for fal jobs", "Done") { RecordType = ProgressRecordType.Completed });
+        catch (PipelineStoppedException) when (stopping.IsCancellationRequested)
+        {
+            // Ctrl+C arrived between two checks: Write* refuses now; the host is told below.
+        }
         if (open.Count == 0) return;
 
         if (stopping.IsCancellationRequested)
         {
             // The pipeline is stopping: Write* would throw, so tell the host directly. Nothing is cancelled at fal.
+            var ids = string.Join(", ", open.Select(j => string.IsNullOrEmpty(j.RequestId) ? $"(no request id) {j.EndpointId}" : $"{j.RequestId} ({j.EndpointId})"));
             cmdlet.Host.UI.WriteWarningLine(
-                $"Stopped waiting; {open.Count} fal job(s) are still running at fal and were not cancelled. " +
-                $"Resume with: Get-FalJob -RequestId <id> -EndpointId <endpoint> | Wait-FalJob. Request ids: {string.Join(", ", open.Select(j => j.RequestId))}");
+                $"Stopped waiting; {open.Count} fal job(s) are still running at fal and were not cancelled (Stop-FalJob cancels). " +
+                "They are in the job journal: resume with Get-FalJob -Status InQueue,InProgress | Wait-FalJob " +
+                $"(or one job: Get-FalJob -RequestId <id> -EndpointId <endpoint> | Wait-FalJob). Request ids: {ids}");
             return;
         }
         foreach (var job in open)
@@ -75,6 +85,11 @@ internal sealed class JobWaiter(FalCmdletBase cmdlet, FalQueueClient client, Uri
             { ErrorDetails = new ErrorDetails(message) });
         }
     }
+
+    // An ambiguous submission from the journal has no request id: there is nothing at fal this module could follow.
+    private static InvalidOperationException NoRequestId(FalJob job) =>
+        new($"This job has no request id: its submission to {job.EndpointId} was ambiguous (fal may or may not have accepted it), " +
+            "so it cannot be waited for. Look for it in fal's dashboard; forget it with Remove-FalJob.");
 
     private async Task FollowAsync(FalJob job, BlockingCollection<WaitEvent> events, SemaphoreSlim gate, CancellationToken ct)
     {
@@ -106,19 +121,35 @@ internal sealed class JobWaiter(FalCmdletBase cmdlet, FalQueueClient client, Uri
         switch (e)
         {
             case StatusChanged s:
+                var before = e.Job.Status;
                 e.Job.Apply(s.Status);
+                // A change of state is journaled as it happens, so a crash leaves the latest state on disk;
+                // queue position updates are not worth a disk write each.
+                if (e.Job.Status != before && !e.Job.IsFinished) cmdlet.Record("status", e.Job);
                 break;
             case Finished f:
                 open.Remove(f.Job);
                 if (f.Status is not null) f.Job.Apply(f.Status);
                 if (f.Result is not null) f.Job.Apply(f.Result);
+                f.Job.LastError = null;
                 cmdlet.Record("status", f.Job);
                 if (f.Job.Status == FalJobStatus.Completed) cmdlet.WriteObject(f.Job);
                 else WriteJobFailed(f.Job);
                 break;
             case Failed x:
                 open.Remove(x.Job);
-                cmdlet.WriteError(FalCmdletBase.ToErrorRecord(x.Error, x.Job, $"Request {x.Job.RequestId}"));
+                var record = string.IsNullOrEmpty(x.Job.RequestId)
+                    ? new ErrorRecord(x.Error, "FalNoRequestId", ErrorCategory.InvalidOperation, x.Job) { ErrorDetails = new ErrorDetails(x.Error.Message) }
+                    : FalCmdletBase.ToErrorRecord(x.Error, x.Job, $"Request {x.Job.RequestId}");
+                if (!string.IsNullOrEmpty(x.Job.RequestId))
+                {
+                    // The job may well be fine at fal: keep it findable and say how to pick it up again.
+                    x.Job.LastError = record.ErrorDetails.Message;
+                    cmdlet.Record("error", x.Job);
+                    record.ErrorDetails = new ErrorDetails(record.ErrorDetails.Message +
+                        $" The job stays in the journal ({x.Job.Status}); try again with: Get-FalJob -RequestId {x.Job.RequestId} -EndpointId {x.Job.EndpointId} | Wait-FalJob");
+                }
+                cmdlet.WriteError(record);
                 break;
         }
     }

@@ -1,0 +1,167 @@
+using System.Text;
+using Microsoft.AspNetCore.Http;
+
+namespace FalVideo.Emulator.Faults;
+
+/// <summary>
+/// Applies the <see cref="FaultInjector"/>'s rules in front of the emulator's routes. "After" faults run the real
+/// route against a buffered body first, so the server-side effect (a created job) happens exactly as without the
+/// fault and only the answer is damaged — the case a client must not resubmit.
+/// </summary>
+internal static class FaultMiddleware
+{
+    public static async Task InvokeAsync(HttpContext context, RequestDelegate next, FaultInjector faults)
+    {
+        if (FaultInjector.Classify(context.Request) is not { } route || faults.Next(route, context.Request.Path.Value ?? "") is not { } rule)
+        {
+            await next(context);
+            return;
+        }
+
+        if (route == FaultRoute.Stream && rule.Action is not (FaultAction.Respond or FaultAction.ResetBefore or FaultAction.DelayBefore))
+        {
+            await StreamFaultAsync(context, next, rule);
+            return;
+        }
+
+        switch (rule.Action)
+        {
+            case FaultAction.Respond:
+                await RespondAsync(context, rule);
+                return;
+            case FaultAction.ResetBefore:
+                context.Abort();
+                return;
+            case FaultAction.DelayBefore:
+                if (await DelayAsync(context, rule)) await next(context);
+                return;
+        }
+
+        var original = context.Response.Body;
+        using var buffer = new MemoryStream();
+        context.Response.Body = buffer;
+        try
+        {
+            await next(context);
+            // Text results write through the body's PipeWriter; push what it holds into the buffer.
+            await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
+        }
+        finally
+        {
+            context.Response.Body = original;
+        }
+        var body = buffer.ToArray();
+
+        switch (rule.Action)
+        {
+            case FaultAction.ResetAfter:
+                context.Abort();
+                return;
+            case FaultAction.Truncate:
+                // The full length is announced, so the client knows the body it got was cut short.
+                context.Response.ContentLength = body.Length;
+                await original.WriteAsync(body.AsMemory(0, body.Length / 2), context.RequestAborted);
+                await original.FlushAsync(context.RequestAborted);
+                context.Abort();
+                return;
+            case FaultAction.Malformed:
+                // A strict prefix of a JSON object is never valid JSON; for a download it is a short file.
+                var half = body.AsMemory(0, Math.Max(1, body.Length / 2));
+                if (body.Length == 0) half = "{"u8.ToArray();
+                context.Response.ContentLength = half.Length;
+                await original.WriteAsync(half, context.RequestAborted);
+                return;
+            case FaultAction.DelayAfter:
+                if (!await DelayAsync(context, rule)) return;
+                context.Response.ContentLength = body.Length;
+                await original.WriteAsync(body, context.RequestAborted);
+                return;
+        }
+    }
+
+    private static async Task RespondAsync(HttpContext context, FaultRule rule)
+    {
+        var response = context.Response;
+        response.StatusCode = rule.StatusCode;
+        if (rule.RetryAfterSeconds is { } retry) response.Headers.RetryAfter = retry.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (rule.RequestIdHeader) response.Headers["x-fal-request-id"] = Guid.NewGuid().ToString();
+        if (rule.TimeoutType is { } type) response.Headers["X-Fal-Request-Timeout-Type"] = type;
+        var body = Encoding.UTF8.GetBytes(rule.Body ?? $"{{\"detail\": \"Emulated fault: HTTP {rule.StatusCode}\"}}");
+        response.ContentType = rule.ContentType;
+        response.ContentLength = body.Length;
+        await response.Body.WriteAsync(body, context.RequestAborted);
+    }
+
+    /// <summary>Waits the rule's delay; false when the client went away meanwhile.</summary>
+    private static async Task<bool> DelayAsync(HttpContext context, FaultRule rule)
+    {
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(rule.DelaySeconds), context.RequestAborted);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private static async Task StreamFaultAsync(HttpContext context, RequestDelegate next, FaultRule rule)
+    {
+        if (rule.Action == FaultAction.Malformed)
+        {
+            context.Response.ContentType = "text/event-stream";
+            await context.Response.WriteAsync("data: {\"status\": \"IN_QUEUE\", \"request_id\": \n\n", context.RequestAborted);
+            return;
+        }
+        if (rule.Action == FaultAction.DelayAfter)
+        {
+            if (await DelayAsync(context, rule)) await next(context);
+            return;
+        }
+        // ResetAfter and Truncate: the first event gets through, then the connection drops.
+        var original = context.Response.Body;
+        context.Response.Body = new AbortAfterFirstFlush(original, context);
+        try
+        {
+            await next(context);
+        }
+        finally
+        {
+            context.Response.Body = original;
+        }
+    }
+
+    /// <summary>Passes writes through and drops the connection at the first flush that follows a write.</summary>
+    private sealed class AbortAfterFirstFlush(Stream inner, HttpContext context) : Stream
+    {
+        private bool wrote;
+
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            await inner.WriteAsync(buffer, cancellationToken);
+            wrote = true;
+        }
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override async Task FlushAsync(CancellationToken cancellationToken)
+        {
+            await inner.FlushAsync(cancellationToken);
+            if (wrote) context.Abort();
+        }
+
+        public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer, offset, count).GetAwaiter().GetResult();
+        public override void Flush() => FlushAsync().GetAwaiter().GetResult();
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+    }
+}

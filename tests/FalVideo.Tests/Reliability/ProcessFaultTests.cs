@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using System.Management.Automation;
+using FalVideo.Emulator;
+using FalVideo.Emulator.Faults;
+using FalVideo.Jobs;
+
+namespace FalVideo.Tests.Reliability;
+
+/// <summary>
+/// Whole-process faults: the fal side restarted mid-batch, unreachable at submit, the client process killed mid-batch,
+/// and Ctrl+C during a wait. Jobs at fal keep running through all of them; the journal is how the client finds them again.
+/// </summary>
+public sealed class ProcessFaultTests : FaultTestBase
+{
+    protected override EmulatorOptions EmulatorOptions => new() { Urls = "http://127.0.0.1:0", Concurrency = 8 };
+
+    [Fact]
+    public async Task An_emulator_restart_mid_batch_cuts_every_stream_and_the_batch_still_completes()
+    {
+        Ps.Run("Set-FalConfiguration -MaxRetries 4 -RetryBaseDelay 0.1").ThrowIfErrors();
+        var (shell, handle, output) = Begin($"{Rows(4, "Restart", "[emulator:seconds=1.5]")} | New-KlingVideo | Wait-FalJob | Save-FalVideo -Directory $args[0]", OutDir);
+        using var _ = shell;
+        await Until(() => Emulator.State.AcceptedSubmissions == 4 && Emulator.State.StatusRequests >= 4, "4 jobs accepted and followed");
+        var streamsBefore = Emulator.Faults.RequestsTo(FaultRoute.Stream) + Emulator.Faults.RequestsTo(FaultRoute.Status);
+        var runningAtRestart = Emulator.State.Jobs.Count(j => j.Status != JobStatus.Completed);
+
+        await Emulator.RestartAsync(TimeSpan.FromSeconds(0.5));
+        await Task.Run(() => shell.EndInvoke(handle)).WaitAsync(TimeSpan.FromSeconds(30));
+        var errors = shell.Streams.Error.ToList();
+        var reconnects = Emulator.Faults.RequestsTo(FaultRoute.Stream) + Emulator.Faults.RequestsTo(FaultRoute.Status) - streamsBefore;
+        var tally = Count();
+        ReliabilityRecorder.Record(501, "fal restarted mid-batch (down 0.5 s, same port, jobs kept running)",
+            $"{runningAtRestart} of 4 jobs were unfinished when every connection was cut; waiting reconnected ({reconnects} status requests after the restart, " +
+            $"refused ones retried) and followed all to completion; {output.Count} of 4 saved; {errors.Count} errors; {tally.Accepted} submissions", tally.Lost);
+
+        Assert.Empty(errors.Select(e => e.ToString()));
+        Assert.True(runningAtRestart > 0, "the restart should happen while jobs run");
+        Assert.Equal(4, output.Count);
+        tally.AssertNothingLost(accepted: 4);
+    }
+
+    [Fact]
+    public async Task A_submit_while_fal_is_unreachable_is_retried_because_it_provably_was_not_sent()
+    {
+        Ps.Run("Set-FalConfiguration -MaxRetries 6 -RetryBaseDelay 0.1").ThrowIfErrors();
+        await Emulator.StopAsync(TimeSpan.Zero);
+        var (shell, handle, output) = Begin("New-KlingVideo -Prompt 'Submitted while fal was down' -Duration 3 -Verbose | Wait-FalJob | Save-FalVideo -Directory $args[0]", OutDir);
+        using var _ = shell;
+        await Task.Delay(TimeSpan.FromSeconds(0.5));
+        await Emulator.StartAgainAsync();
+        await Task.Run(() => shell.EndInvoke(handle)).WaitAsync(TimeSpan.FromSeconds(30));
+        var refused = shell.Streams.Verbose.Count(v => v.Message.Contains("retry", StringComparison.Ordinal) && v.Message.Contains("refused", StringComparison.OrdinalIgnoreCase));
+        var tally = Count();
+        ReliabilityRecorder.Record(502, "fal unreachable at submit (connection refused for 0.5 s)",
+            $"{refused} refused attempts retried with back-off (nothing had been sent, so resending is safe); the row was accepted once and saved; " +
+            $"{shell.Streams.Error.Count} errors", tally.Lost);
+
+        Assert.Empty(shell.Streams.Error.Select(e => e.ToString()));
+        Assert.True(refused >= 1, "at least one attempt should have been refused");
+        Assert.Single(output);
+        tally.AssertNothingLost(accepted: 1);
+    }
+
+    [Fact]
+    public async Task A_client_killed_mid_batch_is_resumed_from_the_journal_without_a_second_submission()
+    {
+        // The first three submissions go through; the next ones are held at the emulator, unprocessed, when the process dies.
+        var held = Inject(new FaultRule { Route = FaultRoute.Submit, Action = FaultAction.DelayBefore, DelaySeconds = 120, Skip = 3, Times = 100 });
+        var script = Path.Combine(Temp, "batch.ps1");
+        File.WriteAllText(script, """
+            param($out)
+            Set-FalConfiguration -RetryBaseDelay 0.05
+            1..6 | ForEach-Object { [pscustomobject]@{ Id = "k$_"; Prompt = "Killed batch $_ [emulator:seconds=2]"; Duration = '3' } } |
+                New-KlingVideo | Wait-FalJob | Save-FalVideo -Directory $out
+            """);
+        using var child = StartRunner(script, new()
+        {
+            ["FALVIDEO_BASE_URL"] = Emulator.BaseUrl.ToString(), ["FAL_KEY"] = ApiKey, ["FALVIDEO_JOURNAL"] = Ps.JournalPath,
+        }, OutDir);
+        var journal = new FalVideo.Journal.JobJournal(Ps.JournalPath);
+        try
+        {
+            await Until(() => journal.ReadJobs().Count == 3 && held.Fired >= 1, "3 submissions journaled and the 4th in flight", seconds: 60);
+        }
+        finally
+        {
+            child.Kill(entireProcessTree: true);
+            await child.WaitForExitAsync();
+        }
+        var journaledAtKill = journal.ReadJobs().Count;
+        var acceptedAtKill = Emulator.State.AcceptedSubmissions;
+        var inFlight = held.Fired;
+
+        var resumed = Ps.Run("Get-FalJob -Status InQueue,InProgress | Wait-FalJob | Save-FalVideo -Directory $args[0]", OutDir);
+        var tally = Count();
+        ReliabilityRecorder.Record(503, "Client process killed mid-batch (SIGKILL), resumed from the journal",
+            $"killed with {acceptedAtKill} jobs accepted and {journaledAtKill} journaled, {inFlight} submissions in flight that fal never processed; " +
+            $"Get-FalJob -Status InQueue,InProgress | Wait-FalJob | Save-FalVideo saved {resumed.Output.Count} of {acceptedAtKill} accepted jobs, " +
+            $"{tally.Accepted} submissions in all; the {6 - acceptedAtKill} rows never accepted were not billed and are absent from the journal (resubmit them)",
+            tally.Lost);
+
+        Assert.Equal(3, acceptedAtKill);
+        Assert.Equal(3, journaledAtKill);
+        resumed.ThrowIfErrors();
+        Assert.Equal(3, resumed.Output.Count);
+        Assert.Equal(3, Emulator.State.AcceptedSubmissions); // the held submissions died with the client, unprocessed
+        tally.AssertNothingLost(accepted: 3);
+    }
+
+    [Fact]
+    public async Task Ctrl_C_stops_a_wait_at_once_cancels_nothing_and_says_how_to_resume()
+    {
+        var submitted = Ps.Run("1..3 | ForEach-Object { New-HailuoVideo -Prompt \"Long $_ [emulator:seconds=60]\" }");
+        submitted.ThrowIfErrors();
+        var ids = submitted.Output.Select(o => (string)o.Properties["RequestId"].Value).ToList();
+        Ps.TakeHostText();
+        var (shell, handle, _) = Begin("$args[0] | Wait-FalJob", (object)submitted.Output.Select(o => o.BaseObject).ToArray());
+        using var __ = shell;
+        await Until(() => Emulator.State.StatusRequests >= 3, "the wait to follow all three jobs");
+        await Task.Delay(TimeSpan.FromSeconds(1));
+
+        var clock = Stopwatch.StartNew();
+        shell.Stop();
+        clock.Stop();
+        try { shell.EndInvoke(handle); } catch (PipelineStoppedException) { }
+        var host = Ps.TakeHostText();
+        var cancels = Emulator.Faults.RequestsTo(FaultRoute.Cancel);
+        var resumable = Ps.Run("Get-FalJob -Status InQueue,InProgress | ForEach-Object RequestId").Output.Select(o => o.ToString()).ToList();
+        ReliabilityRecorder.Record(504, "Ctrl+C during Wait-FalJob (3 jobs running)",
+            $"the wait returned {clock.ElapsedMilliseconds} ms after Stop(); the host was told the jobs still run at fal, with their request ids and " +
+            $"'Get-FalJob -Status InQueue,InProgress | Wait-FalJob'; {cancels} cancel requests; the journal lists {resumable.Count} resumable jobs",
+            resumable.Count == 3 && cancels == 0 ? "nothing" : "jobs cancelled or missing from the journal");
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"Stop took {clock.Elapsed}");
+        Assert.Contains("still running", host);
+        Assert.Contains("not cancelled", host);
+        Assert.Contains("Get-FalJob -Status InQueue,InProgress | Wait-FalJob", host);
+        Assert.All(ids, id => Assert.Contains(id, host));
+        Assert.Equal(0, cancels);
+        Assert.DoesNotContain(Emulator.State.Jobs, j => j.CancelRequested || j.Status == JobStatus.Completed);
+        Assert.Equal(ids.Order(), resumable.Order());
+    }
+}
