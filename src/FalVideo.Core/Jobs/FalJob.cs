@@ -17,6 +17,8 @@ public enum FalJobStatus
     Failed,
     /// <summary>Cancellation was requested and accepted by fal.</summary>
     Cancelled,
+    /// <summary>fal refused the submission (e.g. 422, 401) or it never reached fal: nothing to follow, nothing billed.</summary>
+    Rejected,
 }
 
 /// <summary>

@@ -30,6 +30,16 @@ public sealed class JobJournal
     /// <summary>Entry kind of a submission that may or may not have reached fal (no request id is known).</summary>
     public const string AmbiguousEntry = "ambiguous";
 
+    /// <summary>
+    /// Entry kind written just before a submit is sent (write-ahead): if the process dies before fal's answer is
+    /// journaled, the row is still on disk, listed with status Unknown, prompt and input. The <c>submitted</c> (or
+    /// <c>rejected</c>) entry that follows carries the same <see cref="FalJob.JournalId"/> and supersedes it.
+    /// </summary>
+    public const string SubmittingEntry = "submitting";
+
+    /// <summary>Entry kind of a submission fal refused or never received (status Rejected).</summary>
+    public const string RejectedEntry = "rejected";
+
     /// <summary>Entry kind of an accepted cancel request. It records no status: fal removes a queued request but only
     /// signals a running one, which may still finish, so the last known state stands until fal reports the outcome.</summary>
     public const string CancelRequestedEntry = "cancel_requested";
@@ -83,7 +93,7 @@ public sealed class JobJournal
     {
         ArgumentNullException.ThrowIfNull(job);
         if (string.IsNullOrEmpty(job.RequestId)) job.JournalId ??= Guid.NewGuid().ToString("N");
-        var submission = entryKind is "submitted" or AmbiguousEntry;
+        var submission = entryKind is "submitted" or AmbiguousEntry or SubmittingEntry;
         var entry = new JournalEntry
         {
             Entry = entryKind, Time = DateTimeOffset.UtcNow, RequestId = NullIfEmpty(job.RequestId), JournalId = job.JournalId,
@@ -134,6 +144,13 @@ public sealed class JobJournal
                 continue;
             }
             if (KeyOf(e) is not { } key) continue;
+            // A submit's answer names the write-ahead entry it completes: the job moves to its request id.
+            if (e.RequestId is { Length: > 0 } && e.JournalId is { Length: > 0 } && !jobs.ContainsKey(key)
+                && jobs.Remove("journal:" + e.JournalId, out var ahead))
+            {
+                ahead.RequestId = e.RequestId;
+                jobs[key] = ahead;
+            }
             if (!jobs.TryGetValue(key, out var job))
                 jobs[key] = job = new FalJob { RequestId = e.RequestId ?? "", JournalId = e.JournalId };
             job.EndpointId = e.EndpointId ?? job.EndpointId;
@@ -172,7 +189,10 @@ public sealed class JobJournal
     public int Remove(IEnumerable<FalJob> jobs)
     {
         ArgumentNullException.ThrowIfNull(jobs);
-        var keys = jobs.Select(KeyOf).ToHashSet(StringComparer.Ordinal);
+        var list = jobs.ToList();
+        // A job's write-ahead line is keyed by its journal id until fal's answer names the request id.
+        var keys = list.Select(KeyOf).Concat(list.Where(j => j.JournalId is { Length: > 0 }).Select(j => "journal:" + j.JournalId))
+            .ToHashSet(StringComparer.Ordinal);
         if (keys.Count == 0) return 0;
         lock (s_gate)
         {

@@ -117,6 +117,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     private async Task SubmitAsync(int seq, FalQueueClient client, FalVideo.Journal.JobJournal journal, VideoRequestPlan plan, VideoRow row, string label)
     {
         var target = row.Id ?? (object?)row.Prompt;
+        FalJob? ahead = null;
         try
         {
             foreach (var upload in plan.Uploads)
@@ -124,8 +125,12 @@ public abstract class NewVideoCommandBase : FalCmdletBase
                 var url = await client.UploadFileAsync(upload.Path, null, StopToken).ConfigureAwait(false);
                 plan.ResolveUpload(upload, url);
             }
+            // Write-ahead: the row is on disk before the request leaves, so no death in between can lose a paid job.
+            ahead = NewJob(plan, row, "", FalJobStatus.Unknown);
+            TryAppend(journal, FalVideo.Journal.JobJournal.SubmittingEntry, ahead);
             var submitted = await client.SubmitAsync(plan.EndpointId, plan.Input, null, StopToken).ConfigureAwait(false);
             var job = NewJob(plan, row, submitted.RequestId, FalJobStatus.InQueue);
+            job.JournalId = ahead.JournalId;
             job.QueuePosition = submitted.QueuePosition;
             job.StatusUrl = submitted.StatusUrl.ToString();
             job.ResponseUrl = submitted.ResponseUrl.ToString();
@@ -143,19 +148,31 @@ public abstract class NewVideoCommandBase : FalCmdletBase
         catch (FalAmbiguousSubmissionException ex)
         {
             // fal may have accepted (and will bill) this request; there is no request id to follow. Never resubmit.
-            var job = NewJob(plan, row, "", FalJobStatus.Unknown);
+            var job = ahead ?? NewJob(plan, row, "", FalJobStatus.Unknown);
             job.Error = ex.Message;
-            TryAppend(journal, "ambiguous", job);
+            TryAppend(journal, FalVideo.Journal.JobJournal.AmbiguousEntry, job);
             Post(seq, () => WriteError(ToErrorRecord(ex, target,
                 $"{label} (ambiguous submission: fal may have accepted it; check fal's dashboard before resubmitting)")));
         }
-        catch (OperationCanceledException) when (StopToken.IsCancellationRequested) { Post(seq, () => { }); }
-        catch (Exception ex) when (ex is FalException or IOException or UnauthorizedAccessException)
+        catch (OperationCanceledException) when (StopToken.IsCancellationRequested)
         {
-            Post(seq, () => WriteError(ToErrorRecord(ex, target, label)));
+            // Stopped with the submit in flight: fal may have it. Uploads alone cost nothing and leave no entry.
+            if (ahead is not null)
+            {
+                ahead.Error = "Stopped (Ctrl+C) while the submission was in flight; fal may have accepted it.";
+                TryAppend(journal, FalVideo.Journal.JobJournal.AmbiguousEntry, ahead);
+            }
+            Post(seq, () => { });
         }
         catch (Exception ex)
         {
+            // fal refused it or never got it (the client throws the ambiguous exception otherwise): close the write-ahead entry.
+            if (ahead is not null)
+            {
+                ahead.Status = FalJobStatus.Rejected;
+                ahead.Error = ex.Message;
+                TryAppend(journal, FalVideo.Journal.JobJournal.RejectedEntry, ahead);
+            }
             Post(seq, () => WriteError(ToErrorRecord(ex, target, label)));
         }
     }

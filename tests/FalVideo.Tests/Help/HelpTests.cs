@@ -104,14 +104,14 @@ public sealed partial class HelpTests : IDisposable
         Assert.Equal("0", Field("Save-FalVideo", "Directory", "position"));
         Assert.Equal("the current location", Field("Save-FalVideo", "Directory", "defaultValue")); // a Markdown "Default value:" line
         Assert.Equal("true", Field("Get-FalJob", "Model", "globbing"));                          // [SupportsWildcards]
-        Assert.Contains("Allowed values: Unknown, InQueue, InProgress, Completed, Failed, Cancelled.", Description("Get-FalJob", "Status"));
+        Assert.Contains("Allowed values: Unknown, InQueue, InProgress, Completed, Failed, Cancelled, Rejected.", Description("Get-FalJob", "Status"));
         Assert.Contains("Allowed range: 0 to 20.", Description("Set-FalConfiguration", "MaxRetries"));
         var type = _ps.Run("(Get-Help New-KlingVideo -Parameter Duration).type.name");             // Nullable<int> shown as Int32
         Assert.Equal("System.Int32", type.Output.Single().ToString());
 
         // SYNTAX shows the enum values, as for a ValidateSet.
         var syntax = _ps.Run("Get-Help Get-FalJob | Out-String -Width 400");
-        Assert.Contains("[-Status {Unknown | InQueue | InProgress | Completed | Failed | Cancelled}]", syntax.Output.Single().ToString());
+        Assert.Contains("[-Status {Unknown | InQueue | InProgress | Completed | Failed | Cancelled | Rejected}]", syntax.Output.Single().ToString());
     }
 
     [Fact]

@@ -33,8 +33,9 @@ public sealed class JournalTests : FaultTestBase
         next.ThrowIfErrors();
         Assert.Equal(new[] { "Before the crash", "After the crash" }, listed.Output.Select(o => (string)o.Properties["Prompt"].Value));
         Assert.Single(listed.Warnings);
-        Assert.Equal(torn, lines[^2]);                        // the torn line stays on its own line…
-        Assert.StartsWith("{\"entry\":\"submitted\"", lines[^1]); // …and the next entry is whole
+        Assert.Equal(torn, lines[^3]);                         // the torn line stays on its own line…
+        Assert.StartsWith("{\"entry\":\"submitting\"", lines[^2]); // …and the next entries are whole: the write-ahead line
+        Assert.StartsWith("{\"entry\":\"submitted\"", lines[^1]);  // and fal's answer
         tally.AssertNothingLost(accepted: 2);
     }
 
@@ -116,7 +117,11 @@ public sealed class JournalTests : FaultTestBase
         var r = RunBatch(2, "Life");
         r.ThrowIfErrors();
         var entries = File.ReadAllLines(Ps.JournalPath).Select(l => JsonDocument.Parse(l).RootElement).ToList();
-        var kinds = entries.GroupBy(e => e.GetProperty("request_id").GetString()!)
+        // Entries belong to a job by request id, or (the write-ahead line, before fal answered) by journal id.
+        var requestOf = entries.Where(e => e.TryGetProperty("request_id", out _) && e.TryGetProperty("journal_id", out _))
+            .GroupBy(e => e.GetProperty("journal_id").GetString()!)
+            .ToDictionary(g => g.Key, g => g.First().GetProperty("request_id").GetString()!);
+        var kinds = entries.GroupBy(e => e.TryGetProperty("request_id", out var id) ? id.GetString()! : requestOf[e.GetProperty("journal_id").GetString()!])
             .ToDictionary(g => g.Key, g => g.Select(e => e.GetProperty("entry").GetString()).ToList());
         var cost = Ps.Run("Get-FalJob | Measure-VideoCost | Select-Object -Last 1");
         var listedCost = Ps.Run("(Get-FalJob | Measure-Object EstimatedCostUsd -Sum).Sum");
@@ -125,7 +130,7 @@ public sealed class JournalTests : FaultTestBase
             $"each job journaled as {string.Join(" → ", kinds.First().Value)}; the last status entry holds the video URL and the saved entry the path; " +
             $"Get-FalJob | Measure-VideoCost totals the spend; the key appears 0 times", tally.Lost);
 
-        Assert.All(kinds.Values, k => Assert.Equal("submitted", k[0]));
+        Assert.All(kinds.Values, k => Assert.Equal(new[] { "submitting", "submitted" }, k.Take(2)));
         Assert.All(kinds.Values, k => Assert.Equal("saved", k[^1]));
         Assert.All(kinds.Values, k => Assert.Contains("status", k));
         var saved = entries.Where(e => e.GetProperty("entry").GetString() == "saved").ToList();

@@ -80,14 +80,18 @@ public sealed class ProcessFaultTests : FaultTestBase
         var journal = new FalVideo.Journal.JobJournal(Ps.JournalPath);
         try
         {
-            await Until(() => journal.ReadJobs().Count == 3 && held.Fired >= 1, "3 submissions journaled and the 4th in flight", seconds: 60);
+            await Until(() => journal.ReadJobs().Count(j => j.RequestId.Length > 0) == 3 && held.Fired >= 1,
+                "3 submissions journaled and the 4th in flight", seconds: 60);
         }
         finally
         {
             child.Kill(entireProcessTree: true);
             await child.WaitForExitAsync();
         }
-        var journaledAtKill = journal.ReadJobs().Count;
+        var atKill = journal.ReadJobs();
+        var journaledAtKill = atKill.Count(j => j.RequestId.Length > 0);
+        // Submissions in flight at the kill were written ahead: listed as Unknown with their prompt, never lost from view.
+        var inFlightJournaled = atKill.Count(j => j.RequestId.Length == 0 && j.Status.ToString() == "Unknown");
         var acceptedAtKill = Emulator.State.AcceptedSubmissions;
         var inFlight = held.Fired;
 
@@ -96,11 +100,13 @@ public sealed class ProcessFaultTests : FaultTestBase
         ReliabilityRecorder.Record(503, "Client process killed mid-batch (SIGKILL), resumed from the journal",
             $"killed with {acceptedAtKill} jobs accepted and {journaledAtKill} journaled, {inFlight} submissions in flight that fal never processed; " +
             $"Get-FalJob -Status InQueue,InProgress | Wait-FalJob | Save-FalVideo saved {resumed.Output.Count} of {acceptedAtKill} accepted jobs, " +
-            $"{tally.Accepted} submissions in all; the {6 - acceptedAtKill} rows never accepted were not billed and are absent from the journal (resubmit them)",
+            $"{tally.Accepted} submissions in all; the {inFlightJournaled} rows in flight at the kill are in the journal as Unknown with prompt and input (fal never processed them: resubmit after checking)",
             tally.Lost);
 
         Assert.Equal(3, acceptedAtKill);
         Assert.Equal(3, journaledAtKill);
+        Assert.Equal(inFlight, inFlightJournaled);
+        Assert.True(inFlight >= 1);
         resumed.ThrowIfErrors();
         Assert.Equal(3, resumed.Output.Count);
         Assert.Equal(3, Emulator.State.AcceptedSubmissions); // the held submissions died with the client, unprocessed

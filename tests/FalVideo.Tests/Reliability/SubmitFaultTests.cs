@@ -55,7 +55,9 @@ public sealed class SubmitFaultTests : FaultTestBase
         Assert.StartsWith("FalRateLimited,", error.FullyQualifiedErrorId);
         Assert.Contains("Row 2", error.ErrorDetails.Message);
         Assert.Equal(4, storm.Fired);
-        Assert.Equal(2, Journal().Count); // a refused row is not a job: nothing to record, nothing billed
+        // A refused row is not a job to follow (nothing billed); the journal keeps it as Rejected for the record.
+        Assert.Equal(2, Journal().Count(j => j.Status.ToString() != "Rejected"));
+        Assert.Single(Journal(), j => j.Status.ToString() == "Rejected" && j.RequestId.Length == 0);
         tally.AssertNothingLost(accepted: 2);
     }
 
