@@ -9,7 +9,8 @@ namespace FalVideo.PowerShell.Cmdlets;
 /// <para type="synopsis">Sets FalVideo settings for the current session (runspace).</para>
 /// <para type="description">Settings apply to this runspace only, so ThreadJobs and ForEach-Object -Parallel keep
 /// their own. Precedence: cmdlet parameter, then this session's setting, then environment variables
-/// (FAL_KEY, FAL_KEY_ID+FAL_KEY_SECRET, FALVIDEO_BASE_URL, FALVIDEO_QUEUE_URL, FALVIDEO_REST_URL), then fal's defaults.</para>
+/// (FAL_KEY, FAL_KEY_ID+FAL_KEY_SECRET, FALVIDEO_BASE_URL, FALVIDEO_QUEUE_URL, FALVIDEO_REST_URL, FALVIDEO_JOURNAL,
+/// FALVIDEO_PRICE_OVERRIDES), then the saved configuration file (-Save), then fal's defaults. The API key is never saved.</para>
 /// </summary>
 [Cmdlet(VerbsCommon.Set, "FalConfiguration", SupportsShouldProcess = false)]
 [OutputType(typeof(FalConfigurationInfo))]
@@ -59,6 +60,13 @@ public sealed class SetFalConfigurationCommand : PSCmdlet
     [Parameter]
     public SwitchParameter Reset { get; set; }
 
+    /// <summary>
+    /// Also saves this session's settings (all but the API key) to the configuration file for later sessions:
+    /// FALVIDEO_CONFIG, else FalVideo/config.json under the user's configuration folder.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter Save { get; set; }
+
     /// <summary>Emits the resulting configuration.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
@@ -96,7 +104,32 @@ public sealed class SetFalConfigurationCommand : PSCmdlet
         {
             WriteError(new ErrorRecord(ex, "FalConfiguration", ErrorCategory.InvalidArgument, null));
         }
+        if (Save) SaveSettings(s);
         if (PassThru) WriteObject(FalConfigurationInfo.Current());
+    }
+
+    private void SaveSettings(FalSettings s)
+    {
+        // Saved values are merged: what this session sets wins, what it leaves unset keeps its saved value (none after -Reset).
+        var saved = Reset ? new SavedConfiguration() : SavedConfiguration.Load(WriteWarning) ?? new SavedConfiguration();
+        saved.QueueUrl = s.QueueBaseUrl ?? saved.QueueUrl;
+        saved.RestUrl = s.RestBaseUrl ?? saved.RestUrl;
+        saved.RequestTimeoutSeconds = s.RequestTimeoutSeconds ?? saved.RequestTimeoutSeconds;
+        saved.MaxRetries = s.MaxRetries ?? saved.MaxRetries;
+        saved.RetryBaseDelaySeconds = s.RetryBaseDelaySeconds ?? saved.RetryBaseDelaySeconds;
+        saved.JournalPath = s.JournalPath ?? saved.JournalPath;
+        saved.PriceOverridePath = s.PriceOverridePath ?? saved.PriceOverridePath;
+        try
+        {
+            var path = SavedConfiguration.Save(saved);
+            WriteVerbose($"Saved FalVideo settings to {path}.");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            WriteError(new ErrorRecord(ex, "FalConfigurationNotSaved", ErrorCategory.WriteError, SavedConfiguration.FilePath));
+        }
+        if (s.HasSessionKey)
+            WriteWarning("The API key is never saved to disk. Give it each session (-ApiKey, Set-FalConfiguration -ApiKey) or through FAL_KEY.");
     }
 }
 
@@ -129,6 +162,10 @@ public sealed class FalConfigurationInfo
     public double RetryBaseDelaySeconds { get; init; }
     /// <summary>Job journal file in use.</summary>
     public string JournalPath { get; init; } = "";
+    /// <summary>Price override file in use, or null.</summary>
+    public string? PriceOverridePath { get; init; }
+    /// <summary>The saved configuration file (lowest precedence), and whether it exists.</summary>
+    public string SavedConfigurationPath { get; init; } = "";
 
     internal static FalConfigurationInfo Current()
     {
@@ -142,6 +179,9 @@ public sealed class FalConfigurationInfo
             QueueUrl = o.QueueBaseUrl, RestUrl = o.RestBaseUrl, ApiKeySource = source,
             RequestTimeoutSeconds = o.RequestTimeout.TotalSeconds, MaxRetries = o.MaxRetries, RetryBaseDelaySeconds = o.RetryBaseDelay.TotalSeconds,
             JournalPath = s.Journal.FilePath,
+            PriceOverridePath = s.PriceOverridePath ?? (Environment.GetEnvironmentVariable(FalSettings.PriceOverridesVariable) is { Length: > 0 } env ? env
+                : SavedConfiguration.Load()?.PriceOverridePath),
+            SavedConfigurationPath = SavedConfiguration.FilePath + (File.Exists(SavedConfiguration.FilePath) ? "" : " (none saved)"),
         };
     }
 }

@@ -16,7 +16,9 @@ namespace FalVideo.PowerShell.Cmdlets;
 public sealed class SaveFalVideoCommand : JobInputCommandBase
 {
     /// <summary>Folder to save into (created if missing); default: the current location.</summary>
-    [Parameter(Position = 0)]
+    // First positional for piped jobs; after the request id and endpoint id when those are given by position.
+    [Parameter(Position = 0, ParameterSetName = ByJobSet)]
+    [Parameter(Position = 2, ParameterSetName = ByIdSet)]
     [Alias("Path", "OutputDirectory")]
     public string? Directory { get; set; }
 

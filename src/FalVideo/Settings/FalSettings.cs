@@ -7,7 +7,7 @@ namespace FalVideo.PowerShell.Settings;
 /// <summary>
 /// Settings of one runspace (so ThreadJobs and <c>ForEach-Object -Parallel</c> don't share them), set by
 /// <c>Set-FalConfiguration</c>. Unset values fall back to environment variables, then to fal's defaults.
-/// Precedence: cmdlet parameter &gt; session setting &gt; environment variable &gt; default.
+/// Precedence: cmdlet parameter &gt; session setting &gt; environment variable &gt; saved file (<see cref="SavedConfiguration"/>) &gt; default.
 /// </summary>
 public sealed class FalSettings
 {
@@ -55,7 +55,7 @@ public sealed class FalSettings
     {
         get
         {
-            var path = PriceOverridePath ?? Environment.GetEnvironmentVariable(PriceOverridesVariable);
+            var path = PriceOverridePath ?? NonEmpty(Environment.GetEnvironmentVariable(PriceOverridesVariable)) ?? SavedConfiguration.Load()?.PriceOverridePath;
             if (string.IsNullOrWhiteSpace(path)) return FalVideo.Catalog.ModelCatalog.Default;
             var stamp = File.GetLastWriteTimeUtc(path);
             var cached = s_overridden;
@@ -68,7 +68,12 @@ public sealed class FalSettings
     }
 
     /// <summary>The job journal in effect.</summary>
-    public FalVideo.Journal.JobJournal Journal => new(JournalPath ?? FalVideo.Journal.JobJournal.DefaultPath());
+    public FalVideo.Journal.JobJournal Journal => new(JournalPath
+        ?? NonEmpty(Environment.GetEnvironmentVariable(FalVideo.Journal.JobJournal.PathVariable))
+        ?? SavedConfiguration.Load()?.JournalPath
+        ?? FalVideo.Journal.JobJournal.DefaultPath());
+
+    private static string? NonEmpty(string? text) => string.IsNullOrWhiteSpace(text) ? null : text;
 
     /// <summary>The settings of the runspace running on this thread.</summary>
     public static FalSettings Current
@@ -97,11 +102,12 @@ public sealed class FalSettings
         {
             ApiKey = FalCredentials.Resolve(apiKeyParameter, ApiKey, Environment.GetEnvironmentVariable),
         };
-        if ((QueueBaseUrl ?? Env(QueueUrlVariable) ?? common) is { } q) options.QueueBaseUrl = q;
-        if ((RestBaseUrl ?? Env(RestUrlVariable) ?? common) is { } r) options.RestBaseUrl = r;
-        if (RequestTimeoutSeconds is { } t) options.RequestTimeout = TimeSpan.FromSeconds(t);
-        if (MaxRetries is { } m) options.MaxRetries = m;
-        if (RetryBaseDelaySeconds is { } d) options.RetryBaseDelay = TimeSpan.FromSeconds(d);
+        var saved = SavedConfiguration.Load();
+        if ((QueueBaseUrl ?? Env(QueueUrlVariable) ?? common ?? saved?.QueueUrl) is { } q) options.QueueBaseUrl = q;
+        if ((RestBaseUrl ?? Env(RestUrlVariable) ?? common ?? saved?.RestUrl) is { } r) options.RestBaseUrl = r;
+        if ((RequestTimeoutSeconds ?? saved?.RequestTimeoutSeconds) is { } t) options.RequestTimeout = TimeSpan.FromSeconds(t);
+        if ((MaxRetries ?? saved?.MaxRetries) is { } m) options.MaxRetries = m;
+        if ((RetryBaseDelaySeconds ?? saved?.RetryBaseDelaySeconds) is { } d) options.RetryBaseDelay = TimeSpan.FromSeconds(d);
         return options;
     }
 }

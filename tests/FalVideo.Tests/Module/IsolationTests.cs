@@ -54,3 +54,66 @@ public sealed class IsolationTests
         try { Directory.Delete(work, true); } catch (IOException) { }
     }
 }
+
+/// <summary>
+/// Set-FalConfiguration -Save keeps settings (never the key) for later sessions, at the lowest precedence.
+/// Runs in child processes, because the saved file is per user and this test process shares its environment.
+/// </summary>
+public sealed class SavedConfigurationTests
+{
+    private static (int Code, string Output) RunChild(string script, Dictionary<string, string> env)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        var runner = Directory.EnumerateFiles(Path.Combine(RepoPaths.Root, "tools/FalVideo.Run"), "FalVideo.Run.dll", SearchOption.AllDirectories)
+            .Where(p => p.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}")).OrderByDescending(File.GetLastWriteTimeUtc).First();
+        start.ArgumentList.Add(runner);
+        start.ArgumentList.Add(script);
+        foreach (var (k, v) in env) start.Environment[k] = v;
+        start.Environment.Remove("FAL_KEY");
+        start.Environment.Remove("FALVIDEO_BASE_URL");
+        using var p = Process.Start(start)!;
+        var output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
+        Assert.True(p.WaitForExit(120_000));
+        return (p.ExitCode, output);
+    }
+
+    [Fact]
+    public void Saved_settings_apply_to_later_sessions_below_environment_variables_and_never_hold_the_key()
+    {
+        var work = Directory.CreateTempSubdirectory("falvideo-config-").FullName;
+        var config = Path.Combine(work, "config.json");
+        var env = new Dictionary<string, string> { ["FALVIDEO_CONFIG"] = config };
+        var save = Path.Combine(work, "save.ps1");
+        File.WriteAllText(save, """
+            Set-FalConfiguration -QueueUrl https://queue.example.test -RequestTimeout 123 -MaxRetries 7 -JournalPath ./saved-journal.jsonl -ApiKey 'sk-saved-9f8e7d' -Save -WarningVariable w
+            "WARN=$w"
+            """);
+        var (code, output) = RunChild(save, env);
+        Assert.True(code == 0, output);
+        Assert.Contains("WARN=The API key is never saved", output);
+        var text = File.ReadAllText(config);
+        Assert.Contains("https://queue.example.test", text);
+        Assert.DoesNotContain("sk-saved-9f8e7d", text);
+
+        var read = Path.Combine(work, "read.ps1");
+        File.WriteAllText(read, """
+            $c = Get-FalConfiguration
+            "QUEUE=$($c.QueueUrl)"; "TIMEOUT=$($c.RequestTimeoutSeconds)"; "RETRIES=$($c.MaxRetries)"; "KEY=$($c.ApiKeySource)"; "JOURNAL=$($c.JournalPath)"
+            Set-FalConfiguration -MaxRetries 2
+            "SESSION=$((Get-FalConfiguration).MaxRetries)"
+            """);
+        (code, output) = RunChild(read, env);
+        Assert.True(code == 0, output);
+        Assert.Contains("QUEUE=https://queue.example.test/", output);
+        Assert.Contains("TIMEOUT=123", output);
+        Assert.Contains("RETRIES=7", output);
+        Assert.Contains("KEY=None", output);                 // the key did not survive the session
+        Assert.Contains("saved-journal.jsonl", output);
+        Assert.Contains("SESSION=2", output);                // the session beats the saved file
+
+        env["FALVIDEO_QUEUE_URL"] = "https://queue.env.test";
+        (code, output) = RunChild(read, env);
+        Assert.Contains("QUEUE=https://queue.env.test/", output); // environment beats the saved file
+        try { Directory.Delete(work, true); } catch (IOException) { }
+    }
+}
