@@ -103,6 +103,19 @@ public sealed class PipelineTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Verbose_shows_each_http_call_with_method_url_status_and_time_but_never_the_key()
+    {
+        var r = _ps.Run("New-KlingVideo -Prompt 'A gull lands' -Duration 3 -Verbose | Wait-FalJob -Verbose | Save-FalVideo -Directory $args[0] -Verbose", _temp);
+        r.ThrowIfErrors();
+        var baseUrl = _emulator.BaseUrl.ToString().TrimEnd('/');
+        Assert.Contains(r.Verbose, v => System.Text.RegularExpressions.Regex.IsMatch(v,
+            $@"^POST {System.Text.RegularExpressions.Regex.Escape(baseUrl)}/fal-ai/kling-video/v3/pro/text-to-video -> 200 \(\d+ ms\)"));
+        Assert.Contains(r.Verbose, v => v.StartsWith("GET " + baseUrl + "/fal-ai/kling-video/requests/") && v.Contains("-> 200"));
+        Assert.Contains(r.Verbose, v => v.StartsWith("GET " + baseUrl + "/cdn/"));
+        Assert.DoesNotContain(r.Verbose, v => v.Contains("test-key-0123456789"));
+    }
+
+    [Fact]
     public void WhatIf_prices_every_row_and_submits_nothing()
     {
         _ps.TakeHostText();
