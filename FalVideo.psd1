@@ -11,6 +11,7 @@
     PowerShellVersion    = '7.6'
     CompatiblePSEditions = @('Core')
     FormatsToProcess     = @('FalVideo.Format.ps1xml')
+    TypesToProcess       = @('FalVideo.Types.ps1xml')
     CmdletsToExport      = @(
         'Get-FalConfiguration', 'Get-FalJob', 'Get-FalModel', 'Invoke-FalModel', 'Measure-VideoCost', 'New-FalVideo',
         'New-HailuoVideo', 'New-KlingMotionVideo', 'New-KlingVideo', 'Remove-FalJob',

@@ -39,6 +39,14 @@ public sealed class ManifestTests : IDisposable
     }
 
     [Fact]
+    public void Jobs_carry_fals_snake_case_names_and_models_their_short_name_as_Model()
+    {
+        var r = _ps.Run("$j = [FalVideo.Jobs.FalJob]::new(); $j.RequestId = 'r-1'; $j.EndpointId = 'fal-ai/x'; $j.request_id; $j.endpoint_id; (Get-FalModel kling-v3-pro).Model");
+        r.ThrowIfErrors();
+        Assert.Equal(new[] { "r-1", "fal-ai/x", "kling-v3-pro" }, r.Output.Select(o => o.ToString()));
+    }
+
+    [Fact]
     public void Jobs_use_the_table_view_and_print_as_their_request_id()
     {
         var r = _ps.Run("Get-FormatData -TypeName FalVideo.Jobs.FalJob | ForEach-Object { $_.FormatViewDefinition.Name }");
