@@ -26,47 +26,8 @@ public enum FalRoute
 /// </summary>
 [Cmdlet(VerbsCommon.New, "FalVideo", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(FalJob))]
-public sealed class NewFalVideoCommand : NewVideoCommandBase
+public sealed class NewFalVideoCommand : VideoInputCommandBase
 {
-    /// <summary>Output length in seconds, as the model offers (Kling v3: 3–15; Hailuo standard: 6 or 10).</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [CsvInteger("Duration", "a duration the model offers, in seconds")]
-    [ArgumentCompleter(typeof(DurationCompleter))]
-    public int? Duration { get; set; }
-
-    /// <summary>Frame shape for text-to-video where the model takes one: 16:9, 9:16 or 1:1.</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [Alias("aspect_ratio")]
-    [ArgumentCompleter(typeof(AspectRatioCompleter))]
-    public string? AspectRatio { get; set; }
-
-    /// <summary>Generate audio (true/false) where the model can.</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [Alias("generate_audio", "Audio")]
-    [CsvBoolean("GenerateAudio")]
-    public bool? GenerateAudio { get; set; }
-
-    /// <summary>What to avoid, where the model takes a negative prompt.</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [Alias("negative_prompt")]
-    public string? NegativePrompt { get; set; }
-
-    /// <summary>Prompt adherence 0 to 1, where the model takes it.</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [Alias("cfg_scale")]
-    [CsvNumber("CfgScale", "0 to 1")]
-    public double? CfgScale { get; set; }
-
-    /// <summary>Image to animate (file or http(s) URL); selects image-to-video.</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [Alias("Image", "image_url", "start_image_url")]
-    public string? StartImage { get; set; }
-
-    /// <summary>Last frame (file or URL), where the model takes one.</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [Alias("end_image_url", "tail_image_url")]
-    public string? EndImage { get; set; }
-
     /// <summary>Let MiniMax rewrite the prompt (Hailuo; true/false).</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [Alias("prompt_optimizer")]
@@ -76,22 +37,6 @@ public sealed class NewFalVideoCommand : NewVideoCommandBase
     /// <summary>Output resolution where the model offers a choice (Hailuo 02: 512P, 768P).</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public string? Resolution { get; set; }
-
-    /// <summary>customize or intelligent (Kling v3/O3).</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [Alias("shot_type")]
-    [ArgumentCompleter(typeof(ShotTypeCompleter))]
-    public string? ShotType { get; set; }
-
-    /// <summary>Multi-shot: objects with Prompt and Duration (binds from Group-Object's Group).</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [Alias("Group", "multi_prompt", "Shots")]
-    public object[]? Shot { get; set; }
-
-    /// <summary>Kling elements: objects with FrontalImage + ReferenceImages, or Video; optionally VoiceId.</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [Alias("elements")]
-    public object[]? Element { get; set; }
 
     /// <summary>None (default): each row's Model decides. Cheapest: the cheapest active catalog model able to do the row.</summary>
     [Parameter]
@@ -108,13 +53,8 @@ public sealed class NewFalVideoCommand : NewVideoCommandBase
     /// <inheritdoc />
     protected override string DefaultModel => "kling-v3-pro";
 
-    internal override VideoRow CurrentRow(List<string> problems) => new()
-    {
-        Id = Id, Prompt = Prompt, Model = Model, Duration = Duration, AspectRatio = AspectRatio, GenerateAudio = GenerateAudio,
-        NegativePrompt = NegativePrompt, CfgScale = CfgScale, StartImage = StartImage, EndImage = EndImage,
-        PromptOptimizer = PromptOptimizer, Resolution = Resolution, ShotType = ShotType,
-        Shots = PipelineObjects.ToShots(Shot, problems), Elements = PipelineObjects.ToElements(Element),
-    };
+    internal override VideoRow CurrentRow(List<string> problems) =>
+        SharedRow(problems) with { PromptOptimizer = PromptOptimizer, Resolution = Resolution };
 
     internal override VideoRequestPlan? PlanRecord(List<string> problems, out VideoRow row)
     {
