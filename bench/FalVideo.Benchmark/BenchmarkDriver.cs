@@ -21,16 +21,22 @@ internal sealed record Measurement(BenchmarkProfile Profile, Contender Contender
     public double PeakMb => (Report.PeakRssKb > 0 ? Report.PeakRssKb : Outcome.PolledPeakRssKb ?? 0) / 1024.0;
 }
 
+/// <summary>One resource check's run (<see cref="ResourceChecks"/>): its figures, or what went wrong.</summary>
+internal sealed record ResourceRun(string Check, ProcessOutcome Outcome, string? Problem)
+{
+    public FigureReport? Figures => Outcome.Figures;
+}
+
 /// <summary>
 /// Runs every selected contender in every selected profile, one after another, each as its own process against
-/// its own fresh emulator process, then prints and saves the Markdown report.
+/// its own fresh emulator process, then the selected resource checks, then prints and saves the Markdown report.
 /// </summary>
 internal static class BenchmarkDriver
 {
     public static async Task<int> RunAsync(BenchmarkOptions options)
     {
         var officialScript = Path.Combine(BuildInfo.RepoRoot, "tests", "js", "bench-official.mjs");
-        if (options.Contenders.Contains(Contender.Official) &&
+        if (options.Profiles.Count > 0 && options.Contenders.Contains(Contender.Official) &&
             !Directory.Exists(Path.Combine(BuildInfo.RepoRoot, "tests", "js", "node_modules", "@fal-ai", "client")))
         {
             Console.Error.WriteLine("The official client is not installed: run `npm ci --prefix tests/js` (or leave it out with --contenders falvideo,floor).");
@@ -64,7 +70,23 @@ internal static class BenchmarkDriver
             }
         }
 
-        var markdown = Report.Render(options, machine, started, results);
+        var checks = new List<ResourceRun>();
+        if (options.RunMemory)
+        {
+            checks.Add(await RunCheckAsync(options, "save-video", emulator: true, options.VideoMb, "--video-mb", options.VideoMb.ToString(CultureInfo.InvariantCulture)));
+            checks.Add(await RunCheckAsync(options, "pipeline", emulator: true, options.PipelineRows));
+            // The same pipeline with the GC's first-generation budget a desktop CPU would give it: .NET sizes that
+            // budget from the L3 cache, and a VM that reports a very large L3 gets a budget that dominates the peak.
+            checks.Add(await RunCheckAsync(options, "pipeline", emulator: true, options.PipelineRows, [],
+                new Dictionary<string, string> { ["DOTNET_GCgen0size"] = "0x2000000" }) with { Check = "pipeline-gen0-32mb" });
+        }
+        if (options.RunCmdlets)
+        {
+            checks.Add(await RunCheckAsync(options, "cmdlets", emulator: false, options.CostRows));
+            checks.Add(await RunCheckAsync(options, "overhead", emulator: true, options.OverheadRows));
+        }
+
+        var markdown = Report.Render(options, machine, started, results, checks);
         Console.WriteLine(markdown);
         if (options.OutputPath is { } path)
         {
@@ -73,7 +95,49 @@ internal static class BenchmarkDriver
             await File.WriteAllTextAsync(full, markdown);
             Console.Error.WriteLine($"Report written to {full}");
         }
-        return results.All(r => r.Ok) ? 0 : 1;
+        return results.All(r => r.Ok) && checks.All(c => c.Problem is null) ? 0 : 1;
+    }
+
+    /// <summary>Runs one resource check in a child process, against a fresh, warmed-up emulator when it needs one.</summary>
+    private static Task<ResourceRun> RunCheckAsync(BenchmarkOptions options, string check, bool emulator, int rows, params string[] extra) =>
+        RunCheckAsync(options, check, emulator, rows, extra, null);
+
+    private static async Task<ResourceRun> RunCheckAsync(BenchmarkOptions options, string check, bool emulator, int rows, string[] extra,
+        Dictionary<string, string>? environment)
+    {
+        Console.Error.Write($"[{check}] {rows} ... ");
+        await using var emu = emulator ? await EmulatorProcess.StartAsync(0, options.Concurrency) : null;
+        if (emu is not null && options.WarmUpJobs > 0) await emu.WarmUpAsync(options.WarmUpJobs);
+        var journal = Path.Combine(Path.GetTempPath(), $"falvideo-bench-journal-{Guid.NewGuid():N}.jsonl");
+        var args = new List<string> { check, "--rows", rows.ToString(CultureInfo.InvariantCulture) };
+        if (emu is not null) args.AddRange(["--base-url", emu.BaseUrl.ToString().TrimEnd('/')]);
+        args.AddRange(extra);
+        var start = SelfAsChild([.. args]);
+        start.WorkingDirectory = BuildInfo.RepoRoot;
+        start.Environment["FAL_KEY"] = "bench-key";
+        start.Environment["FALVIDEO_JOURNAL"] = journal;
+        if (emu is not null) start.Environment["FALVIDEO_BASE_URL"] = emu.BaseUrl.ToString().TrimEnd('/');
+        foreach (var (name, value) in environment ?? []) start.Environment[name] = value;
+        try
+        {
+            var outcome = await MonitoredProcess.RunAsync(start, options.Timeout);
+            var problem =
+                outcome.ExitCode is null ? $"killed after {options.Timeout.TotalSeconds:0} s" :
+                outcome.Figures is null ? $"exit code {outcome.ExitCode}, no figures line" :
+                outcome.ExitCode != 0 ? $"exit code {outcome.ExitCode}: {string.Join("; ", outcome.Figures.Notes)}" :
+                null;
+            Console.Error.WriteLine(problem is null ? $"done in {outcome.WallSeconds:0.0} s" : $"FAILED: {problem}");
+            if (problem is not null)
+            {
+                foreach (var line in outcome.Tail) Console.Error.WriteLine($"    {line}");
+            }
+            return new ResourceRun(check, outcome, problem);
+        }
+        finally
+        {
+            File.Delete(journal);
+            File.Delete(journal + ".lock");
+        }
     }
 
     private static async Task<Measurement> RunOneAsync(BenchmarkOptions options, BenchmarkProfile profile, Contender contender, string officialScript)
@@ -136,6 +200,7 @@ internal static class BenchmarkDriver
         finally
         {
             File.Delete(journal);
+            File.Delete(journal + ".lock");
         }
     }
 

@@ -29,7 +29,10 @@ public sealed class BenchmarkOptions
         FalVideo benchmark: FalVideo vs fal's official JS client vs a bare HttpClient floor, against the local fal emulator.
 
         dotnet run -c Release --project bench/FalVideo.Benchmark -- [options]
-          --profile <p>           instant, long or both (default both)
+          --profile <p>           instant, long, both (default), memory, cmdlets or all; several with commas
+                                  memory: Save-FalVideo of one large video, and a 10,000-job pipeline (peak memory)
+                                  cmdlets: Import-Module cold/warm, Measure-VideoCost over 100,000 rows, and where
+                                  the time of 1,000 instant jobs goes in the hosted engine
           --rows <n>              rows of the instant profile (default 1000); with one --profile, that profile's rows
           --long-rows <n>         rows of the long profile (default 100)
           --job-seconds <s>       job length of the long profile (default 3, i.e. a 60 s job scaled down)
@@ -42,12 +45,34 @@ public sealed class BenchmarkOptions
           --repeat <n>            runs per contender and profile; the run with the median wall time is shown (default 3)
           --warm-up <n>           instant jobs run through each fresh emulator, then reset, before the contender (default 200)
           --timeout <s>           longest run of one contender before it is killed (default 900)
+          --video-mb <n>          size of the video the memory profile saves (default 500)
+          --pipeline-rows <n>     jobs in the memory profile's one pipeline (default 10000)
+          --cost-rows <n>         rows Measure-VideoCost prices in the cmdlets profile (default 100000)
+          --overhead-rows <n>     instant jobs the cmdlets profile's time breakdown runs (default 1000)
           --out <file>            where the Markdown report goes (default bench/results/latest.md)
           --no-save               print only; write no report file
         """;
 
-    /// <summary>The profiles to run, in order.</summary>
+    /// <summary>The job-length profiles to run, in order.</summary>
     public List<BenchmarkProfile> Profiles { get; } = [];
+
+    /// <summary>Run the memory checks (<c>--profile memory</c>).</summary>
+    public bool RunMemory { get; private set; }
+
+    /// <summary>Run the cmdlet checks (<c>--profile cmdlets</c>).</summary>
+    public bool RunCmdlets { get; private set; }
+
+    /// <summary>Size of the video the memory profile saves, in MiB.</summary>
+    public int VideoMb { get; private set; } = 500;
+
+    /// <summary>Jobs in the memory profile's one pipeline.</summary>
+    public int PipelineRows { get; private set; } = 10_000;
+
+    /// <summary>Rows Measure-VideoCost prices in the cmdlets profile.</summary>
+    public int CostRows { get; private set; } = 100_000;
+
+    /// <summary>Instant jobs of the cmdlets profile's time breakdown.</summary>
+    public int OverheadRows { get; private set; } = 1000;
 
     /// <summary>The contenders to run, in order.</summary>
     public List<Contender> Contenders { get; } = [Contender.FalVideo, Contender.Official, Contender.Floor];
@@ -118,6 +143,10 @@ public sealed class BenchmarkOptions
                 case "--repeat": o.Repeat = Int(1); break;
                 case "--warm-up": o.WarmUpJobs = Int(0); break;
                 case "--timeout": o.Timeout = TimeSpan.FromSeconds(Int(1)); break;
+                case "--video-mb": o.VideoMb = Int(1); break;
+                case "--pipeline-rows": o.PipelineRows = Int(1); break;
+                case "--cost-rows": o.CostRows = Int(1); break;
+                case "--overhead-rows": o.OverheadRows = Int(1); break;
                 case "--out": o.OutputPath = Value(); break;
                 case "--no-save": o.OutputPath = null; break;
                 case "-h" or "--help" or "-?": o.ShowHelp = true; break;
@@ -125,23 +154,28 @@ public sealed class BenchmarkOptions
             }
         }
 
-        switch (profile)
+        var names = profile.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .SelectMany(p => p switch
+            {
+                "both" => new[] { "instant", "long" },
+                "all" => new[] { "instant", "long", "memory", "cmdlets" },
+                "instant" or "long" or "memory" or "cmdlets" => new[] { p },
+                _ => throw new ArgumentException("--profile is instant, long, both, memory, cmdlets or all (several with commas)."),
+            })
+            .Distinct().ToList();
+        var single = names.Count(n => n is "instant" or "long") == 1;
+        if (names.Contains("instant"))
         {
-            case "instant":
-                if (jobSeconds is > 0)
-                    throw new ArgumentException("Instant jobs take 0 s; for longer jobs use --profile long --job-seconds N.");
-                o.Profiles.Add(new("instant", rows ?? 1000, 0));
-                break;
-            case "long":
-                o.Profiles.Add(new("long", rows ?? longRows ?? 100, jobSeconds ?? 3));
-                break;
-            case "both":
-                o.Profiles.Add(new("instant", rows ?? 1000, 0));
-                o.Profiles.Add(new("long", longRows ?? 100, jobSeconds ?? 3));
-                break;
-            default:
-                throw new ArgumentException("--profile is instant, long or both.");
+            if (jobSeconds is > 0 && !names.Contains("long"))
+                throw new ArgumentException("Instant jobs take 0 s; for longer jobs use --profile long --job-seconds N.");
+            o.Profiles.Add(new("instant", rows ?? 1000, 0));
         }
+        if (names.Contains("long"))
+        {
+            o.Profiles.Add(new("long", (single ? rows : null) ?? longRows ?? 100, jobSeconds ?? 3));
+        }
+        o.RunMemory = names.Contains("memory");
+        o.RunCmdlets = names.Contains("cmdlets");
         return o;
     }
 

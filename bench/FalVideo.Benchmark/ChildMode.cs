@@ -5,6 +5,8 @@ namespace FalVideo.Benchmark;
 /// <summary>
 /// <c>FalVideo.Benchmark --child falvideo|floor --base-url URL --rows N [--parallel N] [--poll-ms N]</c>: one
 /// contender's run, started by the driver as its own process. Prints a <see cref="ChildReport"/> line.
+/// <c>--child save-video|pipeline|cmdlets|overhead [--base-url URL] --rows N [--video-mb N]</c>: one resource check
+/// (<see cref="ResourceChecks"/>); prints a <see cref="FigureReport"/> line.
 /// </summary>
 internal static class ChildMode
 {
@@ -15,7 +17,7 @@ internal static class ChildMode
         if (args.Length == 0) return Fail("--child needs falvideo or floor.");
         var kind = args[0];
         string? baseUrl = null;
-        int rows = 0, parallel = 32, pollMs = 1000;
+        int rows = 0, parallel = 32, pollMs = 1000, videoMb = 500;
         for (var i = 1; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -25,7 +27,21 @@ internal static class ChildMode
                 case "--rows": rows = int.Parse(Value(), CultureInfo.InvariantCulture); break;
                 case "--parallel": parallel = int.Parse(Value(), CultureInfo.InvariantCulture); break;
                 case "--poll-ms": pollMs = int.Parse(Value(), CultureInfo.InvariantCulture); break;
+                case "--video-mb": videoMb = int.Parse(Value(), CultureInfo.InvariantCulture); break;
                 default: return Fail($"Unknown child option {args[i]}.");
+            }
+        }
+        if (kind is "save-video" or "pipeline" or "cmdlets" or "overhead")
+        {
+            try
+            {
+                var figures = ResourceChecks.RunChild(kind, baseUrl is null ? null : new Uri(baseUrl), rows, videoMb);
+                figures.Print();
+                return figures["errors"] is 0 or double.NaN ? 0 : 1;
+            }
+            catch (Exception e)
+            {
+                return Fail(e.ToString());
             }
         }
         if (baseUrl is null || rows < 1) return Fail("--child needs --base-url and --rows.");

@@ -71,13 +71,28 @@ internal sealed partial class EmulatorProcess : IAsyncDisposable
     }
 
     /// <summary>
-    /// Runs some instant jobs through submit, status and result, then forgets them and zeroes the counters
-    /// (<c>POST /_emulator/reset</c>), so no contender pays for the emulator's own JIT warm-up.
+    /// Runs some instant jobs through submit, status stream, status and result (every route a contender uses), then
+    /// forgets them and zeroes the counters (<c>POST /_emulator/reset</c>), so no contender pays for the emulator's own
+    /// JIT warm-up. The jobs go in three rounds with pauses between: .NET recompiles hot code in steps (quick code,
+    /// then instrumented optimized code, then final optimized code), each step after some quiet time and further
+    /// calls, so a single burst would leave the later steps to happen during the contender's run, on its CPUs.
     /// </summary>
     public async Task WarmUpAsync(int jobs)
     {
         using var http = new HttpClient { BaseAddress = BaseUrl };
         http.DefaultRequestHeaders.Authorization = new("Key", "bench-warm-up");
+        for (var round = 0; round < WarmUpRounds; round++)
+        {
+            await RunWarmUpJobsAsync(http, jobs);
+            await Task.Delay(TimeSpan.FromMilliseconds(400));
+        }
+        (await http.PostAsync("_emulator/reset", null)).EnsureSuccessStatusCode().Dispose();
+    }
+
+    private const int WarmUpRounds = 3;
+
+    private static async Task RunWarmUpJobsAsync(HttpClient http, int jobs)
+    {
         await Parallel.ForEachAsync(Enumerable.Range(1, jobs), new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (i, ct) =>
         {
             // The marker makes the warm-up jobs instant whatever --job-seconds the emulator runs with.
@@ -86,10 +101,16 @@ internal sealed partial class EmulatorProcess : IAsyncDisposable
             using var submitted = await http.PostAsync(Workload.EndpointId, body, ct);
             submitted.EnsureSuccessStatusCode();
             using var json = JsonDocument.Parse(await submitted.Content.ReadAsStringAsync(ct));
-            (await http.GetAsync(json.RootElement.GetProperty("status_url").GetString(), ct)).Dispose();
+            var statusUrl = json.RootElement.GetProperty("status_url").GetString();
+            using (var stream = new HttpRequestMessage(HttpMethod.Get, statusUrl + "/stream?logs=1"))
+            {
+                stream.Headers.Accept.ParseAdd("text/event-stream");
+                using var events = await http.SendAsync(stream, ct);
+                await events.Content.ReadAsStringAsync(ct); // the stream ends after COMPLETED
+            }
+            (await http.GetAsync(statusUrl, ct)).Dispose();
             (await http.GetAsync(json.RootElement.GetProperty("response_url").GetString(), ct)).Dispose();
         });
-        (await http.PostAsync("_emulator/reset", null)).EnsureSuccessStatusCode().Dispose();
     }
 
     public async Task<EmulatorStats> GetStatsAsync()

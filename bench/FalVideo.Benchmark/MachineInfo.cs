@@ -15,6 +15,18 @@ internal static class MachineInfo
                $"{RuntimeInformation.FrameworkDescription}, Node.js {NodeVersion() ?? "not found"}{LoadAverage()}";
     }
 
+    /// <summary>The L3 cache size the OS reports, in MiB, or "unknown".</summary>
+    public static string L3CacheMb()
+    {
+        try
+        {
+            var text = File.ReadAllText("/sys/devices/system/cpu/cpu0/cache/index3/size").Trim();
+            return text.EndsWith('K') && long.TryParse(text[..^1], out var kb) ? (kb / 1024).ToString(System.Globalization.CultureInfo.InvariantCulture) : text;
+        }
+        catch (IOException) { return "unknown"; }
+        catch (UnauthorizedAccessException) { return "unknown"; }
+    }
+
     /// <summary>Other work on the machine skews every number, so the report says how busy it was at the start.</summary>
     private static string LoadAverage()
     {

@@ -8,7 +8,8 @@ namespace FalVideo.Benchmark;
 /// <param name="Report">Its result line, or null when it printed none.</param>
 /// <param name="PolledPeakRssKb">The highest VmHWM the driver saw while polling, a fallback for a missing report.</param>
 /// <param name="Tail">The last lines of its stdout and stderr, for failures.</param>
-internal sealed record ProcessOutcome(int? ExitCode, double WallSeconds, ChildReport? Report, long? PolledPeakRssKb, IReadOnlyList<string> Tail);
+/// <param name="Figures">Its figures line, for a resource check.</param>
+internal sealed record ProcessOutcome(int? ExitCode, double WallSeconds, ChildReport? Report, long? PolledPeakRssKb, IReadOnlyList<string> Tail, FigureReport? Figures = null);
 
 /// <summary>Runs one contender process to the end, keeping its result line and polling its peak memory.</summary>
 internal static class MonitoredProcess
@@ -22,12 +23,14 @@ internal static class MonitoredProcess
         start.UseShellExecute = false;
         var tail = new Queue<string>();
         ChildReport? report = null;
+        FigureReport? figures = null;
         void Keep(string? line)
         {
             if (line is null) return;
             lock (tail)
             {
                 if (ChildReport.TryParse(line) is { } r) { report = r; return; }
+                if (FigureReport.TryParse(line) is { } f) { figures = f; return; }
                 tail.Enqueue(line);
                 if (tail.Count > TailLines) tail.Dequeue();
             }
@@ -63,6 +66,6 @@ internal static class MonitoredProcess
             exitCode = null;
         }
         clock.Stop();
-        lock (tail) return new ProcessOutcome(exitCode, clock.Elapsed.TotalSeconds, report, polledPeak, tail.ToList());
+        lock (tail) return new ProcessOutcome(exitCode, clock.Elapsed.TotalSeconds, report, polledPeak, tail.ToList(), figures);
     }
 }

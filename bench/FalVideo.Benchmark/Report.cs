@@ -12,8 +12,10 @@ internal static class Report
     /// <summary>Most status requests per completed job on long jobs (issue 5).</summary>
     private const double MaxStatusRequestsPerJob = 3;
 
-    public static string Render(BenchmarkOptions options, string machine, DateTimeOffset started, IReadOnlyList<Measurement> results)
+    public static string Render(BenchmarkOptions options, string machine, DateTimeOffset started, IReadOnlyList<Measurement> results,
+        IReadOnlyList<ResourceRun>? checks = null)
     {
+        checks ??= [];
         var md = new StringBuilder();
         var inv = CultureInfo.InvariantCulture;
         md.AppendLine("# FalVideo benchmark");
@@ -21,9 +23,9 @@ internal static class Report
         md.AppendLine(inv, $"- Command: `{Command(options)}`");
         md.AppendLine(inv, $"- Date: {started.ToString("yyyy-MM-dd HH:mm zzz", inv)}");
         md.AppendLine(inv, $"- Machine: {machine}");
-        var warmUp = options.WarmUpJobs > 0 ? $"warmed up with {options.WarmUpJobs} jobs and reset before the contender starts" : "not warmed up";
+        var warmUp = options.WarmUpJobs > 0 ? $"warmed up with 3 rounds of {options.WarmUpJobs} jobs (submit, status stream, status, result) and reset before the contender starts" : "not warmed up";
         md.AppendLine(inv, $"- Emulator: a fresh `src/FalVideo.Emulator` process per run, `--concurrency {options.Concurrency}`, on 127.0.0.1, {warmUp}");
-        if (options.Repeat > 1) md.AppendLine(inv, $"- Each row: the run with the median wall time of {options.Repeat} runs");
+        if (options.Repeat > 1 && options.Profiles.Count > 0) md.AppendLine(inv, $"- Each row of the job tables: the run with the median wall time of {options.Repeat} runs");
 
         foreach (var profile in options.Profiles)
         {
@@ -47,19 +49,29 @@ internal static class Report
             }
         }
 
-        md.AppendLine();
-        md.AppendLine("Contenders:");
-        md.AppendLine();
-        foreach (var m in results.DistinctBy(r => r.Contender))
+        if (results.Count > 0)
         {
-            md.AppendLine(inv, $"- {m.Label}: {m.Description}");
+            md.AppendLine();
+            md.AppendLine("Contenders:");
+            md.AppendLine();
+            foreach (var m in results.DistinctBy(r => r.Contender))
+            {
+                md.AppendLine(inv, $"- {m.Label}: {m.Description}");
+            }
         }
+
+        ResourceSections(md, options, checks);
 
         md.AppendLine();
         md.AppendLine("Target checks (issue 5), from the numbers above:");
         md.AppendLine();
-        foreach (var line in Checks(results)) md.AppendLine(inv, $"- {line}");
+        if (results.Count > 0)
+        {
+            foreach (var line in Checks(results)) md.AppendLine(inv, $"- {line}");
+        }
+        foreach (var line in ResourceCheckLines(options, checks)) md.AppendLine(inv, $"- {line}");
 
+        if (results.Count == 0) return md.ToString();
         md.AppendLine();
         md.AppendLine("""
             How to read it: *wall* is the work itself, timed inside each contender process from just before the first
@@ -70,6 +82,118 @@ internal static class Report
             (VmHWM), *CPU* its user + system time, start-up included; the emulator runs in its own process and is in neither.
             """);
         return md.ToString();
+    }
+
+    private static void ResourceSections(StringBuilder md, BenchmarkOptions options, IReadOnlyList<ResourceRun> checks)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        string F(double v, string format) => double.IsNaN(v) ? "?" : v.ToString(format, inv);
+        void Row(string what, string result) => md.AppendLine(inv, $"| {what} | {result} |");
+        ResourceRun? Find(string check) => checks.FirstOrDefault(c => c.Check == check);
+
+        if (options.RunMemory)
+        {
+            md.AppendLine();
+            md.AppendLine("## Memory (`--profile memory`)");
+            md.AppendLine();
+            md.AppendLine("Each a child process with its own hosted PowerShell engine and the built module, against its own emulator.");
+            md.AppendLine();
+            md.AppendLine("| what | result |");
+            md.AppendLine("|---|---|");
+            if (Find("save-video") is { } save)
+            {
+                var what = $"`$job \\| Save-FalVideo` of one {options.VideoMb} MB video (`[emulator:video-mb={options.VideoMb}]`)";
+                if (save.Figures is { } f)
+                    Row(what, $"{F(f["saved_mb"], "0")} MB saved in {F(f["seconds"], "0.0")} s; resident memory {F(f["rss_before_mb"], "0")} MB before, " +
+                              $"peak {F(f["peak_mb"], "0")} MB during the download: **+{F(f["growth_mb"], "0.0")} MB**");
+                else Row(what, $"failed: {save.Problem}");
+            }
+            if (Find("pipeline") is { } pipe)
+            {
+                var what = $"{options.PipelineRows:N0} instant jobs in one pipeline: `Import-Csv \\| New-KlingVideo \\| Wait-FalJob \\| Export-Csv`";
+                if (pipe.Figures is { } f)
+                    Row(what, $"{F(f["completed"], "0")} completed in {F(f["seconds"], "0.0")} s; resident memory {F(f["rss_before_mb"], "0")} MB before " +
+                              $"(engine and module loaded), **peak {F(f["peak_mb"], "0")} MB** (whole process)");
+                else Row(what, $"failed: {pipe.Problem}");
+            }
+            if (Find("pipeline-gen0-32mb") is { } small)
+            {
+                var what = $"the same with the GC's first-generation budget at 32 MB (`DOTNET_GCgen0size=0x2000000`; .NET sizes it from the L3 cache, which this VM reports as {MachineInfo.L3CacheMb()} MB)";
+                if (small.Figures is { } f)
+                    Row(what, $"{F(f["completed"], "0")} completed in {F(f["seconds"], "0.0")} s; peak {F(f["peak_mb"], "0")} MB");
+                else Row(what, $"failed: {small.Problem}");
+            }
+            foreach (var note in checks.Where(c => c.Check is "save-video" or "pipeline").SelectMany(c => c.Figures?.Notes ?? []))
+                md.AppendLine(inv, $"\nNote: {note}");
+        }
+
+        if (options.RunCmdlets)
+        {
+            md.AppendLine();
+            md.AppendLine("## Cmdlets (`--profile cmdlets`)");
+            md.AppendLine();
+            md.AppendLine("| what | result |");
+            md.AppendLine("|---|---|");
+            if (Find("cmdlets") is { } c)
+            {
+                if (c.Figures is { } f)
+                {
+                    Row("`Import-Module` cold: the first import in a new process", $"{F(f["import_cold_ms"], "0")} ms (opening the runspace before it: {F(f["runspace_open_ms"], "0")} ms)");
+                    Row("`Import-Module` warm: a fresh runspace in a process that imported the module before", $"**{F(f["import_warm_ms"], "0")} ms** (median of 5; fastest {F(f["import_warm_min_ms"], "0")} ms)");
+                    Row($"`$rows \\| Measure-VideoCost`, {F(f["cost_rows"], "N0")} CSV-shaped rows (Import-Csv objects), cold: the first call", $"{F(f["cost_cold_ms"], "0")} ms");
+                    Row("the same, warm (median of the next 3 calls)", $"**{F(f["cost_warm_ms"], "0")} ms**");
+                }
+                else Row("Import-Module and Measure-VideoCost", $"failed: {c.Problem}");
+            }
+            if (Find("overhead") is { } o)
+            {
+                md.AppendLine();
+                md.AppendLine(inv, $"Where the time of {options.OverheadRows:N0} instant jobs goes, in one hosted engine (one process, its own emulator; warm = median of 3 later runs):");
+                md.AppendLine();
+                md.AppendLine("| what | wall (ms) | CPU (ms) | of which JIT (ms) |");
+                md.AppendLine("|---|---:|---:|---:|");
+                if (o.Figures is { } f)
+                {
+                    md.AppendLine(inv, $"| `Import-Csv rows.csv \\| Out-Null`, warm | {F(f["import_csv_ms"], "0")} | | |");
+                    md.AppendLine(inv, $"| `Import-Csv rows.csv \\| New-KlingVideo -WhatIf`: parameter binding and planning, no HTTP, no journal, warm | {F(f["bind_plan_ms"], "0")} | | |");
+                    md.AppendLine(inv, $"| `Import-Csv rows.csv \\| New-KlingVideo \\| Wait-FalJob`, cold: the first pipeline in the process | {F(f["full_cold_ms"], "0")} | {F(f["full_cold_cpu_ms"], "0")} | {F(f["full_cold_jit_ms"], "0")} |");
+                    md.AppendLine(inv, $"| the same, warm, journal on disk (`{Path.GetTempPath().TrimEnd('/')}`) | {F(f["full_warm_ms"], "0")} | {F(f["full_warm_cpu_ms"], "0")} | {F(f["full_warm_jit_ms"], "0")} |");
+                    if (f.Figures.ContainsKey("full_warm_memjournal_ms"))
+                        md.AppendLine(inv, $"| the same, warm, journal in memory (`/dev/shm`: its flushes to disk cost nothing) | {F(f["full_warm_memjournal_ms"], "0")} | | |");
+                }
+                else md.AppendLine(inv, $"| time breakdown | failed: {o.Problem} | | |");
+            }
+        }
+    }
+
+    private static IEnumerable<string> ResourceCheckLines(BenchmarkOptions options, IReadOnlyList<ResourceRun> checks)
+    {
+        string Line(string? check, string name, Func<FigureReport, (bool Pass, string Detail)> test)
+        {
+            var run = checks.FirstOrDefault(c => c.Check == check);
+            if (run is null) return $"SKIP {name} (not measured in this run)";
+            if (run.Figures is not { } f) return $"FAIL {name} (the run failed: {run.Problem})";
+            var (pass, detail) = test(f);
+            return $"{(pass ? "PASS" : "FAIL")} {name}: {detail}" + (run.Problem is null ? "" : $" (but: {run.Problem})");
+        }
+
+        var inv = CultureInfo.InvariantCulture;
+        if (options.RunMemory)
+        {
+            yield return Line("save-video", $"memory: saving a {options.VideoMb} MB video grows the working set by < {ResourceChecks.MaxDownloadGrowthMb} MB",
+                f => (f["growth_mb"] < ResourceChecks.MaxDownloadGrowthMb && Math.Abs(f["saved_mb"] - options.VideoMb) < 0.01,
+                      string.Create(inv, $"+{f["growth_mb"]:0.0} MB ({f["saved_mb"]:0} MB saved)")));
+            yield return Line("pipeline", $"memory: {options.PipelineRows:N0} jobs in one pipeline stay under {ResourceChecks.MaxPipelinePeakMb} MB peak",
+                f => (f["peak_mb"] < ResourceChecks.MaxPipelinePeakMb && f["completed"] == options.PipelineRows,
+                      string.Create(inv, $"{f["peak_mb"]:0} MB peak, {f["completed"]:0} of {options.PipelineRows} completed")));
+        }
+        if (options.RunCmdlets)
+        {
+            yield return Line("cmdlets", $"cmdlets: Measure-VideoCost on {options.CostRows:N0} rows under {ResourceChecks.MaxCostMs / 1000} s warm",
+                f => (f["cost_warm_ms"] < ResourceChecks.MaxCostMs, string.Create(inv, $"{f["cost_warm_ms"]:0} ms warm ({f["cost_cold_ms"]:0} ms cold)")));
+            yield return Line("cmdlets", $"cmdlets: Import-Module under {ResourceChecks.MaxImportMs} ms warm",
+                f => (f["import_warm_ms"] < ResourceChecks.MaxImportMs, string.Create(inv, $"{f["import_warm_ms"]:0} ms warm ({f["import_cold_ms"]:0} ms cold)")));
+        }
     }
 
     private static string Title(BenchmarkProfile p) =>

@@ -84,6 +84,10 @@ public sealed class EmulatedJob
     /// <summary>The emulator clock's time when this snapshot was taken.</summary>
     public DateTimeOffset ObservedAt { get; }
 
+    /// <summary>Size in bytes of the video a successful job serves: the embedded sample's, or the size a
+    /// <c>[emulator:video-mb=N]</c> marker asked for (the sample padded with zero bytes).</summary>
+    public long VideoBytes { get; internal init; }
+
     /// <summary>True when the job completed with a video.</summary>
     public bool Succeeded => Status == JobStatus.Completed && Error is null;
 }

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 
 namespace FalVideo.Fal;
@@ -11,6 +13,14 @@ namespace FalVideo.Fal;
 public sealed class FalEndpointId : IEquatable<FalEndpointId>
 {
     private static readonly string[] Namespaces = ["workflows", "comfy"];
+
+    private static readonly SearchValues<char> s_segmentChars =
+        SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~");
+
+    // A batch names the same few endpoints thousands of times (every status, result and journal handle parses one):
+    // parsed ids are kept, up to a bound so a stream of distinct ids cannot grow it without limit.
+    private const int MaxCached = 1024;
+    private static readonly ConcurrentDictionary<string, FalEndpointId> s_parsed = new(StringComparer.Ordinal);
 
     private FalEndpointId(string? ns, string owner, string alias, string? path)
     {
@@ -66,6 +76,27 @@ public sealed class FalEndpointId : IEquatable<FalEndpointId>
 
     private static bool TryParseCore(string? id, [NotNullWhen(true)] out FalEndpointId? value, out string error)
     {
+        if (id is not null && s_parsed.TryGetValue(id, out value))
+        {
+            error = "";
+            return true;
+        }
+
+        if (!TryParseText(id, out value, out error))
+        {
+            return false;
+        }
+
+        if (s_parsed.Count < MaxCached)
+        {
+            s_parsed.TryAdd(id!, value);
+        }
+
+        return true;
+    }
+
+    private static bool TryParseText(string? id, [NotNullWhen(true)] out FalEndpointId? value, out string error)
+    {
         value = null;
         var text = id?.Trim();
         if (string.IsNullOrEmpty(text))
@@ -110,7 +141,7 @@ public sealed class FalEndpointId : IEquatable<FalEndpointId>
 
     private static bool IsValidSegment(string segment) =>
         segment.Length > 0 && segment != "." && segment != ".."
-        && segment.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '~');
+        && !segment.AsSpan().ContainsAnyExcept(s_segmentChars);
 
     /// <summary>Returns <see cref="Id"/>.</summary>
     public override string ToString() => Id;

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using Polly;
 
@@ -55,27 +56,56 @@ internal sealed class FalHttpSender
     /// <exception cref="FalProtocolException">The body is larger than the cap.</exception>
     public static async Task<byte[]> ReadCappedAsync(HttpContent content, int statusCode, CancellationToken ct)
     {
-        if (content.Headers.ContentLength > FalJson.MaxBodyBytes)
+        if (content is BufferedContent buffered)
+        {
+            return buffered.Bytes;
+        }
+
+        var length = content.Headers.ContentLength;
+        if (length > FalJson.MaxBodyBytes)
         {
             throw Oversized(statusCode);
         }
 
         await using var stream = await content.ReadAsStreamAsync(ct).ConfigureAwait(false);
-        using var memory = new MemoryStream();
-        var buffer = new byte[81920];
-        int read;
-        while ((read = await stream.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+        if (length is { } known)
         {
-            if (memory.Length + read > FalJson.MaxBodyBytes)
-            {
-                throw Oversized(statusCode);
-            }
+            // Queue bodies are small and say their length: read them into an array of exactly that size. A body that
+            // ends early fails the read (EndOfStreamException, an IOException), as a broken transfer should.
+            var exact = new byte[known];
+            await stream.ReadExactlyAsync(exact, ct).ConfigureAwait(false);
+            return exact;
+        }
 
-            memory.Write(buffer, 0, read);
+        // Unknown length (chunked, or decompressed): a pooled buffer, so no call allocates a fresh 80 KB one.
+        using var memory = new MemoryStream();
+        var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            int read;
+            while ((read = await stream.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+            {
+                if (memory.Length + read > FalJson.MaxBodyBytes)
+                {
+                    throw Oversized(statusCode);
+                }
+
+                memory.Write(buffer, 0, read);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
 
         return memory.ToArray();
     }
+
+    /// <summary>The body of a response this sender buffered, without copying it again; other content is read (capped).</summary>
+    public static Task<byte[]> ReadBodyAsync(HttpResponseMessage response, CancellationToken ct) =>
+        response.Content is BufferedContent buffered
+            ? Task.FromResult(buffered.Bytes)
+            : ReadCappedAsync(response.Content, (int)response.StatusCode, ct);
 
     private async ValueTask<HttpResponseMessage> AttemptAsync(FalHttpCall call, CancellationToken ct)
     {
@@ -84,7 +114,8 @@ internal sealed class FalHttpSender
         attempt.CancelAfter(timeout);
         using var request = CreateRequest(call);
         var started = Stopwatch.GetTimestamp();
-        var target = $"{call.Method.Method} {FalQueueUrls.ForLog(call.Url, call.HideQueryInLog)}";
+        // Only built when a line is logged or an error needs it: most calls succeed with nobody listening.
+        string Target() => $"{call.Method.Method} {FalQueueUrls.ForLog(call.Url, call.HideQueryInLog)}";
         HttpResponseMessage? response = null;
         try
         {
@@ -103,17 +134,25 @@ internal sealed class FalHttpSender
         catch (OperationCanceledException ex) when (!ct.IsCancellationRequested)
         {
             response?.Dispose();
-            Log($"{target} -> timed out ({Elapsed(started)} ms)");
-            throw new TimeoutException($"{target} got no answer within {timeout.TotalSeconds:0.###} seconds.", ex);
+            Log($"{Target()} -> timed out ({Elapsed(started)} ms)");
+            throw new TimeoutException($"{Target()} got no answer within {timeout.TotalSeconds:0.###} seconds.", ex);
         }
         catch (Exception ex)
         {
             response?.Dispose();
-            Log($"{target} -> {(ex is OperationCanceledException ? "cancelled" : ex.GetType().Name + ": " + ex.Message)} ({Elapsed(started)} ms)");
+            if (_options.Log is not null)
+            {
+                Log($"{Target()} -> {(ex is OperationCanceledException ? "cancelled" : ex.GetType().Name + ": " + ex.Message)} ({Elapsed(started)} ms)");
+            }
+
             throw;
         }
 
-        Log($"{target} -> {(int)response.StatusCode} ({Elapsed(started)} ms)");
+        if (_options.Log is not null)
+        {
+            Log($"{Target()} -> {(int)response.StatusCode} ({Elapsed(started)} ms)");
+        }
+
         return response;
     }
 
@@ -141,7 +180,7 @@ internal sealed class FalHttpSender
     {
         var original = response.Content;
         var bytes = await ReadCappedAsync(original, (int)response.StatusCode, ct).ConfigureAwait(false);
-        var copy = new ByteArrayContent(bytes);
+        var copy = new BufferedContent(bytes);
         foreach (var header in original.Headers)
         {
             if (!string.Equals(header.Key, "Content-Length", StringComparison.OrdinalIgnoreCase))
@@ -161,4 +200,11 @@ internal sealed class FalHttpSender
         };
 
     private static long Elapsed(long started) => (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+}
+
+/// <summary>A response body already read into memory; <see cref="Bytes"/> hands it out without another copy.</summary>
+internal sealed class BufferedContent(byte[] bytes) : ByteArrayContent(bytes)
+{
+    /// <summary>The body. Callers only read it.</summary>
+    public byte[] Bytes { get; } = bytes;
 }

@@ -12,6 +12,7 @@ public sealed partial class FalQueueClient : IDisposable
     private readonly FalClientOptions _options;
     private readonly FalHttpSender _sender;
     private bool _disposed;
+    private bool _keyChecked;
 
     /// <summary>Creates a client.</summary>
     /// <param name="options">Settings; copied, so later changes do not affect this client. A key is only needed for
@@ -45,7 +46,7 @@ public sealed partial class FalQueueClient : IDisposable
         var action = $"Getting the status of request {handle.RequestId}";
         using var response = await SendAsync(Get(FalQueueUrls.WithLogs(handle.StatusUrl, includeLogs)), action, ct).ConfigureAwait(false);
         await ThrowIfFailedAsync(response, action, handle.RequestId).ConfigureAwait(false);
-        var body = await response.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
+        var body = await FalHttpSender.ReadBodyAsync(response, ct).ConfigureAwait(false);
         return FalStatus.FromJson(FalJson.ParseObject(body, "status response"), handle.RequestId);
     }
 
@@ -64,7 +65,7 @@ public sealed partial class FalQueueClient : IDisposable
         var action = $"Getting the result of request {handle.RequestId}";
         using var response = await SendAsync(Get(handle.ResponseUrl), action, ct).ConfigureAwait(false);
         await ThrowIfFailedAsync(response, action, handle.RequestId).ConfigureAwait(false);
-        var body = await response.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
+        var body = await FalHttpSender.ReadBodyAsync(response, ct).ConfigureAwait(false);
         var json = FalJson.ParseObject(body, "result");
         return new FalResult
         {
@@ -89,7 +90,7 @@ public sealed partial class FalQueueClient : IDisposable
         var action = $"Cancelling request {handle.RequestId}";
         using var response = await SendAsync(
             new FalHttpCall { Method = HttpMethod.Put, Url = handle.CancelUrl, Authorize = true }, action, ct).ConfigureAwait(false);
-        var body = await response.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
+        var body = await FalHttpSender.ReadBodyAsync(response, ct).ConfigureAwait(false);
         var status = FalJson.TryParse(body) is JsonObject json ? FalJson.GetString(json, "status") : null;
         if (response.IsSuccessStatusCode)
         {
@@ -169,6 +170,13 @@ public sealed partial class FalQueueClient : IDisposable
     private void RequireKey()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        // The options are this client's own copy and never change, so one successful check holds for every call.
+        if (_keyChecked)
+        {
+            return;
+        }
+
         _options.Validate();
+        _keyChecked = true;
     }
 }

@@ -21,6 +21,9 @@ internal sealed class JobEntry(
     /// <summary>Planned end while running, actual end once <see cref="Completed"/>.</summary>
     public DateTimeOffset? EndsAt { get; set; }
 
+    /// <summary>The size of the video a successful job serves, when <c>[emulator:video-mb=N]</c> set one.</summary>
+    public long? VideoBytes { get; init; }
+
     public bool Completed { get; set; }
     public bool CancelledInQueue { get; set; }
     public bool CancelRequested { get; set; }

@@ -1,3 +1,5 @@
+using FalVideo.Emulator.Media;
+
 namespace FalVideo.Emulator.Jobs;
 
 /// <summary>Outcome of a cancel call, mapped to fal's cancel responses (PROTOCOL.md, "Cancel").</summary>
@@ -29,14 +31,14 @@ internal sealed class JobScheduler(EmulatorOptions options)
         get { lock (gate) return inSubmitOrder.Count; }
     }
 
-    public EmulatedJob Submit(string endpointId, string appId, string input, double runSeconds, string? plannedFailure)
+    public EmulatedJob Submit(string endpointId, string appId, string input, double runSeconds, string? plannedFailure, long? videoBytes = null)
     {
         lock (gate)
         {
             var now = clock.GetUtcNow();
             Advance(now);
             var job = new JobEntry(Guid.NewGuid().ToString(), endpointId, appId, input,
-                runSeconds, plannedFailure, now, nextTicket++);
+                runSeconds, plannedFailure, now, nextTicket++) { VideoBytes = videoBytes };
             byId.Add(job.RequestId, job);
             inSubmitOrder.Add(job);
             waiting.Enqueue(job);
@@ -169,6 +171,9 @@ internal sealed class JobScheduler(EmulatorOptions options)
             job.RequestId, job.EndpointId, job.AppId, job.Input, status,
             status == JobStatus.InQueue ? QueuePosition(job) : null,
             job.SubmittedAt, job.StartedAt, job.Completed ? job.EndsAt : null, job.RunSeconds,
-            job.Error, job.ErrorType, job.CancelRequested, now);
+            job.Error, job.ErrorType, job.CancelRequested, now)
+        {
+            VideoBytes = job.VideoBytes ?? SampleVideo.Bytes.Length,
+        };
     }
 }

@@ -3,8 +3,15 @@ using Microsoft.AspNetCore.Http;
 
 namespace FalVideo.Emulator.Media;
 
-/// <summary>A file the emulator's CDN serves.</summary>
-internal sealed record MediaFile(byte[] Bytes, string ContentType);
+/// <summary>A file the emulator's CDN serves: its type, its length and a way to read it.</summary>
+/// <param name="ContentType">The media type sent as <c>Content-Type</c>.</param>
+/// <param name="Length">The size in bytes, sent as <c>Content-Length</c>.</param>
+/// <param name="Open">A fresh, seekable stream over the bytes (so Range requests work), for each response.</param>
+internal sealed record MediaFile(string ContentType, long Length, Func<Stream> Open)
+{
+    public static MediaFile Of(byte[] bytes, string contentType) =>
+        new(contentType, bytes.Length, () => new MemoryStream(bytes, writable: false));
+}
 
 /// <summary>
 /// What lives under <c>/cdn/</c>: job outputs at <c>/cdn/{request_id}/output.mp4</c> and uploads at
@@ -23,13 +30,13 @@ internal sealed class LocalMedia(UploadStore uploads, JobScheduler jobs)
         if (parts is ["uploads", var token, var fileName])
         {
             return uploads.Find(token) is { Bytes: { } bytes } upload && upload.FileName == fileName
-                ? new MediaFile(bytes, upload.ContentType)
+                ? MediaFile.Of(bytes, upload.ContentType)
                 : null;
         }
         if (parts is [var requestId, SampleVideo.FileName])
         {
-            return jobs.FindAnyApp(requestId) is { Succeeded: true }
-                ? new MediaFile(SampleVideo.Bytes, SampleVideo.ContentType)
+            return jobs.FindAnyApp(requestId) is { Succeeded: true } job
+                ? new MediaFile(SampleVideo.ContentType, job.VideoBytes, () => SampleVideo.Open(job.VideoBytes))
                 : null;
         }
         return null;

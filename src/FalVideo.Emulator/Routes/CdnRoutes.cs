@@ -16,6 +16,6 @@ internal static class CdnRoutes
 
     private static IResult Serve(string path, LocalMedia media) =>
         media.Find(LocalMedia.Prefix + path) is { } file
-            ? Results.File(file.Bytes, file.ContentType, enableRangeProcessing: true)
+            ? Results.File(file.Open(), file.ContentType, enableRangeProcessing: true)
             : Responses.Detail(404, "File not found");
 }

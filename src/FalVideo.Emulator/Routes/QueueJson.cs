@@ -64,7 +64,7 @@ internal static class QueueJson
             ["url"] = $"{baseUrl}{LocalMedia.Prefix}{job.RequestId}/{SampleVideo.FileName}",
             ["content_type"] = SampleVideo.ContentType,
             ["file_name"] = SampleVideo.FileName,
-            ["file_size"] = SampleVideo.Bytes.Length,
+            ["file_size"] = job.VideoBytes,
         },
     };
 }

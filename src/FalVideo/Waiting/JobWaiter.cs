@@ -3,7 +3,9 @@ using System.Diagnostics;
 using System.Management.Automation;
 using FalVideo.Fal;
 using FalVideo.Jobs;
+using FalVideo.Journal;
 using FalVideo.PowerShell.Cmdlets;
+using FalVideo.PowerShell.Settings;
 
 namespace FalVideo.PowerShell.Waiting;
 
@@ -12,8 +14,18 @@ namespace FalVideo.PowerShell.Waiting;
 /// queue client and post events; only the pipeline thread touches the job objects and writes output,
 /// progress and errors. Finished jobs are written as they finish.
 /// </summary>
-internal sealed class JobWaiter(FalCmdletBase cmdlet, FalQueueClient client, Uri queueBaseUrl, int throttleLimit = 32)
+internal sealed class JobWaiter(FalCmdletBase cmdlet, FalQueueClient client, Uri queueBaseUrl, int throttleLimit = JobWaiter.DefaultThrottleLimit)
 {
+    /// <summary>
+    /// Jobs followed at once unless the caller says otherwise (Wait-FalJob -ThrottleLimit, New-*Video -Wait). A
+    /// followed job holds one status stream (one pooled connection, no polling) while it runs. fal runs at most 40
+    /// requests of an account at once (2 for a new account) and queues the rest in FIFO order without failing them
+    /// (PROTOCOL.md "Concurrency"), so 32 streams cover every job a typical account can have running, the next ones
+    /// to start are the next ones followed, and the connection count stays well below what a proxy or fal's edge
+    /// would object to.
+    /// </summary>
+    public const int DefaultThrottleLimit = 32;
+
     private abstract record WaitEvent(FalJob Job);
     private sealed record StatusChanged(FalJob Job, FalStatus Status) : WaitEvent(Job);
     private sealed record Finished(FalJob Job, FalStatus Status, FalResult? Result) : WaitEvent(Job);
@@ -21,6 +33,9 @@ internal sealed class JobWaiter(FalCmdletBase cmdlet, FalQueueClient client, Uri
 
     private const int ParentActivityId = 7101;
     private const int MaxChildBars = 10;
+
+    // Bounds how long output waits behind a burst of events (and the size of one journal write).
+    private const int MaxBatch = 256;
 
     /// <summary>Waits for <paramref name="jobs"/>; returns when all finished, the timeout passed, or Ctrl+C.</summary>
     /// <param name="jobs">The jobs; finished ones are written at once.</param>
@@ -31,27 +46,36 @@ internal sealed class JobWaiter(FalCmdletBase cmdlet, FalQueueClient client, Uri
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         if (timeoutSeconds is { } t) deadline.CancelAfter(TimeSpan.FromSeconds(t));
         using var events = new BlockingCollection<WaitEvent>();
-        using var gate = new SemaphoreSlim(Math.Max(1, throttleLimit));
         var clock = Stopwatch.StartNew();
 
+        var journal = FalSettings.Current.Journal;
         var open = new HashSet<FalJob>(ReferenceEqualityComparer.Instance);
+        var toFollow = new ConcurrentQueue<FalJob>();
         foreach (var job in jobs)
         {
             open.Add(job);
             if (string.IsNullOrEmpty(job.RequestId)) { events.Add(new Failed(job, NoRequestId(job))); continue; }
             if (job.IsFinished && job.Status != FalJobStatus.Completed) { events.Add(new Finished(job, null!, null)); continue; }
-            _ = Task.Run(() => FollowAsync(job, events, gate, deadline.Token));
+            toFollow.Enqueue(job);
         }
+        // A fixed set of workers takes the jobs in order, so at most throttleLimit are followed (a status stream or
+        // poll each, then the result) at any moment, however many jobs there are; no task exists per waiting job.
+        var workers = Math.Min(Math.Max(1, throttleLimit), toFollow.Count);
+        for (var w = 0; w < workers; w++) _ = Task.Run(() => FollowQueuedAsync(toFollow, events, deadline.Token));
 
         try
         {
             var lastProgress = TimeSpan.FromSeconds(-1);
+            var batch = new List<WaitEvent>();
             while (open.Count > 0 && !deadline.IsCancellationRequested)
             {
+                // Everything that arrived meanwhile is handled together: one journal write for the lot.
                 if (events.TryTake(out var e, 250))
                 {
-                    Handle(e, open);
-                    while (events.TryTake(out e)) Handle(e, open);
+                    batch.Add(e);
+                    while (batch.Count < MaxBatch && events.TryTake(out e)) batch.Add(e);
+                    HandleAll(batch, open, journal);
+                    batch.Clear();
                 }
                 cmdlet.FlushVerbose();
                 if (clock.Elapsed - lastProgress > TimeSpan.FromMilliseconds(500) || open.Count == 0)
@@ -91,20 +115,23 @@ internal sealed class JobWaiter(FalCmdletBase cmdlet, FalQueueClient client, Uri
         new($"This job has no request id: its submission to {job.EndpointId} was ambiguous (fal may or may not have accepted it), " +
             "so it cannot be waited for. Look for it in fal's dashboard; forget it with Remove-FalJob.");
 
-    private async Task FollowAsync(FalJob job, BlockingCollection<WaitEvent> events, SemaphoreSlim gate, CancellationToken ct)
+    private async Task FollowQueuedAsync(ConcurrentQueue<FalJob> queue, BlockingCollection<WaitEvent> events, CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested && queue.TryDequeue(out var job))
+        {
+            await FollowAsync(job, events, ct).ConfigureAwait(false);
+        }
+    }
+
+    private async Task FollowAsync(FalJob job, BlockingCollection<WaitEvent> events, CancellationToken ct)
     {
         try
         {
-            await gate.WaitAsync(ct).ConfigureAwait(false);
-            try
-            {
-                var handle = job.ToHandle(queueBaseUrl);
-                var final = await client.WaitForCompletionAsync(handle, s => Post(events, new StatusChanged(job, s)), ct).ConfigureAwait(false);
-                FalResult? result = null;
-                if (!final.IsFailed) result = await client.GetResultAsync(handle, ct).ConfigureAwait(false);
-                Post(events, new Finished(job, final, result));
-            }
-            finally { gate.Release(); }
+            var handle = job.ToHandle(queueBaseUrl);
+            var final = await client.WaitForCompletionAsync(handle, s => Post(events, new StatusChanged(job, s)), ct).ConfigureAwait(false);
+            FalResult? result = null;
+            if (!final.IsFailed) result = await client.GetResultAsync(handle, ct).ConfigureAwait(false);
+            Post(events, new Finished(job, final, result));
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
         catch (Exception ex) { Post(events, new Failed(job, ex)); }
@@ -115,7 +142,29 @@ internal sealed class JobWaiter(FalCmdletBase cmdlet, FalQueueClient client, Uri
         try { events.Add(e); } catch (ObjectDisposedException) { } catch (InvalidOperationException) { }
     }
 
-    private void Handle(WaitEvent e, HashSet<FalJob> open)
+    /// <summary>
+    /// Applies a batch of events: job states first, then their journal entries in one write, then the output in
+    /// event order. Status and error entries are not forced to the disk (see <see cref="JobJournal.MustReachDisk"/>):
+    /// a lost one loses nothing, since the job stays resumable from its <c>submitted</c> entry.
+    /// </summary>
+    private void HandleAll(List<WaitEvent> batch, HashSet<FalJob> open, JobJournal journal)
+    {
+        var records = new List<JournalRecord>();
+        var output = new List<Action>();
+        foreach (var e in batch) Handle(e, open, records, output);
+        if (records.Count > 0)
+        {
+            try { journal.AppendMany(records); }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                cmdlet.WriteWarning($"Could not write the job journal {journal.FilePath}: {ex.Message}. " +
+                                    "The jobs' latest states were not recorded; their submissions were.");
+            }
+        }
+        foreach (var write in output) write();
+    }
+
+    private void Handle(WaitEvent e, HashSet<FalJob> open, List<JournalRecord> records, List<Action> output)
     {
         if (!open.Contains(e.Job)) return;
         switch (e)
@@ -125,16 +174,16 @@ internal sealed class JobWaiter(FalCmdletBase cmdlet, FalQueueClient client, Uri
                 e.Job.Apply(s.Status);
                 // A change of state is journaled as it happens, so a crash leaves the latest state on disk;
                 // queue position updates are not worth a disk write each.
-                if (e.Job.Status != before && !e.Job.IsFinished) cmdlet.Record("status", e.Job);
+                if (e.Job.Status != before && !e.Job.IsFinished) records.Add(JobJournal.Capture("status", e.Job));
                 break;
             case Finished f:
                 open.Remove(f.Job);
                 if (f.Status is not null) f.Job.Apply(f.Status);
                 if (f.Result is not null) f.Job.Apply(f.Result);
                 f.Job.LastError = null;
-                cmdlet.Record("status", f.Job);
-                if (f.Job.Status == FalJobStatus.Completed) cmdlet.WriteObject(f.Job);
-                else WriteJobFailed(f.Job);
+                records.Add(JobJournal.Capture("status", f.Job));
+                if (f.Job.Status == FalJobStatus.Completed) output.Add(() => cmdlet.WriteObject(f.Job));
+                else output.Add(() => WriteJobFailed(f.Job));
                 break;
             case Failed x:
                 open.Remove(x.Job);
@@ -145,11 +194,11 @@ internal sealed class JobWaiter(FalCmdletBase cmdlet, FalQueueClient client, Uri
                 {
                     // The job may well be fine at fal: keep it findable and say how to pick it up again.
                     x.Job.LastError = record.ErrorDetails.Message;
-                    cmdlet.Record("error", x.Job);
+                    records.Add(JobJournal.Capture("error", x.Job));
                     record.ErrorDetails = new ErrorDetails(record.ErrorDetails.Message +
                         $" The job stays in the journal ({x.Job.Status}); try again with: Get-FalJob -RequestId {x.Job.RequestId} -EndpointId {x.Job.EndpointId} | Wait-FalJob");
                 }
-                cmdlet.WriteError(record);
+                output.Add(() => cmdlet.WriteError(record));
                 break;
         }
     }
