@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Diagnostics;
 using FalVideo.Emulator.Jobs;
 using Microsoft.AspNetCore.Http;
@@ -37,7 +38,10 @@ internal static class StatusStream
 
         var wantsLogs = RequestRoutes.WantsLogs(context.Request);
         var baseUrl = context.Request.BaseUrl();
-        var aborted = context.RequestAborted;
+        // Ends when the client leaves or the emulator stops, so a shutdown never waits on an open stream.
+        using var ending = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted,
+            context.RequestServices.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>().ApplicationStopping);
+        var aborted = ending.Token;
         var sinceEvent = Stopwatch.StartNew();
         var sinceKeepAlive = Stopwatch.StartNew();
         string? lastState = null;
