@@ -49,7 +49,7 @@ public sealed class InvokeFalModelCommand : NewVideoCommandBase
             problems.Add($"EndpointId '{EndpointId}' is not a fal endpoint id; expected owner/alias[/path], e.g. fal-ai/kling-video/v3/pro/text-to-video.");
             return null;
         }
-        var catalog = FalSettings.Current.Catalog;
+        var catalog = PriceCatalog;
         var model = catalog.Find(endpoint.Id, out var mode);
         if (model is { IsRetired: true })
         {
@@ -62,7 +62,7 @@ public sealed class InvokeFalModelCommand : NewVideoCommandBase
             return null;
         }
         var uploads = new List<PendingUpload>();
-        FindLocalFiles(input, uploads, SessionState.Path.CurrentFileSystemLocation.ProviderPath);
+        FindLocalFiles(input, uploads, CurrentDirectory);
 
         var prompt = input["prompt"] is JsonValue p && p.TryGetValue<string>(out var text) ? text : "";
         int? duration = input["duration"] is JsonValue d && int.TryParse(d.ToString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var secs) ? secs : null;

@@ -60,7 +60,7 @@ public sealed class NewFalVideoCommand : VideoInputCommandBase
     {
         if (Route == FalRoute.None) return base.PlanRecord(problems, out row);
         row = CurrentRow(problems);
-        var catalog = Settings.FalSettings.Current.Catalog;
+        var catalog = PriceCatalog;
         var model = CheapestRouter.Choose(row, Require, catalog, problems, out var reason);
         if (model is null) return null;
         // The route was priced with audio only when required: send exactly that, not fal's default (audio on, dearer).
@@ -69,6 +69,6 @@ public sealed class NewFalVideoCommand : VideoInputCommandBase
         // "No audio" is met by a model that has none: the column is not sent to it.
         if (!model.Accepts("generate_audio") && row.GenerateAudio == false)
             row = row with { GenerateAudio = null };
-        return VideoRequestPlanner.Plan(row, model, null, catalog, SessionState.Path.CurrentFileSystemLocation.ProviderPath, problems, reason);
+        return VideoRequestPlanner.Plan(row, model, null, catalog, CurrentDirectory, problems, reason);
     }
 }

@@ -6,7 +6,11 @@ namespace FalVideo.PowerShell.Requests;
 /// <summary>Finds the catalog model a row names, refusing unknown, retired and other-family models.</summary>
 internal static class ModelResolver
 {
-    /// <param name="family">Family the cmdlet sends to; null for any (New-FalVideo).</param>
+    /// <summary>
+    /// The catalog model <paramref name="modelText"/> names (short name or endpoint id; empty means <paramref name="defaultModel"/>),
+    /// or null with a problem added: unknown, retired, or not of <paramref name="family"/> (null accepts any family, as New-FalVideo does).
+    /// <paramref name="endpointMode"/> is the mode when an endpoint id was given. Looks up <paramref name="catalog"/>, reports to <paramref name="problems"/>.
+    /// </summary>
     public static VideoModel? Resolve(string? modelText, string? family, string defaultModel, ModelCatalog catalog,
         List<string> problems, out string? endpointMode)
     {
