@@ -75,9 +75,13 @@ public abstract class FalCmdletBase : PSCmdlet, IDisposable
         try { journal.Append(entryKind, job, savedPath); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            WriteWarning($"Could not write the job journal {journal.FilePath}: {ex.Message}. Keep request id {job.RequestId} ({job.EndpointId}) yourself.");
+            WriteWarning(JournalWarning(journal, job, ex.Message));
         }
     }
+
+    /// <summary>The warning for a journal that could not be written: the job itself still reaches the pipeline.</summary>
+    protected internal static string JournalWarning(FalVideo.Journal.JobJournal journal, FalVideo.Jobs.FalJob job, string error) =>
+        $"Could not write the job journal {journal.FilePath}: {error}. Keep request id {job.RequestId} ({job.EndpointId}) yourself.";
 
     /// <summary>Problems recorded while binding this record's parameters (see <see cref="CsvValueAttribute"/>).</summary>
     protected static IReadOnlyList<string> TakeBindingProblems() => BindingProblems.Take();
@@ -85,21 +89,28 @@ public abstract class FalCmdletBase : PSCmdlet, IDisposable
     /// <summary>An ErrorRecord for a fal failure: the exception's stable id and a fitting category.</summary>
     protected internal static ErrorRecord ToErrorRecord(Exception ex, object? target, string? context = null)
     {
-        var (id, category) = ex switch
+        // Each fal exception carries its own stable error id; only the PowerShell category is decided here.
+        var category = ex switch
         {
-            FalValidationException => ("FalValidationFailed", ErrorCategory.InvalidData),
-            FalAuthenticationException => ("FalUnauthorized", ErrorCategory.AuthenticationError),
-            FalNotFoundException => ("FalNotFound", ErrorCategory.ObjectNotFound),
-            FalRateLimitException => ("FalRateLimited", ErrorCategory.LimitsExceeded),
-            FalAmbiguousSubmissionException => ("FalAmbiguousSubmission", ErrorCategory.InvalidResult),
-            FalConfigurationException => ("FalConfiguration", ErrorCategory.InvalidArgument),
-            FalProtocolException => ("FalProtocolError", ErrorCategory.ProtocolError),
-            FalDownloadException => ("FalDownloadFailed", ErrorCategory.WriteError),
-            FalServerException => ("FalServerError", ErrorCategory.ResourceUnavailable),
-            FalException fe => (fe.ErrorId, ErrorCategory.NotSpecified),
-            OperationCanceledException => ("FalOperationStopped", ErrorCategory.OperationStopped),
-            IOException or UnauthorizedAccessException => ("FalFileError", ErrorCategory.WriteError),
-            _ => ("FalUnexpectedError", ErrorCategory.NotSpecified),
+            FalValidationException => ErrorCategory.InvalidData,
+            FalAuthenticationException => ErrorCategory.AuthenticationError,
+            FalNotFoundException => ErrorCategory.ObjectNotFound,
+            FalRateLimitException => ErrorCategory.LimitsExceeded,
+            FalAmbiguousSubmissionException => ErrorCategory.InvalidResult,
+            FalConfigurationException => ErrorCategory.InvalidArgument,
+            FalProtocolException => ErrorCategory.ProtocolError,
+            FalDownloadException => ErrorCategory.WriteError,
+            FalServerException => ErrorCategory.ResourceUnavailable,
+            OperationCanceledException => ErrorCategory.OperationStopped,
+            IOException or UnauthorizedAccessException => ErrorCategory.WriteError,
+            _ => ErrorCategory.NotSpecified,
+        };
+        var id = ex switch
+        {
+            FalException fe => fe.ErrorId,
+            OperationCanceledException => "FalOperationStopped",
+            IOException or UnauthorizedAccessException => "FalFileError",
+            _ => "FalUnexpectedError",
         };
         var record = new ErrorRecord(ex, id, category, target);
         var message = ex.Message;

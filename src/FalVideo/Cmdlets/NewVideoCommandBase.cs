@@ -196,7 +196,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
             Post(seq, () =>
             {
                 if (journalError is not null)
-                    WriteWarning($"Could not write the job journal {journal.FilePath}: {journalError}. Keep request id {job.RequestId} ({job.EndpointId}) yourself.");
+                    WriteWarning(JournalWarning(journal, job, journalError));
                 if (Wait) _toWait.Add(job);
                 else WriteObject(job);
             });
