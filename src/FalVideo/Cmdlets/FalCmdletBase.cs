@@ -131,9 +131,13 @@ public abstract class FalCmdletBase : PSCmdlet, IDisposable
         });
     }
 
+    /// <summary>Releases what a derived cmdlet holds (background work first); runs before the client is released.</summary>
+    protected virtual void OnDispose() { }
+
     /// <summary>Releases the client and the cancellation source; PowerShell calls this when the pipeline ends.</summary>
     public void Dispose()
     {
+        OnDispose();
         _client?.Dispose();
         _client = null;
         _stopping.Dispose();

@@ -17,7 +17,8 @@ namespace FalVideo.PowerShell.Cmdlets;
 /// </summary>
 public abstract class NewVideoCommandBase : FalCmdletBase
 {
-    private readonly List<FalJob> _toWait = new();
+    // With -Wait: follows each job from the moment it is emitted in row order, while later rows still submit.
+    private JobWaiter? _waiter;
     // Results come back from parallel submissions in any order; they are written in row order.
     private readonly BlockingCollection<(int Seq, Action Write)> _results = new();
     private readonly SortedDictionary<int, Action> _ready = new();
@@ -46,11 +47,11 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     [Alias("Name")]
     public string? Id { get; set; }
 
-    /// <summary>Waits for every submitted job to finish and emits them as they complete (see Wait-FalJob).</summary>
+    /// <summary>Waits for every submitted job to finish and emits them as they complete (see Wait-FalJob); each job is followed from the moment fal accepts it.</summary>
     [Parameter]
     public SwitchParameter Wait { get; set; }
 
-    /// <summary>With -Wait: the longest time to wait for all jobs, in seconds (default: no limit).</summary>
+    /// <summary>With -Wait: the longest time to wait for all jobs, in seconds from the first job fal accepted (default: no limit).</summary>
     [Parameter]
     [ValidateRange(1, int.MaxValue)]
     public int? Timeout { get; set; }
@@ -152,10 +153,12 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     protected override void EndProcessing()
     {
         DrainResults(block: true);
-        if (_toWait.Count > 0)
-            new JobWaiter(this, Client, ClientOptions.QueueBaseUrl).WaitAll(_toWait, Timeout, StopToken);
+        _waiter?.Finish();
         base.EndProcessing();
     }
+
+    /// <inheritdoc />
+    protected override void OnDispose() => _waiter?.Dispose();
 
     private async Task SubmitAsync(int seq, FalQueueClient client, FalVideo.Journal.JobJournal journal, VideoRequestPlan plan, VideoRow row, string label)
     {
@@ -197,7 +200,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
             {
                 if (journalError is not null)
                     WriteWarning(JournalWarning(journal, job, journalError));
-                if (Wait) _toWait.Add(job);
+                if (Wait) (_waiter ??= new JobWaiter(this, client, ClientOptions.QueueBaseUrl, JobWaiter.DefaultThrottleLimit, Timeout, StopToken)).Add(job);
                 else WriteObject(job);
             });
         }
@@ -280,11 +283,13 @@ public abstract class NewVideoCommandBase : FalCmdletBase
         while (true)
         {
             while (_results.TryTake(out var result)) Accept(result);
+            _waiter?.Pump();
             FlushVerbose();
             if (!block) return;
             if (_nextToWrite > _row) return;
             if (StopToken.IsCancellationRequested) return;
-            if (_results.TryTake(out var next, 100)) Accept(next);
+            // With -Wait, finished jobs are written while the last submissions run, at most 50 ms late.
+            if (_results.TryTake(out var next, _waiter is null ? 100 : 50)) Accept(next);
         }
     }
 }

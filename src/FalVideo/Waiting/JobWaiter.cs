@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Management.Automation;
+using System.Threading.Channels;
 using FalVideo.Fal;
 using FalVideo.Jobs;
 using FalVideo.Journal;
@@ -10,11 +11,18 @@ using FalVideo.PowerShell.Settings;
 namespace FalVideo.PowerShell.Waiting;
 
 /// <summary>
-/// Waits for many fal jobs at once (never one after another). Worker tasks follow each job with the
-/// queue client and post events; only the pipeline thread touches the job objects and writes output,
-/// progress and errors. Finished jobs are written as they finish.
+/// Waits for many fal jobs at once (never one after another), starting on each job as it arrives: a fixed set of
+/// worker tasks (at most the throttle limit) follows the jobs in arrival order and posts events; only the pipeline
+/// thread touches the job objects and writes output, progress and errors, in <see cref="Add"/>, <see cref="Pump"/>
+/// and <see cref="Finish"/>. Finished jobs are written as they finish and not kept afterwards, so a pipeline of
+/// thousands of jobs holds only the ones still open.
 /// </summary>
-internal sealed class JobWaiter(FalCmdletBase cmdlet, FalQueueClient client, Uri queueBaseUrl, int throttleLimit = JobWaiter.DefaultThrottleLimit)
+/// <remarks>
+/// Lifetime: create it on the pipeline thread (BeginProcessing or the first record), <see cref="Add"/> each job,
+/// call <see cref="Finish"/> in EndProcessing, and <see cref="Dispose"/> when the cmdlet is disposed (which also
+/// tells the host about jobs left open when the pipeline was stopped or failed before EndProcessing).
+/// </remarks>
+internal sealed class JobWaiter : IDisposable
 {
     /// <summary>
     /// Jobs followed at once unless the caller says otherwise (Wait-FalJob -ThrottleLimit, New-*Video -Wait). A
@@ -37,77 +45,158 @@ internal sealed class JobWaiter(FalCmdletBase cmdlet, FalQueueClient client, Uri
     // Bounds how long output waits behind a burst of events (and the size of one journal write).
     private const int MaxBatch = 256;
 
-    /// <summary>Waits for <paramref name="jobs"/>; returns when all finished, the timeout passed, or Ctrl+C.</summary>
-    /// <param name="jobs">The jobs; finished ones are written at once.</param>
+    private readonly FalCmdletBase _cmdlet;
+    private readonly FalQueueClient _client;
+    private readonly Uri _queueBaseUrl;
+    private readonly int _throttleLimit;
+    private readonly int? _timeoutSeconds;
+    private readonly CancellationToken _stopping;
+    private readonly CancellationTokenSource _deadline;
+    private readonly JobJournal _journal;
+    private readonly BlockingCollection<WaitEvent> _events = new();
+    private readonly Channel<FalJob> _toFollow = Channel.CreateUnbounded<FalJob>(new UnboundedChannelOptions { SingleWriter = true });
+    private readonly List<Task> _workers = new();
+    private readonly HashSet<FalJob> _open = new(ReferenceEqualityComparer.Instance);
+    // The first jobs get a progress bar each; the rest are counted.
+    private readonly List<FalJob> _shown = new();
+    private readonly List<WaitEvent> _batch = new();
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private TimeSpan _lastProgress = TimeSpan.FromSeconds(-1);
+    private int _added;
+    private bool _finished;
+    private bool _disposed;
+
+    /// <summary>Starts a waiter; the timeout (seconds, null = none) counts from now. Call on the pipeline thread.</summary>
+    /// <param name="cmdlet">The cmdlet whose pipeline gets the output, progress and errors.</param>
+    /// <param name="client">The queue client the workers use.</param>
+    /// <param name="queueBaseUrl">fal's queue host, to rebuild status and response URLs of jobs that lack them.</param>
+    /// <param name="throttleLimit">Jobs followed at once.</param>
     /// <param name="timeoutSeconds">Overall limit in seconds; null waits as long as it takes.</param>
     /// <param name="stopping">Tripped by Ctrl+C: stop waiting promptly, cancel nothing at fal.</param>
-    public void WaitAll(IReadOnlyList<FalJob> jobs, int? timeoutSeconds, CancellationToken stopping)
+    public JobWaiter(FalCmdletBase cmdlet, FalQueueClient client, Uri queueBaseUrl, int throttleLimit, int? timeoutSeconds, CancellationToken stopping)
     {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        if (timeoutSeconds is { } t) deadline.CancelAfter(TimeSpan.FromSeconds(t));
-        using var events = new BlockingCollection<WaitEvent>();
-        var clock = Stopwatch.StartNew();
+        _cmdlet = cmdlet;
+        _client = client;
+        _queueBaseUrl = queueBaseUrl;
+        _throttleLimit = Math.Max(1, throttleLimit);
+        _timeoutSeconds = timeoutSeconds;
+        _stopping = stopping;
+        _deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        if (timeoutSeconds is { } t) _deadline.CancelAfter(TimeSpan.FromSeconds(t));
+        _journal = FalSettings.Current.Journal;
+    }
 
-        var journal = FalSettings.Current.Journal;
-        var open = new HashSet<FalJob>(ReferenceEqualityComparer.Instance);
-        var toFollow = new ConcurrentQueue<FalJob>();
-        foreach (var job in jobs)
+    /// <summary>Jobs added and not yet finished.</summary>
+    public int OpenCount => _open.Count;
+
+    /// <summary>
+    /// Starts following <paramref name="job"/> (a finished or id-less one is reported at once), then writes whatever
+    /// the workers have finished meanwhile. Pipeline thread only.
+    /// </summary>
+    public void Add(FalJob job)
+    {
+        if (!_open.Add(job)) return;
+        _added++;
+        if (_shown.Count < MaxChildBars) _shown.Add(job);
+        if (string.IsNullOrEmpty(job.RequestId)) Post(_events, new Failed(job, NoRequestId(job)));
+        else if (job.IsFinished && job.Status != FalJobStatus.Completed) Post(_events, new Finished(job, null!, null));
+        else
         {
-            open.Add(job);
-            if (string.IsNullOrEmpty(job.RequestId)) { events.Add(new Failed(job, NoRequestId(job))); continue; }
-            if (job.IsFinished && job.Status != FalJobStatus.Completed) { events.Add(new Finished(job, null!, null)); continue; }
-            toFollow.Enqueue(job);
+            _toFollow.Writer.TryWrite(job);
+            // Workers are started as jobs arrive, up to the limit; each then takes the jobs in arrival order, so at
+            // most throttleLimit are followed (a status stream or poll each, then the result) at any moment, and no
+            // task exists per waiting job.
+            if (_workers.Count < _throttleLimit) _workers.Add(Task.Run(FollowQueuedAsync));
         }
-        // A fixed set of workers takes the jobs in order, so at most throttleLimit are followed (a status stream or
-        // poll each, then the result) at any moment, however many jobs there are; no task exists per waiting job.
-        var workers = Math.Min(Math.Max(1, throttleLimit), toFollow.Count);
-        for (var w = 0; w < workers; w++) _ = Task.Run(() => FollowQueuedAsync(toFollow, events, deadline.Token));
+        Pump();
+    }
 
+    /// <summary>Writes the jobs finished so far, their errors and the progress, without waiting. Pipeline thread only.</summary>
+    public void Pump()
+    {
+        while (_events.TryTake(out var e))
+        {
+            _batch.Add(e);
+            if (_batch.Count == MaxBatch) HandleBatch();
+        }
+        HandleBatch();
+        _cmdlet.FlushVerbose();
+        if (_clock.Elapsed - _lastProgress > TimeSpan.FromMilliseconds(500))
+        {
+            WriteProgress();
+            _lastProgress = _clock.Elapsed;
+        }
+    }
+
+    /// <summary>Waits until every added job finished, the timeout passed, or Ctrl+C. Pipeline thread only.</summary>
+    public void Finish()
+    {
+        _finished = true;
+        _toFollow.Writer.TryComplete();
         try
         {
-            var lastProgress = TimeSpan.FromSeconds(-1);
-            var batch = new List<WaitEvent>();
-            while (open.Count > 0 && !deadline.IsCancellationRequested)
+            while (_open.Count > 0 && !_deadline.IsCancellationRequested)
             {
                 // Everything that arrived meanwhile is handled together: one journal write for the lot.
-                if (events.TryTake(out var e, 250))
+                if (_events.TryTake(out var e, 250))
                 {
-                    batch.Add(e);
-                    while (batch.Count < MaxBatch && events.TryTake(out e)) batch.Add(e);
-                    HandleAll(batch, open, journal);
-                    batch.Clear();
+                    _batch.Add(e);
+                    while (_batch.Count < MaxBatch && _events.TryTake(out e)) _batch.Add(e);
+                    HandleBatch();
                 }
-                cmdlet.FlushVerbose();
-                if (clock.Elapsed - lastProgress > TimeSpan.FromMilliseconds(500) || open.Count == 0)
+                _cmdlet.FlushVerbose();
+                if (_clock.Elapsed - _lastProgress > TimeSpan.FromMilliseconds(500) || _open.Count == 0)
                 {
-                    WriteProgress(jobs, open, clock.Elapsed);
-                    lastProgress = clock.Elapsed;
+                    WriteProgress();
+                    _lastProgress = _clock.Elapsed;
                 }
             }
-            cmdlet.WriteProgress(new ProgressRecord(ParentActivityId, "Waiting for fal jobs", "Done") { RecordType = ProgressRecordType.Completed });
+            if (_added > 0)
+                _cmdlet.WriteProgress(new ProgressRecord(ParentActivityId, "Waiting for fal jobs", "Done") { RecordType = ProgressRecordType.Completed });
         }
-        catch (PipelineStoppedException) when (stopping.IsCancellationRequested)
+        catch (PipelineStoppedException) when (_stopping.IsCancellationRequested)
         {
             // Ctrl+C arrived between two checks: Write* refuses now; the host is told below.
         }
-        if (open.Count == 0) return;
+        if (_open.Count == 0) return;
 
-        if (stopping.IsCancellationRequested)
+        if (_stopping.IsCancellationRequested)
         {
-            // The pipeline is stopping: Write* would throw, so tell the host directly. Nothing is cancelled at fal.
-            var ids = string.Join(", ", open.Select(j => string.IsNullOrEmpty(j.RequestId) ? $"(no request id) {j.EndpointId}" : $"{j.RequestId} ({j.EndpointId})"));
-            cmdlet.Host.UI.WriteWarningLine(
-                $"Stopped waiting; {open.Count} fal job(s) are still running at fal and were not cancelled (Stop-FalJob cancels). " +
-                "They are in the job journal: resume with Get-FalJob -Status InQueue,InProgress | Wait-FalJob " +
-                $"(or one job: Get-FalJob -RequestId <id> -EndpointId <endpoint> | Wait-FalJob). Request ids: {ids}");
+            WarnStopped();
             return;
         }
-        foreach (var job in open)
+        foreach (var job in _open)
         {
-            var message = $"Timed out after {timeoutSeconds} s waiting for request {job.RequestId} ({job.Model}); it is {job.Status} at fal and still running. Wait again with Wait-FalJob.";
-            cmdlet.WriteError(new ErrorRecord(new TimeoutException(message), "FalWaitTimeout", ErrorCategory.OperationTimeout, job)
+            var message = $"Timed out after {_timeoutSeconds} s waiting for request {job.RequestId} ({job.Model}); it is {job.Status} at fal and still running. Wait again with Wait-FalJob.";
+            _cmdlet.WriteError(new ErrorRecord(new TimeoutException(message), "FalWaitTimeout", ErrorCategory.OperationTimeout, job)
             { ErrorDetails = new ErrorDetails(message) });
         }
+        _open.Clear();
+    }
+
+    /// <summary>
+    /// Stops the workers. Jobs still open (the pipeline was stopped with Ctrl+C or failed before <see cref="Finish"/>)
+    /// are named to the host, with the command that resumes them; nothing is cancelled at fal.
+    /// </summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _toFollow.Writer.TryComplete();
+        try { _deadline.Cancel(); } catch (ObjectDisposedException) { }
+        if (_open.Count > 0 && !_finished) WarnStopped();
+        _deadline.Dispose();
+    }
+
+    private void WarnStopped()
+    {
+        // The pipeline is stopping: Write* would throw, so tell the host directly. Nothing is cancelled at fal.
+        var ids = string.Join(", ", _open.Select(j => string.IsNullOrEmpty(j.RequestId) ? $"(no request id) {j.EndpointId}" : $"{j.RequestId} ({j.EndpointId})"));
+        _cmdlet.Host.UI.WriteWarningLine(
+            $"Stopped waiting; {_open.Count} fal job(s) are still running at fal and were not cancelled (Stop-FalJob cancels). " +
+            "They are in the job journal: resume with Get-FalJob -Status InQueue,InProgress | Wait-FalJob " +
+            $"(or one job: Get-FalJob -RequestId <id> -EndpointId <endpoint> | Wait-FalJob). Request ids: {ids}");
+        _open.Clear();
     }
 
     // An ambiguous submission from the journal has no request id: there is nothing at fal this module could follow.
@@ -115,22 +204,28 @@ internal sealed class JobWaiter(FalCmdletBase cmdlet, FalQueueClient client, Uri
         new($"This job has no request id: its submission to {job.EndpointId} was ambiguous (fal may or may not have accepted it), " +
             "so it cannot be waited for. Look for it in fal's dashboard; forget it with Remove-FalJob.");
 
-    private async Task FollowQueuedAsync(ConcurrentQueue<FalJob> queue, BlockingCollection<WaitEvent> events, CancellationToken ct)
+    private async Task FollowQueuedAsync()
     {
-        while (!ct.IsCancellationRequested && queue.TryDequeue(out var job))
+        var ct = _deadline.Token;
+        try
         {
-            await FollowAsync(job, events, ct).ConfigureAwait(false);
+            while (await _toFollow.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
+            {
+                while (!ct.IsCancellationRequested && _toFollow.Reader.TryRead(out var job))
+                    await FollowAsync(job, _events, ct).ConfigureAwait(false);
+            }
         }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
     }
 
     private async Task FollowAsync(FalJob job, BlockingCollection<WaitEvent> events, CancellationToken ct)
     {
         try
         {
-            var handle = job.ToHandle(queueBaseUrl);
-            var final = await client.WaitForCompletionAsync(handle, s => Post(events, new StatusChanged(job, s)), ct).ConfigureAwait(false);
+            var handle = job.ToHandle(_queueBaseUrl);
+            var final = await _client.WaitForCompletionAsync(handle, s => Post(events, new StatusChanged(job, s)), ct).ConfigureAwait(false);
             FalResult? result = null;
-            if (!final.IsFailed) result = await client.GetResultAsync(handle, ct).ConfigureAwait(false);
+            if (!final.IsFailed) result = await _client.GetResultAsync(handle, ct).ConfigureAwait(false);
             Post(events, new Finished(job, final, result));
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
@@ -147,17 +242,20 @@ internal sealed class JobWaiter(FalCmdletBase cmdlet, FalQueueClient client, Uri
     /// event order. Status and error entries are not forced to the disk (see <see cref="JobJournal.MustReachDisk"/>):
     /// a lost one loses nothing, since the job stays resumable from its <c>submitted</c> entry.
     /// </summary>
-    private void HandleAll(List<WaitEvent> batch, HashSet<FalJob> open, JobJournal journal)
+    private void HandleBatch()
     {
+        if (_batch.Count == 0) return;
         var records = new List<JournalRecord>();
         var output = new List<Action>();
-        foreach (var e in batch) Handle(e, open, records, output);
+        foreach (var e in _batch) Handle(e, _open, records, output);
+        _batch.Clear();
+        var journal = _journal;
         if (records.Count > 0)
         {
             try { journal.AppendMany(records); }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                cmdlet.WriteWarning($"Could not write the job journal {journal.FilePath}: {ex.Message}. " +
+                _cmdlet.WriteWarning($"Could not write the job journal {journal.FilePath}: {ex.Message}. " +
                                     "The jobs' latest states were not recorded; their submissions were.");
             }
         }
@@ -182,7 +280,7 @@ internal sealed class JobWaiter(FalCmdletBase cmdlet, FalQueueClient client, Uri
                 if (f.Result is not null) f.Job.Apply(f.Result);
                 f.Job.LastError = null;
                 records.Add(JobJournal.Capture("status", f.Job));
-                if (f.Job.Status == FalJobStatus.Completed) output.Add(() => cmdlet.WriteObject(f.Job));
+                if (f.Job.Status == FalJobStatus.Completed) output.Add(() => _cmdlet.WriteObject(f.Job));
                 else output.Add(() => WriteJobFailed(f.Job));
                 break;
             case Failed x:
@@ -198,7 +296,7 @@ internal sealed class JobWaiter(FalCmdletBase cmdlet, FalQueueClient client, Uri
                     record.ErrorDetails = new ErrorDetails(record.ErrorDetails.Message +
                         $" The job stays in the journal ({x.Job.Status}); try again with: Get-FalJob -RequestId {x.Job.RequestId} -EndpointId {x.Job.EndpointId} | Wait-FalJob");
                 }
-                output.Add(() => cmdlet.WriteError(record));
+                output.Add(() => _cmdlet.WriteError(record));
                 break;
         }
     }
@@ -208,31 +306,40 @@ internal sealed class JobWaiter(FalCmdletBase cmdlet, FalQueueClient client, Uri
         var message = job.Status == FalJobStatus.Cancelled
             ? $"Request {job.RequestId} ({job.Model}) was cancelled."
             : $"Request {job.RequestId} ({job.Model}) failed at fal: {job.Error ?? "no error text"} (error_type: {job.ErrorType ?? "none"}).";
-        cmdlet.WriteError(new ErrorRecord(new InvalidOperationException(message), "FalJobFailed", ErrorCategory.InvalidResult, job)
+        _cmdlet.WriteError(new ErrorRecord(new InvalidOperationException(message), "FalJobFailed", ErrorCategory.InvalidResult, job)
         { ErrorDetails = new ErrorDetails(message) });
     }
 
-    private void WriteProgress(IReadOnlyList<FalJob> jobs, HashSet<FalJob> open, TimeSpan elapsed)
+    private void WriteProgress()
     {
-        var finished = jobs.Count - open.Count;
-        var running = open.Count(j => j.Status == FalJobStatus.InProgress);
-        var queued = open.Where(j => j.Status == FalJobStatus.InQueue).ToList();
-        var next = queued.Where(j => j.QueuePosition is not null).Select(j => j.QueuePosition!.Value).DefaultIfEmpty(-1).Min();
-        var status = $"{finished}/{jobs.Count} finished, {running} in progress, {queued.Count} in queue" +
-                     (next >= 0 ? $" (next at queue position {next})" : "") + $", {elapsed.TotalSeconds:0} s elapsed";
-        cmdlet.WriteProgress(new ProgressRecord(ParentActivityId, "Waiting for fal jobs", status)
-        { PercentComplete = jobs.Count == 0 ? 100 : finished * 100 / jobs.Count });
+        if (_added == 0) return;
+        var finished = _added - _open.Count;
+        var running = 0;
+        var queued = 0;
+        var next = int.MaxValue;
+        foreach (var job in _open)
+        {
+            if (job.Status == FalJobStatus.InProgress) running++;
+            else if (job.Status == FalJobStatus.InQueue)
+            {
+                queued++;
+                if (job.QueuePosition is { } p && p < next) next = p;
+            }
+        }
+        var status = $"{finished}/{_added} finished, {running} in progress, {queued} in queue" +
+                     (next != int.MaxValue ? $" (next at queue position {next})" : "") + $", {_clock.Elapsed.TotalSeconds:0} s elapsed";
+        _cmdlet.WriteProgress(new ProgressRecord(ParentActivityId, "Waiting for fal jobs", status)
+        { PercentComplete = finished * 100 / _added });
 
         var child = 0;
-        foreach (var job in jobs)
+        foreach (var job in _shown)
         {
-            if (child >= MaxChildBars) break;
             var id = ParentActivityId + 1 + child++;
             var detail = job.Status == FalJobStatus.InQueue && job.QueuePosition is { } p ? $"InQueue, position {p}" : job.Status.ToString();
-            cmdlet.WriteProgress(new ProgressRecord(id, $"{job.Model} {job.RequestId}", detail)
+            _cmdlet.WriteProgress(new ProgressRecord(id, $"{job.Model} {job.RequestId}", detail)
             {
                 ParentActivityId = ParentActivityId,
-                RecordType = open.Contains(job) ? ProgressRecordType.Processing : ProgressRecordType.Completed,
+                RecordType = _open.Contains(job) ? ProgressRecordType.Processing : ProgressRecordType.Completed,
             });
         }
     }

@@ -24,7 +24,7 @@ public sealed class WaitTests : IAsyncLifetime
     }
 
     [Fact]
-    public void Wait_FalJob_takes_every_job_first_then_reports_progress_and_emits_all()
+    public void Wait_FalJob_reports_progress_and_emits_all()
     {
         var r = _ps.Run(@"1..6 | ForEach-Object { [pscustomobject]@{ Id = ""clip$_""; Prompt = ""Clip $_""; Duration = '3' } } |
                           New-KlingVideo | Wait-FalJob");
@@ -35,6 +35,30 @@ public sealed class WaitTests : IAsyncLifetime
         // While waiting, the progress bar showed queue positions: jobs 3..6 queued behind two runners.
         Assert.Contains(r.Progress, p => p.StatusDescription.Contains("queue position") || p.StatusDescription.Contains("position"));
         Assert.Contains(r.Progress, p => p.StatusDescription.Contains("in progress"));
+    }
+
+    [Fact]
+    public void Wait_FalJob_follows_a_job_while_earlier_commands_are_still_producing()
+    {
+        // The first job is piped in, then the producer pauses 2.5 s before the second (each job takes 1.5 s at the
+        // emulator). A waiter that starts on each job as it arrives has followed the first one to its result during
+        // the pause; one that collects all jobs first makes no request until the producer is done.
+        var r = _ps.Run(@"$emulator = $args[0]
+                          $jobs = 1..2 | ForEach-Object { New-KlingVideo -Prompt ""Streamed $_"" -Duration 3 }
+                          $probe = @{}
+                          & { $jobs[0]
+                              $before = $emulator.State.Requests
+                              Start-Sleep -Milliseconds 2500
+                              $probe.During = $emulator.State.Requests - $before
+                              $jobs[1] } | Wait-FalJob | ForEach-Object { $_.RequestId }
+                          $probe.During", _emulator);
+        r.ThrowIfErrors();
+        Assert.Equal(3, r.Output.Count);
+        var during = Convert.ToInt32(r.Output[2].BaseObject);
+        // At least the first job's result GET (its status stream may have opened before the count was taken).
+        Assert.True(during >= 1, $"Requests made while the producer paused: {during}; the first job was not followed until the end.");
+        var ids = r.Output.Take(2).Select(o => o.BaseObject.ToString()).ToHashSet();
+        Assert.Equal(2, ids.Count);
     }
 
     [Fact]
