@@ -43,6 +43,12 @@ internal static class BenchmarkDriver
             return 2;
         }
 
+        if (options.Engine == "precompiled")
+        {
+            s_childHost = await ChildHost.PrepareAsync();
+            if (s_childHost is null) return 2;
+        }
+
         var started = DateTimeOffset.Now;
         var machine = MachineInfo.Describe();
         var results = new List<Measurement>();
@@ -204,9 +210,20 @@ internal static class BenchmarkDriver
         }
     }
 
-    /// <summary>This program again, in a child mode.</summary>
+    // The precompiled publish of this program the children run from (--engine precompiled), or null for this build.
+    private static string? s_childHost;
+
+    /// <summary>This program again, in a child mode: the precompiled publish of it, or this build with <c>--engine il</c>.</summary>
     private static ProcessStartInfo SelfAsChild(params string[] args)
     {
+        if (s_childHost is not null)
+        {
+            var precompiled = new ProcessStartInfo(ChildHost.Dotnet);
+            precompiled.ArgumentList.Add(s_childHost);
+            precompiled.ArgumentList.Add(ChildMode.Flag);
+            foreach (var a in args) precompiled.ArgumentList.Add(a);
+            return precompiled;
+        }
         var host = Environment.ProcessPath ?? "dotnet";
         var start = new ProcessStartInfo(host);
         // Started as `dotnet FalVideo.Benchmark.dll`: the child needs the dll too.

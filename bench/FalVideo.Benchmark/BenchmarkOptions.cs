@@ -45,6 +45,9 @@ public sealed class BenchmarkOptions
           --repeat <n>            runs per contender and profile; the run with the median wall time is shown (default 3)
           --warm-up <n>           instant jobs run through each fresh emulator, then reset, before the contender (default 200)
           --timeout <s>           longest run of one contender before it is killed (default 900)
+          --engine <e>            precompiled (default): child processes run from a ReadyToRun publish of this program
+                                  (made on first use, about a minute), the PowerShell engine precompiled as in an
+                                  installed pwsh; il: from this build, the engine compiled by the JIT as it runs
           --video-mb <n>          size of the video the memory profile saves (default 500)
           --pipeline-rows <n>     jobs in the memory profile's one pipeline (default 10000)
           --cost-rows <n>         rows Measure-VideoCost prices in the cmdlets profile (default 100000)
@@ -104,6 +107,14 @@ public sealed class BenchmarkOptions
     /// <summary>Report file, or null with <c>--no-save</c>.</summary>
     public string? OutputPath { get; private set; } = "bench/results/latest.md";
 
+    /// <summary>
+    /// <c>precompiled</c> (default): the child processes that host PowerShell run from a ReadyToRun publish of this
+    /// program, so the engine's assemblies are precompiled as in an installed pwsh (whose release builds are published
+    /// ReadyToRun); the Microsoft.PowerShell.SDK package ships them as IL only. <c>il</c>: the children run this build
+    /// as it is, and the JIT compiles the engine during the measurement.
+    /// </summary>
+    public string Engine { get; private set; } = "precompiled";
+
     /// <summary><c>--help</c> was given.</summary>
     public bool ShowHelp { get; private set; }
 
@@ -147,6 +158,9 @@ public sealed class BenchmarkOptions
                 case "--pipeline-rows": o.PipelineRows = Int(1); break;
                 case "--cost-rows": o.CostRows = Int(1); break;
                 case "--overhead-rows": o.OverheadRows = Int(1); break;
+                case "--engine":
+                    o.Engine = Value() is "precompiled" or "il" ? args[i] : throw new ArgumentException("--engine is precompiled or il.");
+                    break;
                 case "--out": o.OutputPath = Value(); break;
                 case "--no-save": o.OutputPath = null; break;
                 case "-h" or "--help" or "-?": o.ShowHelp = true; break;

@@ -23,7 +23,6 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     private readonly BlockingCollection<(int Seq, Action Write)> _results = new();
     private readonly SortedDictionary<int, Action> _ready = new();
     private int _nextToWrite = 1;
-    private readonly List<Task> _submissions = new();
     private SemaphoreSlim? _gate;
     private SemaphoreSlim? _uploadGate;
     private int _row;
@@ -142,11 +141,16 @@ public abstract class NewVideoCommandBase : FalCmdletBase
         var client = Client;         // resolved on the pipeline thread: settings belong to this runspace
         var journal = _journal ??= FalSettings.Current.Journal;
         _gate!.Wait(StopToken);
-        _submissions.Add(Task.Run(async () =>
+        // Not kept: SubmitAsync reports every outcome through Post, and EndProcessing waits for all rows' posts. A list of
+        // these tasks would hold every finished row's state machine (its plan, input and job) until the pipeline ends.
+        _ = Task.Run(async () =>
         {
             try { await SubmitAsync(seq, client, journal, plan, row, label).ConfigureAwait(false); }
+            // SubmitAsync posts every outcome itself; this catches only a failure of that reporting, so the row still
+            // gets its error and EndProcessing does not wait for it forever.
+            catch (Exception ex) { Post(seq, () => WriteError(ToErrorRecord(ex, row.Id ?? (object?)row.Prompt, label))); }
             finally { _gate.Release(); }
-        }));
+        });
     }
 
     /// <inheritdoc />
