@@ -20,13 +20,15 @@ public sealed partial class FalQueueClient
     /// <param name="path">The local file.</param>
     /// <param name="contentType">The MIME type; null picks it from the extension (jpg, jpeg, png, webp, gif, avif,
     /// mp4, mov, webm; else <c>application/octet-stream</c>).</param>
+    /// <param name="progress">Called as the file is sent with (bytes sent so far, file size in bytes); a retried PUT
+    /// starts again from 0. Called on a thread-pool thread.</param>
     /// <param name="ct">Cancels the upload, retries included.</param>
     /// <returns>The <c>file_url</c>.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="FalProtocolException">The initiate answer lacks usable <c>upload_url</c>/<c>file_url</c>.</exception>
     /// <exception cref="FalException">HTTP failures of either step (see <see cref="FalException.ErrorId"/>), no answer
     /// after the retries (<see cref="FalNetworkException"/>), or no key (<see cref="FalConfigurationException"/>).</exception>
-    public async Task<Uri> UploadFileAsync(string path, string? contentType = null, CancellationToken ct = default)
+    public async Task<Uri> UploadFileAsync(string path, string? contentType = null, Action<long, long>? progress = null, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         RequireKey();
@@ -51,7 +53,13 @@ public sealed partial class FalQueueClient
             Content = () =>
             {
                 // A fresh stream per attempt: a retried PUT must send the file from its first byte.
-                var content = new StreamContent(new FileStream(file.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, useAsync: true));
+                Stream source = new FileStream(file.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, useAsync: true);
+                if (progress is not null)
+                {
+                    progress(0, file.Length);
+                    source = new ProgressReadStream(source, file.Length, progress);
+                }
+                var content = new StreamContent(source);
                 content.Headers.ContentType = MediaTypeHeaderValue.Parse(type);
                 content.Headers.ContentLength = file.Length;
                 return content;

@@ -25,6 +25,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     private int _nextToWrite = 1;
     private SemaphoreSlim? _gate;
     private SemaphoreSlim? _uploadGate;
+    private UploadProgress? _uploadProgress;
     private int _row;
     // Resolved once per invocation, like the client options: reading them costs file and environment look-ups per row.
     private FalVideo.Catalog.ModelCatalog? _catalog;
@@ -117,6 +118,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     {
         _gate = new SemaphoreSlim(ThrottleLimit);
         _uploadGate = new SemaphoreSlim(Math.Min(ThrottleLimit, MaxParallelUploads));
+        _uploadProgress = new UploadProgress(this);
     }
 
     /// <inheritdoc />
@@ -157,6 +159,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     protected override void EndProcessing()
     {
         DrainResults(block: true);
+        _uploadProgress?.Write(force: true);
         _waiter?.Finish();
         base.EndProcessing();
     }
@@ -177,8 +180,13 @@ public abstract class NewVideoCommandBase : FalCmdletBase
                 {
                     foreach (var upload in plan.Uploads)
                     {
-                        var url = await client.UploadFileAsync(upload.Path, null, StopToken).ConfigureAwait(false);
-                        plan.ResolveUpload(upload, url);
+                        var tracked = _uploadProgress!.Start(upload.Path);
+                        try
+                        {
+                            var url = await client.UploadFileAsync(upload.Path, null, tracked.Report, StopToken).ConfigureAwait(false);
+                            plan.ResolveUpload(upload, url);
+                        }
+                        finally { tracked.Done = true; }
                     }
                 }
                 finally { _uploadGate.Release(); }
@@ -287,6 +295,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
         while (true)
         {
             while (_results.TryTake(out var result)) Accept(result);
+            _uploadProgress?.Write();
             _waiter?.Pump();
             FlushVerbose();
             if (!block) return;

@@ -12,6 +12,30 @@ public sealed class UploadDownloadTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     [Fact]
+    public async Task Upload_reports_the_bytes_sent_up_to_the_file_size()
+    {
+        using var t = new TestClient();
+        var path = Path.Combine(_dir, "clip.mp4");
+        var bytes = new byte[300_000];
+        new Random(7).NextBytes(bytes);
+        await File.WriteAllBytesAsync(path, bytes);
+        t.Handler.Respond(HttpStatusCode.OK, """
+                {"upload_url":"http://127.0.0.1:8789/upload/clip?signature=s","file_url":"https://v3.fal.media/files/clip.mp4"}
+                """)
+            .Respond(HttpStatusCode.OK);
+        var reports = new List<(long Sent, long Total)>();
+
+        await t.Client.UploadFileAsync(path, null, (sent, total) => { lock (reports) reports.Add((sent, total)); });
+
+        Assert.True(reports.Count >= 2, $"{reports.Count} progress reports");
+        Assert.Equal((0L, (long)bytes.Length), reports[0]);
+        Assert.Equal((long)bytes.Length, reports[^1].Sent);
+        Assert.All(reports, r => Assert.Equal(bytes.Length, r.Total));
+        Assert.Equal(reports.Select(r => r.Sent).Order(), reports.Select(r => r.Sent));
+        Assert.Equal(HttpMethod.Put, t.Handler.Requests[1].Method);
+    }
+
+    [Fact]
     public async Task Upload_initiates_with_auth_then_puts_without_auth()
     {
         using var t = new TestClient();

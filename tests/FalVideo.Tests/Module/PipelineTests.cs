@@ -85,6 +85,14 @@ public sealed class PipelineTests : IAsyncLifetime
         Assert.StartsWith(_emulator.BaseUrl.ToString().TrimEnd('/') + "/cdn/uploads/", sent.GetProperty("image_url").GetString());
         Assert.Equal("Subject slowly turns head to face camera. Hair moves gently in breeze. Soft bokeh background. Cinematic, shallow depth of field. 1080p.",
             sent.GetProperty("prompt").GetString());
+        // Each upload showed its bytes with Write-Progress (the file's full size once it was sent), under one bar for
+        // all uploads, and every bar was closed at the end.
+        var size = new FileInfo(photo).Length;
+        var perFile = r.Progress.Where(p => p.Activity == "Uploading photo.png" && p.RecordType == ProgressRecordType.Processing).ToList();
+        Assert.Contains(perFile, p => p.StatusDescription == $"{size:N0} of {size:N0} bytes" && p.PercentComplete == 100);
+        Assert.All(perFile, p => Assert.Equal(7301, p.ParentActivityId));
+        Assert.Contains(r.Progress, p => p.ActivityId == 7301 && p.StatusDescription.Contains(" bytes"));
+        Assert.Equal(ProgressRecordType.Completed, r.Progress.Last(p => p.ActivityId == 7301).RecordType);
     }
 
     [Fact]
