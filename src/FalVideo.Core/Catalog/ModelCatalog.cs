@@ -64,7 +64,7 @@ public sealed class ModelCatalog
     /// <exception cref="JsonException">The text is not a valid catalog.</exception>
     public static ModelCatalog Parse(string json)
     {
-        var doc = JsonSerializer.Deserialize<CatalogFile>(json) ?? throw new JsonException("Empty price catalog.");
+        var doc = JsonSerializer.Deserialize(json, CatalogJsonContext.Default.CatalogFile) ?? throw new JsonException("Empty price catalog.");
         return new ModelCatalog(doc.Models, doc.CatalogVersion ?? "unknown");
     }
 
@@ -76,7 +76,7 @@ public sealed class ModelCatalog
     /// <exception cref="ArgumentException">It names a model the catalog does not have.</exception>
     public ModelCatalog WithPriceOverrides(string json)
     {
-        var overrides = JsonSerializer.Deserialize<Dictionary<string, PriceOverride>>(json)
+        var overrides = JsonSerializer.Deserialize(json, CatalogJsonContext.Default.DictionaryStringPriceOverride)
             ?? throw new JsonException("The price override file is empty.");
         var byName = new Dictionary<string, PriceOverride>(overrides, StringComparer.OrdinalIgnoreCase);
         foreach (var name in byName.Keys)
@@ -87,7 +87,7 @@ public sealed class ModelCatalog
         return new ModelCatalog(models, Version + "+overrides");
     }
 
-    private sealed class PriceOverride
+    internal sealed class PriceOverride
     {
         [JsonPropertyName("prices")] public PriceRule[]? Prices { get; init; }
         [JsonPropertyName("priceSource")] public string? PriceSource { get; init; }
@@ -102,9 +102,14 @@ public sealed class ModelCatalog
         return Parse(reader.ReadToEnd());
     }
 
-    private sealed class CatalogFile
+    internal sealed class CatalogFile
     {
         [JsonPropertyName("catalogVersion")] public string? CatalogVersion { get; init; }
         [JsonPropertyName("models")] public List<VideoModel> Models { get; init; } = new();
     }
 }
+
+/// <summary>The catalog's and the price overrides' JSON shapes, generated at compile time (no reflection at import).</summary>
+[JsonSerializable(typeof(ModelCatalog.CatalogFile))]
+[JsonSerializable(typeof(Dictionary<string, ModelCatalog.PriceOverride>))]
+internal sealed partial class CatalogJsonContext : JsonSerializerContext;

@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using FalVideo.Jobs;
 
 namespace FalVideo.Journal;
@@ -50,14 +51,12 @@ public sealed class JobJournal
     /// <summary>How long an append or rewrite waits for another process's lock before giving up.</summary>
     private static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(15);
 
-    private static readonly JsonSerializerOptions s_json = new()
-    {
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        Converters = { new JsonStringEnumConverter() },
-    };
+    // Source-generated (JournalJsonContext below): the (de)serialization code is compiled with this assembly, so a new
+    // session does not spend its first journal write building System.Text.Json's reflection-based converters.
+    private static readonly JsonTypeInfo<JournalEntry> s_entryInfo = JournalJsonContext.Default.JournalEntry;
 
-    // The encoder JsonSerializer.Serialize(string) uses by default, so lines look as they always did.
-    private static readonly JsonWriterOptions s_writerOptions = new() { Encoder = s_json.Encoder, Indented = false };
+    // The default encoder, as JsonSerializer uses it, so lines look as they always did.
+    private static readonly JsonWriterOptions s_writerOptions = new() { Indented = false };
 
     // Threads of one process take this first, so they queue here instead of spinning on the file lock.
     private static readonly object s_gate = new();
@@ -189,7 +188,7 @@ public sealed class JobJournal
         buffer.ResetWrittenCount();
         var json = t_writer ??= new Utf8JsonWriter(buffer, s_writerOptions);
         json.Reset(buffer);
-        JsonSerializer.Serialize(json, entry, s_json);
+        JsonSerializer.Serialize(json, entry, s_entryInfo);
         json.Flush();
         buffer.Write("\n"u8);
         var line = buffer.WrittenSpan.ToArray();
@@ -469,7 +468,7 @@ public sealed class JobJournal
 
     private static JournalEntry? Parse(string line)
     {
-        try { return JsonSerializer.Deserialize<JournalEntry>(line, s_json); }
+        try { return JsonSerializer.Deserialize(line, s_entryInfo); }
         catch (JsonException) { return null; }
     }
 
@@ -496,7 +495,7 @@ public sealed class JobJournal
         }
     }
 
-    private sealed class JournalEntry
+    internal sealed class JournalEntry
     {
         [JsonPropertyName("entry")] public string Entry { get; init; } = "";
         [JsonPropertyName("time")] public DateTimeOffset Time { get; init; }
@@ -536,3 +535,8 @@ public readonly struct JournalRecord
 
     internal bool MustReachDisk { get; }
 }
+
+/// <summary>The journal line's JSON shape, generated at compile time: nulls left out, statuses as their names.</summary>
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, UseStringEnumConverter = true)]
+[JsonSerializable(typeof(JobJournal.JournalEntry))]
+internal sealed partial class JournalJsonContext : JsonSerializerContext;

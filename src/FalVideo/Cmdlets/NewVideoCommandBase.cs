@@ -147,11 +147,12 @@ public abstract class NewVideoCommandBase : FalCmdletBase
         // these tasks would hold every finished row's state machine (its plan, input and job) until the pipeline ends.
         _ = Task.Run(async () =>
         {
-            try { await SubmitAsync(seq, client, journal, plan, row, label).ConfigureAwait(false); }
+            var slot = new Slot(_gate);
+            try { await SubmitAsync(seq, client, journal, plan, row, label, slot).ConfigureAwait(false); }
             // SubmitAsync posts every outcome itself; this catches only a failure of that reporting, so the row still
             // gets its error and EndProcessing does not wait for it forever.
             catch (Exception ex) { Post(seq, () => WriteError(ToErrorRecord(ex, row.Id ?? (object?)row.Prompt, label))); }
-            finally { _gate.Release(); }
+            finally { slot.Release(); }
         });
     }
 
@@ -167,7 +168,18 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     /// <inheritdoc />
     protected override void OnDispose() => _waiter?.Dispose();
 
-    private async Task SubmitAsync(int seq, FalQueueClient client, FalVideo.Journal.JobJournal journal, VideoRequestPlan plan, VideoRow row, string label)
+    /// <summary>One row's place among the -ThrottleLimit submissions in flight, given back once (early or at the end).</summary>
+    private sealed class Slot(SemaphoreSlim gate)
+    {
+        private int _released;
+
+        public void Release()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0) gate.Release();
+        }
+    }
+
+    private async Task SubmitAsync(int seq, FalQueueClient client, FalVideo.Journal.JobJournal journal, VideoRequestPlan plan, VideoRow row, string label, Slot slot)
     {
         var target = row.Id ?? (object?)row.Prompt;
         FalJob? ahead = null;
@@ -198,6 +210,9 @@ public abstract class NewVideoCommandBase : FalCmdletBase
             ahead = NewJob(plan, row, "", FalJobStatus.Unknown, input);
             await TryAppendAsync(journal, FalVideo.Journal.JobJournal.SubmittingEntry, ahead).ConfigureAwait(false);
             var submitted = await client.SubmitAsync(plan.EndpointId, plan.Input, null, StopToken).ConfigureAwait(false);
+            // fal has answered: the next row may send its request while this one's id is flushed to disk. The job is
+            // still emitted only after that flush.
+            slot.Release();
             var job = NewJob(plan, row, submitted.RequestId, FalJobStatus.InQueue, input);
             job.JournalId = ahead.JournalId;
             job.QueuePosition = submitted.QueuePosition;
