@@ -30,6 +30,24 @@ public sealed class ManifestTests : IDisposable
     }
 
     [Fact]
+    public void A_release_build_ships_precompiled_assemblies_that_still_carry_their_IL()
+    {
+        // The module folder is the one built with these tests: precompiled in Release, IL only in Debug.
+        var release = typeof(ManifestTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration == "Release";
+        var folder = Path.GetDirectoryName(RepoPaths.ModuleManifest)!;
+        foreach (var file in new[] { "FalVideo.dll", "FalVideo.Init.dll", "dependencies/FalVideo.Core.dll", "dependencies/Polly.Core.dll", "dependencies/Polly.dll" })
+        {
+            using var stream = File.OpenRead(Path.Combine(folder, file));
+            using var pe = new System.Reflection.PortableExecutable.PEReader(stream);
+            var cor = pe.PEHeaders.CorHeader!;
+            // A ReadyToRun image has a managed native header; its IL and metadata stay, so other platforms JIT it.
+            Assert.True(release == cor.ManagedNativeHeaderDirectory.Size > 0,
+                release ? $"{file} is not a ReadyToRun image." : $"{file} is precompiled in a Debug build.");
+            Assert.True(pe.HasMetadata, $"{file} lost its metadata.");
+        }
+    }
+
+    [Fact]
     public void Assemblies_carry_the_manifest_version()
     {
         var r = _ps.Run("$m = Get-Module FalVideo; $m.Version.ToString(); [FalVideo.Jobs.FalJob].Assembly.GetName().Version.ToString(3)");
