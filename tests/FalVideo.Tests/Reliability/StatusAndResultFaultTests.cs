@@ -53,7 +53,13 @@ public sealed class StatusAndResultFaultTests : FaultTestBase
         Arrange(c);
         var armed = Inject(c.Rule);
 
-        var r = RunBatch(3, "Waiting", c.Rule.Action == FaultAction.ResetAfter ? HalfSecond : "");
+        var rows = Rows(3, "Waiting", c.Rule.Action == FaultAction.ResetAfter ? HalfSecond : "");
+        // A short per-request timeout is the fault's point only while waiting: the rows are submitted with the usual
+        // one first, so a loaded machine answering a submit slowly can't make it an ambiguous submission instead.
+        var r = c.Timeout is { } t
+            ? RunBatch(3, "Waiting", script: $"$jobs = @({rows} | New-KlingVideo); Set-FalConfiguration -RequestTimeout {t}; " +
+                                             "$jobs | Wait-FalJob | Save-FalVideo -Directory $args[0]")
+            : RunBatch(3, "Waiting", script: $"{rows} | New-KlingVideo | Wait-FalJob | Save-FalVideo -Directory $args[0]");
         var tally = Count();
         ReliabilityRecorder.Record(c.Order, fault,
             $"{armed.Fired} fault(s) injected; {Recovery(c)}; {r.Output.Count} of 3 videos saved, {r.Errors.Count} errors", tally.Lost);
@@ -113,7 +119,6 @@ public sealed class StatusAndResultFaultTests : FaultTestBase
 
     private void Arrange(Case c)
     {
-        if (c.Timeout is { } t) Ps.Run($"Set-FalConfiguration -RequestTimeout {t}").ThrowIfErrors();
         // A server without the stream endpoint: waiting falls back to polling at once.
         if (c.Polling) Inject(new FaultRule { Route = FaultRoute.Stream, StatusCode = 405, Times = 1000 });
     }
