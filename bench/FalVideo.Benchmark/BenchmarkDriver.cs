@@ -161,7 +161,8 @@ internal static class BenchmarkDriver
             case Contender.FalVideo:
                 start = SelfAsChild("falvideo", "--base-url", baseUrl, "--rows", rows);
                 label = "FalVideo";
-                how = "`Import-Csv rows.csv | New-KlingVideo | Wait-FalJob` in a hosted PowerShell engine";
+                how = "`Import-Csv rows.csv | New-KlingVideo | Wait-FalJob` in a hosted PowerShell engine" +
+                      (s_childHost is null ? " (IL only, compiled by the JIT: `--engine il`)" : " (precompiled, ReadyToRun, as in an installed pwsh)");
                 break;
             case Contender.Official:
                 start = new ProcessStartInfo("node") { ArgumentList = { officialScript, "--base-url", baseUrl, "--rows", rows, "--mode", options.OfficialMode } };
