@@ -56,18 +56,19 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     [ValidateRange(1, int.MaxValue)]
     public int? Timeout { get; set; }
 
-    /// <summary>How many submissions run at once; default 32, of which at most 8 upload local files at a time. fal queues what it can't run yet.</summary>
-    // Why 32: fal runs 2 requests of a new account at once (up to 40 after credit purchases) and queues the rest
-    // without rejecting them (PROTOCOL.md "Concurrency"), so a batch is best submitted whole and quickly, then waited
-    // for. A submission is a short POST whose time is mostly waiting (the write-ahead journal entry's flush to disk,
-    // the round trip), so more in flight means more rows per second, and the journal's group commit shares one flush
-    // among all the rows submitting at that moment: 1,000 instant emulated jobs took about 1.06 s with 8, 0.91 s with
-    // 16 and 0.84 s with 32 (bench/README.md). 32 matches Wait-FalJob's default and stays under fal's largest
-    // concurrency. Uploads are the slow part of a row with local files; MaxParallelUploads keeps those from crowding
-    // each other out on a home uplink.
+    /// <summary>How many submissions run at once; default 64, of which at most 8 upload local files at a time. fal queues what it can't run yet.</summary>
+    // Why 64: fal runs 2 requests of a new account at once (up to 40 after credit purchases) and queues the rest
+    // without rejecting them (PROTOCOL.md "Concurrency"), so how many submissions are in flight is not bound by the
+    // account's limit: a batch is best submitted whole and quickly, then waited for (fal's JS client submits a whole
+    // Promise.all batch at once). A submission is a short POST whose time is mostly waiting (the write-ahead journal
+    // entry's flush to disk, the round trip), so more in flight means more rows per second, and the journal's group
+    // commit shares one flush among all the rows submitting at that moment: 1,000 instant emulated jobs took 1.06 s
+    // with 8, 0.91 s with 16, 0.84 s with 32 (IL engine); as the first batch of a process on a precompiled engine, about 0.65 to 0.70 s
+    // with 32, 0.54 s with 64 and 0.53 s with 128 (bench/README.md). Uploads are the slow part of a row with local files;
+    // MaxParallelUploads keeps those from crowding each other out on a home uplink.
     [Parameter]
-    [ValidateRange(1, 64)]
-    public int ThrottleLimit { get; set; } = 32;
+    [ValidateRange(1, 256)]
+    public int ThrottleLimit { get; set; } = 64;
 
     /// <summary>At most this many rows upload their local files at once, whatever -ThrottleLimit allows.</summary>
     private const int MaxParallelUploads = 8;
