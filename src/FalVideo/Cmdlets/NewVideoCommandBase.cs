@@ -63,9 +63,9 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     // Promise.all batch at once). A submission is a short POST whose time is mostly waiting (the write-ahead journal
     // entry's flush to disk, the round trip), so more in flight means more rows per second, and the journal's group
     // commit shares one flush among all the rows submitting at that moment: 1,000 instant emulated jobs took 1.06 s
-    // with 8, 0.91 s with 16, 0.84 s with 32 (IL engine); as the first batch of a process on a precompiled engine, about 0.65 to 0.70 s
-    // with 32, 0.54 s with 64 and 0.53 s with 128 (bench/README.md). Uploads are the slow part of a row with local files;
-    // MaxParallelUploads keeps those from crowding each other out on a home uplink.
+    // with 8, 0.91 s with 16, 0.84 s with 32 (IL engine); as the first batch of a process on a precompiled engine,
+    // about 0.65 to 0.70 s with 32, 0.54 s with 64 and 0.53 s with 128 (bench/README.md). Uploads are the slow part
+    // of a row with local files; MaxParallelUploads keeps those from crowding each other out on a home uplink.
     [Parameter]
     [ValidateRange(1, 256)]
     public int ThrottleLimit { get; set; } = 64;
