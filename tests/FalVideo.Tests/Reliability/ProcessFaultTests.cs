@@ -146,4 +146,37 @@ public sealed class ProcessFaultTests : FaultTestBase
         Assert.DoesNotContain(Emulator.State.Jobs, j => j.CancelRequested || j.Status == JobStatus.Completed);
         Assert.Equal(ids.Order(), resumable.Order());
     }
+
+    [Fact]
+    public async Task Ctrl_C_while_jobs_are_still_being_piped_in_names_the_jobs_already_followed()
+    {
+        var submitted = Ps.Run("1..2 | ForEach-Object { New-HailuoVideo -Prompt \"Streamed $_ [emulator:seconds=60]\" }");
+        submitted.ThrowIfErrors();
+        var ids = submitted.Output.Select(o => (string)o.Properties["RequestId"].Value).ToList();
+        Ps.TakeHostText();
+        // The first job reaches Wait-FalJob, which starts following it; the producer then pauses before the second.
+        var (shell, handle, _) = Begin("$jobs = $args[0]; & { $jobs[0]; Start-Sleep -Seconds 60; $jobs[1] } | Wait-FalJob",
+            (object)submitted.Output.Select(o => o.BaseObject).ToArray());
+        using var __ = shell;
+        await Until(() => Emulator.State.StatusRequests >= 1, "the wait to follow the first job");
+
+        var clock = Stopwatch.StartNew();
+        shell.Stop();
+        clock.Stop();
+        try { shell.EndInvoke(handle); } catch (PipelineStoppedException) { }
+        var host = Ps.TakeHostText();
+        var cancels = Emulator.Faults.RequestsTo(FaultRoute.Cancel);
+        var resumable = Ps.Run("Get-FalJob -Status InQueue,InProgress | ForEach-Object RequestId").Output.Select(o => o.ToString()).ToList();
+        ReliabilityRecorder.Record(505, "Ctrl+C while jobs are still being piped to Wait-FalJob",
+            $"stopped {clock.ElapsedMilliseconds} ms after Stop(), before Wait-FalJob's end; the host was told the job it was following " +
+            $"still runs at fal, with its request id; {cancels} cancel requests; the journal lists {resumable.Count} resumable jobs",
+            resumable.Count == 2 && cancels == 0 ? "nothing" : "jobs cancelled or missing from the journal");
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"Stop took {clock.Elapsed}");
+        Assert.Contains("still running", host);
+        Assert.Contains(ids[0], host);
+        Assert.DoesNotContain(ids[1], host);   // never reached Wait-FalJob; it is in the journal like the first
+        Assert.Equal(0, cancels);
+        Assert.Equal(ids.Order(), resumable.Order());
+    }
 }
