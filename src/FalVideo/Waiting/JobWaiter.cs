@@ -121,11 +121,15 @@ internal sealed class JobWaiter : IDisposable
         }
         HandleBatch();
         _cmdlet.FlushVerbose();
-        if (_clock.Elapsed - _lastProgress > TimeSpan.FromMilliseconds(500))
-        {
-            WriteProgress();
-            _lastProgress = _clock.Elapsed;
-        }
+        MaybeWriteProgress(force: false);
+    }
+
+    /// <summary>Progress at most every 500 ms, or now with <paramref name="force"/>.</summary>
+    private void MaybeWriteProgress(bool force)
+    {
+        if (!force && _clock.Elapsed - _lastProgress <= TimeSpan.FromMilliseconds(500)) return;
+        WriteProgress();
+        _lastProgress = _clock.Elapsed;
     }
 
     /// <summary>Waits until every added job finished, the timeout passed, or Ctrl+C. Pipeline thread only.</summary>
@@ -145,11 +149,7 @@ internal sealed class JobWaiter : IDisposable
                     HandleBatch();
                 }
                 _cmdlet.FlushVerbose();
-                if (_clock.Elapsed - _lastProgress > TimeSpan.FromMilliseconds(500) || _open.Count == 0)
-                {
-                    WriteProgress();
-                    _lastProgress = _clock.Elapsed;
-                }
+                MaybeWriteProgress(force: _open.Count == 0);
             }
             if (_added > 0)
                 _cmdlet.WriteProgress(new ProgressRecord(ParentActivityId, "Waiting for fal jobs", "Done") { RecordType = ProgressRecordType.Completed });
