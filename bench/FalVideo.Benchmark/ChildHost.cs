@@ -33,10 +33,10 @@ internal static class ChildHost
         foreach (var a in new[]
                  {
                      "publish", project, "-c", BuildInfo.Configuration, "-r", RuntimeInformation.RuntimeIdentifier,
-                     "--self-contained", "false", "-p:PublishReadyToRun=true",
-                     // The module and the emulator are built already (the driver checks); a RID-specific rebuild of
-                     // them would only write a second copy.
-                     "-p:BuildProjectReferences=false", "-o", output, "--nologo", "-v", "quiet",
+                     // The project references (module, emulator) are built for the runtime identifier too: the
+                     // emulator reference brings its runtime-specific files along. The module folder they assemble is
+                     // the same one.
+                     "--self-contained", "false", "-p:PublishReadyToRun=true", "-o", output, "--nologo", "-v", "quiet",
                  })
         {
             start.ArgumentList.Add(a);
