@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using FalVideo.Emulator;
+using FalVideo.Emulator.Faults;
 
 namespace FalVideo.Tests.Module;
 
@@ -40,23 +41,24 @@ public sealed class WaitTests : IAsyncLifetime
     [Fact]
     public void Wait_FalJob_follows_a_job_while_earlier_commands_are_still_producing()
     {
-        // The first job is piped in, then the producer pauses 2.5 s before the second (each job takes 1.5 s at the
-        // emulator). A waiter that starts on each job as it arrives has followed the first one to its result during
-        // the pause; one that collects all jobs first makes no request until the producer is done.
-        var r = _ps.Run(@"$emulator = $args[0]
+        // The first job is piped in, then the producer holds back the second until the emulator has been asked for
+        // the first one's result (or 30 s have passed). A waiter that starts on each job as it arrives fetches that
+        // result while the producer waits; one that collects all jobs first makes no request until the producer is
+        // done, so the producer would give up after 30 s. Polling instead of a fixed pause keeps a loaded machine
+        // from failing the test.
+        var r = _ps.Run(@"$emulator, $resultRoute = $args
                           $jobs = 1..2 | ForEach-Object { New-KlingVideo -Prompt ""Streamed $_"" -Duration 3 }
                           $probe = @{}
                           & { $jobs[0]
-                              $before = $emulator.State.Requests
-                              Start-Sleep -Milliseconds 2500
-                              $probe.During = $emulator.State.Requests - $before
+                              $clock = [Diagnostics.Stopwatch]::StartNew()
+                              while ($emulator.Faults.RequestsTo($resultRoute) -lt 1 -and $clock.Elapsed.TotalSeconds -lt 30) { Start-Sleep -Milliseconds 50 }
+                              $probe.ResultsWhileHeld = $emulator.Faults.RequestsTo($resultRoute)
                               $jobs[1] } | Wait-FalJob | ForEach-Object { $_.RequestId }
-                          $probe.During", _emulator);
+                          $probe.ResultsWhileHeld", _emulator, FaultRoute.Result);
         r.ThrowIfErrors();
         Assert.Equal(3, r.Output.Count);
-        var during = Convert.ToInt32(r.Output[2].BaseObject);
-        // At least the first job's result GET (its status stream may have opened before the count was taken).
-        Assert.True(during >= 1, $"Requests made while the producer paused: {during}; the first job was not followed until the end.");
+        var resultsWhileHeld = Convert.ToInt32(r.Output[2].BaseObject);
+        Assert.True(resultsWhileHeld >= 1, "No result was fetched while the producer held the second job back: the first job was not followed until the end.");
         var ids = r.Output.Take(2).Select(o => o.BaseObject.ToString()).ToHashSet();
         Assert.Equal(2, ids.Count);
     }
