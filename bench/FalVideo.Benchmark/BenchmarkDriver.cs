@@ -217,18 +217,19 @@ internal static class BenchmarkDriver
     /// <summary>This program again, in a child mode: the precompiled publish of it, or this build with <c>--engine il</c>.</summary>
     private static ProcessStartInfo SelfAsChild(params string[] args)
     {
+        ProcessStartInfo start;
         if (s_childHost is not null)
         {
-            var precompiled = new ProcessStartInfo(ChildHost.Dotnet);
-            precompiled.ArgumentList.Add(s_childHost);
-            precompiled.ArgumentList.Add(ChildMode.Flag);
-            foreach (var a in args) precompiled.ArgumentList.Add(a);
-            return precompiled;
+            start = new ProcessStartInfo(ChildHost.Dotnet);
+            start.ArgumentList.Add(s_childHost);
         }
-        var host = Environment.ProcessPath ?? "dotnet";
-        var start = new ProcessStartInfo(host);
-        // Started as `dotnet FalVideo.Benchmark.dll`: the child needs the dll too.
-        if (Path.GetFileNameWithoutExtension(host) == "dotnet") start.ArgumentList.Add(typeof(BenchmarkDriver).Assembly.Location);
+        else
+        {
+            var host = Environment.ProcessPath ?? "dotnet";
+            start = new ProcessStartInfo(host);
+            // Started as `dotnet FalVideo.Benchmark.dll`: the child needs the dll too.
+            if (Path.GetFileNameWithoutExtension(host) == "dotnet") start.ArgumentList.Add(typeof(BenchmarkDriver).Assembly.Location);
+        }
         start.ArgumentList.Add(ChildMode.Flag);
         foreach (var a in args) start.ArgumentList.Add(a);
         return start;

@@ -55,7 +55,7 @@ internal sealed class JobWaiter : IDisposable
     private readonly JobJournal _journal;
     private readonly BlockingCollection<WaitEvent> _events = new();
     private readonly Channel<FalJob> _toFollow = Channel.CreateUnbounded<FalJob>(new UnboundedChannelOptions { SingleWriter = true });
-    private readonly List<Task> _workers = new();
+    private int _workers;
     private readonly HashSet<FalJob> _open = new(ReferenceEqualityComparer.Instance);
     // The first jobs get a progress bar each; the rest are counted.
     private readonly List<FalJob> _shown = new();
@@ -106,7 +106,11 @@ internal sealed class JobWaiter : IDisposable
             // Workers are started as jobs arrive, up to the limit; each then takes the jobs in arrival order, so at
             // most throttleLimit are followed (a status stream or poll each, then the result) at any moment, and no
             // task exists per waiting job.
-            if (_workers.Count < _throttleLimit) _workers.Add(Task.Run(FollowQueuedAsync));
+            if (_workers < _throttleLimit)
+            {
+                _workers++;
+                _ = Task.Run(FollowQueuedAsync);
+            }
         }
         Pump();
     }

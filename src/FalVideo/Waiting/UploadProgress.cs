@@ -50,9 +50,11 @@ internal sealed class UploadProgress(Cmdlet cmdlet)
     /// <summary>Writes the bars when 200 ms have passed, a file finished, or <paramref name="force"/>. Pipeline thread only.</summary>
     public void Write(bool force = false)
     {
+        // Called for every row: a batch without local files ends here.
+        if (_active.IsEmpty && !_shown) return;
         var now = Stopwatch.GetTimestamp();
         var anyDone = false;
-        foreach (var u in _active.Values) anyDone |= u.Done;
+        foreach (var (_, u) in _active) anyDone |= u.Done;
         if (!force && !anyDone && now - _lastWrite < Interval) return;
         _lastWrite = now;
         if (_active.IsEmpty)
@@ -64,7 +66,7 @@ internal sealed class UploadProgress(Cmdlet cmdlet)
 
         long sent = 0, total = 0;
         var running = 0;
-        foreach (var u in _active.Values)
+        foreach (var (_, u) in _active)
         {
             sent += Interlocked.Read(ref u.Sent);
             total += Interlocked.Read(ref u.Total);

@@ -125,13 +125,7 @@ public sealed class ProcessFaultTests : FaultTestBase
         await Until(() => Emulator.State.StatusRequests >= 3, "the wait to follow all three jobs");
         await Task.Delay(TimeSpan.FromSeconds(1));
 
-        var clock = Stopwatch.StartNew();
-        shell.Stop();
-        clock.Stop();
-        try { shell.EndInvoke(handle); } catch (PipelineStoppedException) { }
-        var host = Ps.TakeHostText();
-        var cancels = Emulator.Faults.RequestsTo(FaultRoute.Cancel);
-        var resumable = Ps.Run("Get-FalJob -Status InQueue,InProgress | ForEach-Object RequestId").Output.Select(o => o.ToString()).ToList();
+        var (clock, host, cancels, resumable) = PressCtrlC(shell, handle);
         ReliabilityRecorder.Record(504, "Ctrl+C during Wait-FalJob (3 jobs running)",
             $"the wait returned {clock.ElapsedMilliseconds} ms after Stop(); the host was told the jobs still run at fal, with their request ids and " +
             $"'Get-FalJob -Status InQueue,InProgress | Wait-FalJob'; {cancels} cancel requests; the journal lists {resumable.Count} resumable jobs",
@@ -160,13 +154,7 @@ public sealed class ProcessFaultTests : FaultTestBase
         using var __ = shell;
         await Until(() => Emulator.State.StatusRequests >= 1, "the wait to follow the first job");
 
-        var clock = Stopwatch.StartNew();
-        shell.Stop();
-        clock.Stop();
-        try { shell.EndInvoke(handle); } catch (PipelineStoppedException) { }
-        var host = Ps.TakeHostText();
-        var cancels = Emulator.Faults.RequestsTo(FaultRoute.Cancel);
-        var resumable = Ps.Run("Get-FalJob -Status InQueue,InProgress | ForEach-Object RequestId").Output.Select(o => o.ToString()).ToList();
+        var (clock, host, cancels, resumable) = PressCtrlC(shell, handle);
         ReliabilityRecorder.Record(505, "Ctrl+C while jobs are still being piped to Wait-FalJob",
             $"stopped {clock.ElapsedMilliseconds} ms after Stop(), before Wait-FalJob's end; the host was told the job it was following " +
             $"still runs at fal, with its request id; {cancels} cancel requests; the journal lists {resumable.Count} resumable jobs",
@@ -178,5 +166,19 @@ public sealed class ProcessFaultTests : FaultTestBase
         Assert.DoesNotContain(ids[1], host);   // never reached Wait-FalJob; it is in the journal like the first
         Assert.Equal(0, cancels);
         Assert.Equal(ids.Order(), resumable.Order());
+    }
+
+    /// <summary>Stops the pipeline as Ctrl+C does, then reads what the host was told, the cancels fal got and the
+    /// journal's resumable request ids.</summary>
+    private (Stopwatch Clock, string Host, int Cancels, List<string> Resumable) PressCtrlC(PowerShell shell, IAsyncResult handle)
+    {
+        var clock = Stopwatch.StartNew();
+        shell.Stop();
+        clock.Stop();
+        try { shell.EndInvoke(handle); } catch (PipelineStoppedException) { }
+        var host = Ps.TakeHostText();
+        var cancels = Emulator.Faults.RequestsTo(FaultRoute.Cancel);
+        var resumable = Ps.Run("Get-FalJob -Status InQueue,InProgress | ForEach-Object RequestId").Output.Select(o => o.ToString()).ToList();
+        return (clock, host, cancels, resumable);
     }
 }
