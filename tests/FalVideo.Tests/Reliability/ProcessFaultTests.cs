@@ -148,8 +148,10 @@ public sealed class ProcessFaultTests : FaultTestBase
         submitted.ThrowIfErrors();
         var ids = submitted.Output.Select(o => (string)o.Properties["RequestId"].Value).ToList();
         Ps.TakeHostText();
-        // The first job reaches Wait-FalJob, which starts following it; the producer then pauses before the second.
-        var (shell, handle, _) = Begin("$jobs = $args[0]; & { $jobs[0]; Start-Sleep -Seconds 60; $jobs[1] } | Wait-FalJob",
+        // The first job reaches Wait-FalJob, which starts following it; the producer then waits before the second.
+        // It waits in a loop, not in one long Start-Sleep: a stopped Start-Sleep returns and the script could go on to
+        // emit the second job before the engine stops it, while the next loop statement is where the stop lands.
+        var (shell, handle, _) = Begin("$jobs = $args[0]; & { $jobs[0]; while ($true) { Start-Sleep -Milliseconds 100 }; $jobs[1] } | Wait-FalJob",
             (object)submitted.Output.Select(o => o.BaseObject).ToArray());
         using var __ = shell;
         await Until(() => Emulator.State.StatusRequests >= 1, "the wait to follow the first job");
