@@ -115,15 +115,23 @@ internal static class Report
             {
                 var what = $"{options.PipelineRows:N0} instant jobs in one pipeline: `Import-Csv \\| New-KlingVideo \\| Wait-FalJob \\| Export-Csv`";
                 if (pipe.Figures is { } f)
+                {
                     Row(what, $"{F(f["completed"], "0")} completed in {F(f["seconds"], "0.0")} s; resident memory {F(f["rss_before_mb"], "0")} MB before " +
-                              $"(engine and module loaded), **peak {F(f["peak_mb"], "0")} MB** (whole process)");
+                              $"(engine alone {F(f["rss_engine_mb"], "0")} MB, then the module imported), **peak {F(f["peak_mb"], "0")} MB** (whole process)");
+                    Row("what the peak was made of",
+                        $"{F(f["peak_anon_mb"], "0")} MB anonymous memory, of which the GC's committed memory was at most {F(f["gc_committed_max_mb"], "0")} MB " +
+                        $"while its heap after a collection was at most {F(f["gc_heap_max_mb"], "0")} MB ({F(f["allocated_mb"], "0")} MB allocated in all, " +
+                        $"{F(f["gc_count_gen0"], "0")} collections); {F(f["peak_file_mb"], "0")} MB file-backed (assembly images, native libraries); " +
+                        $"{F(f["peak_shmem_mb"], "0")} MB shared (the runtime's executable memory for compiled code and stubs)");
+                }
                 else Row(what, $"failed: {pipe.Problem}");
             }
             if (Find("pipeline-gen0-32mb") is { } small)
             {
                 var what = $"the same with the GC's first-generation budget at 32 MB (`DOTNET_GCgen0size=0x2000000`; .NET sizes it from the L3 cache, which this VM reports as {MachineInfo.L3CacheMb()} MB)";
                 if (small.Figures is { } f)
-                    Row(what, $"{F(f["completed"], "0")} completed in {F(f["seconds"], "0.0")} s; peak {F(f["peak_mb"], "0")} MB");
+                    Row(what, $"{F(f["completed"], "0")} completed in {F(f["seconds"], "0.0")} s; peak {F(f["peak_mb"], "0")} MB " +
+                              $"(GC committed at most {F(f["gc_committed_max_mb"], "0")} MB, {F(f["gc_count_gen0"], "0")} collections)");
                 else Row(what, $"failed: {small.Problem}");
             }
             foreach (var note in checks.Where(c => c.Check is "save-video" or "pipeline").SelectMany(c => c.Figures?.Notes ?? []))

@@ -164,12 +164,26 @@ internal static class ResourceChecks
         try
         {
             using var runspace = OpenRunspace();
+            var engineOnly = Proc.RssKb();
             Invoke(runspace, "param($Manifest) Import-Module $Manifest -ErrorAction Stop", report, ("Manifest", Manifest()));
             var before = Proc.RssKb();
+            double ms;
             // The realistic end of a batch: every finished job becomes a line of a report, nothing is kept in memory.
-            var ms = Time(() => Invoke(runspace,
-                "param($Csv, $Done) Import-Csv $Csv | New-KlingVideo | Wait-FalJob | Export-Csv $Done -NoTypeInformation", report,
-                ("Csv", csv), ("Done", done)));
+            using (var peak = new PeakSampler())
+            {
+                ms = Time(() => Invoke(runspace,
+                    "param($Csv, $Done) Import-Csv $Csv | New-KlingVideo | Wait-FalJob | Export-Csv $Done -NoTypeInformation", report,
+                    ("Csv", csv), ("Done", done)));
+                peak.Stop();
+                report.Figures["peak_anon_mb"] = peak.AnonKb / 1024.0;
+                report.Figures["peak_file_mb"] = peak.FileKb / 1024.0;
+                report.Figures["peak_shmem_mb"] = peak.ShmemKb / 1024.0;
+                report.Figures["gc_committed_max_mb"] = peak.GcCommittedMaxBytes / 1048576.0;
+                report.Figures["gc_heap_max_mb"] = peak.GcHeapMaxBytes / 1048576.0;
+            }
+            report.Figures["gc_count_gen0"] = GC.CollectionCount(0);
+            report.Figures["allocated_mb"] = GC.GetTotalAllocatedBytes() / 1048576.0;
+            report.Figures["rss_engine_mb"] = engineOnly / 1024.0;
             var completed = File.Exists(done) ? File.ReadLines(done).Count() - 1 : 0;
             report.Figures["rows"] = rows;
             report.Figures["completed"] = completed;
@@ -344,8 +358,63 @@ internal static class ResourceChecks
     }
 
     /// <summary>This process's memory figures from <c>/proc/self</c>.</summary>
+    /// <summary>
+    /// Follows the process's resident memory every 10 ms on a thread of its own while a check runs, and keeps what
+    /// made up the highest reading: anonymous, file-backed and shared memory (<c>/proc/self/status</c> RssAnon,
+    /// RssFile, RssShmem, in KiB), and the largest GC heap and GC commit seen (from the GC's figures of its latest
+    /// collection, <see cref="GC.GetGCMemoryInfo()"/>, bytes).
+    /// </summary>
+    private sealed class PeakSampler : IDisposable
+    {
+        private readonly Thread _thread;
+        private volatile bool _stop;
+        private long _max;
+
+        public PeakSampler()
+        {
+            _thread = new Thread(Run) { IsBackground = true, Name = "peak sampler" };
+            _thread.Start();
+        }
+
+        public long AnonKb { get; private set; }
+        public long FileKb { get; private set; }
+        public long ShmemKb { get; private set; }
+        public long GcCommittedMaxBytes { get; private set; }
+        public long GcHeapMaxBytes { get; private set; }
+
+        /// <summary>Stops sampling after one last reading; the properties are final after it.</summary>
+        public void Stop()
+        {
+            _stop = true;
+            _thread.Join();
+        }
+
+        public void Dispose() => Stop();
+
+        private void Run()
+        {
+            do
+            {
+                var gc = GC.GetGCMemoryInfo();
+                GcCommittedMaxBytes = Math.Max(GcCommittedMaxBytes, gc.TotalCommittedBytes);
+                GcHeapMaxBytes = Math.Max(GcHeapMaxBytes, gc.HeapSizeBytes);
+                var (anon, file, shmem) = Proc.RssParts();
+                if (anon + file + shmem > _max)
+                {
+                    _max = anon + file + shmem;
+                    (AnonKb, FileKb, ShmemKb) = (anon, file, shmem);
+                }
+                if (!_stop) Thread.Sleep(10);
+            }
+            while (!_stop);
+        }
+    }
+
     private static class Proc
     {
+        /// <summary>RssAnon, RssFile and RssShmem in KiB (their sum is VmRSS).</summary>
+        public static (long Anon, long File, long Shmem) RssParts() => (Field("RssAnon:"), Field("RssFile:"), Field("RssShmem:"));
+
         public static long RssKb() => Field("VmRSS:");
 
         public static long PeakRssKb() => Field("VmHWM:");
