@@ -90,6 +90,7 @@ internal static class BenchmarkDriver
         {
             checks.Add(await RunCheckAsync(options, "cmdlets", emulator: false, options.CostRows));
             checks.Add(await RunCheckAsync(options, "overhead", emulator: true, options.OverheadRows));
+            checks.Add(await RunCheckAsync(options, "binding", emulator: false, options.OverheadRows));
         }
 
         var markdown = Report.Render(options, machine, started, results, checks);

@@ -31,7 +31,7 @@ internal static class ChildMode
                 default: return Fail($"Unknown child option {args[i]}.");
             }
         }
-        if (kind is "save-video" or "pipeline" or "cmdlets" or "overhead")
+        if (kind is "save-video" or "pipeline" or "cmdlets" or "overhead" or "binding")
         {
             try
             {

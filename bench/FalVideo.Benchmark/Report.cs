@@ -175,6 +175,12 @@ internal static class Report
                         md.AppendLine(inv, $"| the same, steady state, journal in memory (`/dev/shm`: its flushes to disk cost nothing; median of the next 3 runs) | {F(f["full_warm_memjournal_ms"], "0")} | | |");
                 }
                 else md.AppendLine(inv, $"| time breakdown | failed: {o.Problem} | | |");
+                if (Find("binding") is { } b)
+                {
+                    if (b.Figures is { } g)
+                        md.AppendLine(inv, $"| in another fresh process, `Import-Csv rows.csv \\| New-KlingVideo -WhatIf` as its first batch (after one `Import-Csv \\| Out-Null`, {F(g["import_csv_cold_ms"], "0")} ms): the binding and planning the cold pipeline pays | {F(g["bind_plan_cold_ms"], "0")} | {F(g["bind_plan_cold_cpu_ms"], "0")} | {F(g["bind_plan_cold_jit_ms"], "0")} |");
+                    else md.AppendLine(inv, $"| binding and planning, cold | failed: {b.Problem} | | |");
+                }
             }
         }
     }

@@ -49,6 +49,7 @@ public sealed record FigureReport(string Check, Dictionary<string, double> Figur
 /// imported it before); Measure-VideoCost over 100,000 CSV-shaped rows, cold and warm.</item>
 /// <item><c>overhead</c>: where the time of 1,000 instant jobs goes in the hosted engine: Import-Csv alone, binding
 /// and planning alone (<c>-WhatIf</c>), the whole pipeline cold and warm, with the journal on disk and in memory.</item>
+/// <item><c>binding</c>: binding and planning alone (<c>-WhatIf</c>) as the first batch of a fresh process pays them.</item>
 /// </list>
 /// </summary>
 internal static class ResourceChecks
@@ -79,6 +80,7 @@ internal static class ResourceChecks
             case "pipeline": Pipeline(report, rows); break;
             case "cmdlets": Cmdlets(report, rows); break;
             case "overhead": Overhead(report, rows); break;
+            case "binding": Binding(report, rows); break;
             default: throw new ArgumentException($"Unknown check {check}.");
         }
         return report;
@@ -169,7 +171,7 @@ internal static class ResourceChecks
             var before = Proc.RssKb();
             double ms;
             // The realistic end of a batch: every finished job becomes a line of a report, nothing is kept in memory.
-            using (var peak = new PeakSampler())
+            using (var peak = new RssSampler())
             {
                 ms = Time(() => Invoke(runspace,
                     "param($Csv, $Done) Import-Csv $Csv | New-KlingVideo | Wait-FalJob | Export-Csv $Done -NoTypeInformation", report,
@@ -304,6 +306,30 @@ internal static class ResourceChecks
         }
     }
 
+    /// <summary>
+    /// What PowerShell and the module's planning cost before any request, in a fresh process as the first batch
+    /// pays it: <c>Import-Csv | Out-Null</c> first (so reading the CSV is warm), then
+    /// <c>Import-Csv | New-KlingVideo -WhatIf</c> (parameter binding of every row, the module's validation and
+    /// planning; no HTTP, no journal), each the first of its kind in the process.
+    /// </summary>
+    private static void Binding(FigureReport report, int rows)
+    {
+        var csv = Path.Combine(Path.GetTempPath(), $"falvideo-bench-{Environment.ProcessId}-binding.csv");
+        Workload.WriteCsv(csv, rows);
+        try
+        {
+            using var runspace = OpenRunspace();
+            Invoke(runspace, "param($Manifest) Import-Module $Manifest -ErrorAction Stop", report, ("Manifest", Manifest()));
+            Measure(report, "import_csv_cold", runspace, "param($Csv) Import-Csv $Csv | Out-Null", csv);
+            Measure(report, "bind_plan_cold", runspace, "param($Csv) Import-Csv $Csv | New-KlingVideo -WhatIf", csv);
+            report.Figures["rows"] = rows;
+        }
+        finally
+        {
+            File.Delete(csv);
+        }
+    }
+
     /// <summary>Runs a script once and records wall, CPU and JIT time under <paramref name="name"/> when given.</summary>
     private static (double Ms, double Cpu, double Jit) Measure(FigureReport report, string? name, Runspace runspace, string script, string csv)
     {
@@ -325,88 +351,61 @@ internal static class ResourceChecks
 
     private static double Median(List<double> values) => values.OrderBy(v => v).ElementAt(values.Count / 2);
 
-    /// <summary>Polls the resident set size every 5 ms on a thread of its own, keeping the highest value.</summary>
+    /// <summary>
+    /// Follows the process's resident memory every 5 ms on a thread of its own while a check runs, and keeps the
+    /// highest reading (VmRSS, KiB) with what made it up: anonymous, file-backed and shared memory
+    /// (<c>/proc/self/status</c> RssAnon, RssFile, RssShmem, KiB), and the largest GC heap and GC commit seen (the
+    /// GC's figures of its latest collection, <see cref="GC.GetGCMemoryInfo()"/>, bytes).
+    /// </summary>
     private sealed class RssSampler : IDisposable
     {
         private readonly Thread _thread;
         private volatile bool _stop;
-        private long _max;
 
         public RssSampler()
         {
-            _max = Proc.RssKb();
+            Sample();
             _thread = new Thread(() =>
             {
                 while (!_stop)
                 {
-                    var kb = Proc.RssKb();
-                    if (kb > Interlocked.Read(ref _max)) Interlocked.Exchange(ref _max, kb);
                     Thread.Sleep(5);
+                    Sample();
                 }
             }) { IsBackground = true, Name = "rss sampler" };
             _thread.Start();
         }
 
-        public long Stop()
-        {
-            _stop = true;
-            _thread.Join();
-            return Interlocked.Read(ref _max);
-        }
-
-        public void Dispose() => _stop = true;
-    }
-
-    /// <summary>This process's memory figures from <c>/proc/self</c>.</summary>
-    /// <summary>
-    /// Follows the process's resident memory every 10 ms on a thread of its own while a check runs, and keeps what
-    /// made up the highest reading: anonymous, file-backed and shared memory (<c>/proc/self/status</c> RssAnon,
-    /// RssFile, RssShmem, in KiB), and the largest GC heap and GC commit seen (from the GC's figures of its latest
-    /// collection, <see cref="GC.GetGCMemoryInfo()"/>, bytes).
-    /// </summary>
-    private sealed class PeakSampler : IDisposable
-    {
-        private readonly Thread _thread;
-        private volatile bool _stop;
-        private long _max;
-
-        public PeakSampler()
-        {
-            _thread = new Thread(Run) { IsBackground = true, Name = "peak sampler" };
-            _thread.Start();
-        }
-
+        /// <summary>The highest VmRSS seen, KiB.</summary>
+        public long PeakKb { get; private set; }
         public long AnonKb { get; private set; }
         public long FileKb { get; private set; }
         public long ShmemKb { get; private set; }
         public long GcCommittedMaxBytes { get; private set; }
         public long GcHeapMaxBytes { get; private set; }
 
-        /// <summary>Stops sampling after one last reading; the properties are final after it.</summary>
-        public void Stop()
+        /// <summary>Stops sampling after one last reading and returns the highest VmRSS seen (KiB); the properties are final after it.</summary>
+        public long Stop()
         {
             _stop = true;
             _thread.Join();
+            Sample();
+            return PeakKb;
         }
 
-        public void Dispose() => Stop();
+        public void Dispose() => _stop = true;
 
-        private void Run()
+        private void Sample()
         {
-            do
+            var gc = GC.GetGCMemoryInfo();
+            GcCommittedMaxBytes = Math.Max(GcCommittedMaxBytes, gc.TotalCommittedBytes);
+            GcHeapMaxBytes = Math.Max(GcHeapMaxBytes, gc.HeapSizeBytes);
+            var (anon, file, shmem) = Proc.RssParts();
+            if (anon + file + shmem > PeakKb)
             {
-                var gc = GC.GetGCMemoryInfo();
-                GcCommittedMaxBytes = Math.Max(GcCommittedMaxBytes, gc.TotalCommittedBytes);
-                GcHeapMaxBytes = Math.Max(GcHeapMaxBytes, gc.HeapSizeBytes);
-                var (anon, file, shmem) = Proc.RssParts();
-                if (anon + file + shmem > _max)
-                {
-                    _max = anon + file + shmem;
-                    (AnonKb, FileKb, ShmemKb) = (anon, file, shmem);
-                }
-                if (!_stop) Thread.Sleep(10);
+                PeakKb = anon + file + shmem;
+                (AnonKb, FileKb, ShmemKb) = (anon, file, shmem);
             }
-            while (!_stop);
         }
     }
 
