@@ -90,7 +90,7 @@ internal static class BenchmarkDriver
         {
             checks.Add(await RunCheckAsync(options, "cmdlets", emulator: false, options.CostRows));
             checks.Add(await RunCheckAsync(options, "overhead", emulator: true, options.OverheadRows));
-            checks.Add(await RunCheckAsync(options, "binding", emulator: false, options.OverheadRows));
+            checks.Add(await RunCheckAsync(options, "first-job", emulator: true, options.OverheadRows));
         }
 
         var markdown = Report.Render(options, machine, started, results, checks);

@@ -5,7 +5,7 @@ namespace FalVideo.Benchmark;
 /// <summary>
 /// <c>FalVideo.Benchmark --child falvideo|floor --base-url URL --rows N [--parallel N] [--poll-ms N]</c>: one
 /// contender's run, started by the driver as its own process. Prints a <see cref="ChildReport"/> line.
-/// <c>--child save-video|pipeline|cmdlets|overhead [--base-url URL] --rows N [--video-mb N]</c>: one resource check
+/// <c>--child save-video|pipeline|cmdlets|overhead|first-job [--base-url URL] --rows N [--video-mb N]</c>: one resource check
 /// (<see cref="ResourceChecks"/>); prints a <see cref="FigureReport"/> line.
 /// </summary>
 internal static class ChildMode
@@ -31,7 +31,7 @@ internal static class ChildMode
                 default: return Fail($"Unknown child option {args[i]}.");
             }
         }
-        if (kind is "save-video" or "pipeline" or "cmdlets" or "overhead" or "binding")
+        if (kind is "save-video" or "pipeline" or "cmdlets" or "overhead" or "first-job")
         {
             try
             {
