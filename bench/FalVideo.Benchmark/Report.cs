@@ -156,13 +156,18 @@ internal static class Report
                 }
                 else Row("Import-Module and Measure-VideoCost", $"failed: {c.Problem}");
             }
-            if (Find("overhead") is { } o)
+            // A table of wall, CPU and JIT times under an introducing sentence.
+            void TimingTable(string intro, string firstColumn)
             {
                 md.AppendLine();
-                md.AppendLine(inv, $"Where the time of {options.OverheadRows:N0} instant jobs goes, in one hosted engine (one process, its own emulator; warm = median of the 3 runs after the first):");
+                md.AppendLine(intro);
                 md.AppendLine();
-                md.AppendLine("| what | wall (ms) | CPU (ms) | of which JIT (ms) |");
+                md.AppendLine(inv, $"| {firstColumn} | wall (ms) | CPU (ms) | of which JIT (ms) |");
                 md.AppendLine("|---|---:|---:|---:|");
+            }
+            if (Find("overhead") is { } o)
+            {
+                TimingTable(string.Create(inv, $"Where the time of {options.OverheadRows:N0} instant jobs goes, in one hosted engine (one process, its own emulator; warm = median of the 3 runs after the first):"), "what");
                 if (o.Figures is { } f)
                 {
                     md.AppendLine(inv, $"| `Import-Csv rows.csv \\| Out-Null`, warm | {F(f["import_csv_ms"], "0")} | | |");
@@ -177,11 +182,7 @@ internal static class Report
                 else md.AppendLine(inv, $"| time breakdown | failed: {o.Problem} | | |");
                 if (Find("first-job") is { } b)
                 {
-                    md.AppendLine();
-                    md.AppendLine(inv, $"What a fresh process pays once, step by step (another process, its own emulator; each step the first of its kind in the process, in this order):");
-                    md.AppendLine();
-                    md.AppendLine("| step | wall (ms) | CPU (ms) | of which JIT (ms) |");
-                    md.AppendLine("|---|---:|---:|---:|");
+                    TimingTable("What a fresh process pays once, step by step (another process, its own emulator; each step the first of its kind in the process, in this order):", "step");
                     if (b.Figures is { } g)
                     {
                         void Step(string what, string key) =>
