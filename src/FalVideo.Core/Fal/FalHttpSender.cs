@@ -52,7 +52,8 @@ internal sealed class FalHttpSender
         }
     }
 
-    /// <summary>Reads a whole body into memory, refusing more than <see cref="FalJson.MaxBodyBytes"/>.</summary>
+    /// <summary>Reads a whole body into memory, refusing more than <see cref="FalJson.MaxBodyBytes"/>; a body this sender
+    /// already buffered (<see cref="BufferedContent"/>) is returned as it is.</summary>
     /// <exception cref="FalProtocolException">The body is larger than the cap.</exception>
     public static async Task<byte[]> ReadCappedAsync(HttpContent content, int statusCode, CancellationToken ct)
     {
@@ -101,11 +102,9 @@ internal sealed class FalHttpSender
         return memory.ToArray();
     }
 
-    /// <summary>The body of a response this sender buffered, without copying it again; other content is read (capped).</summary>
+    /// <summary>The body of a response (see <see cref="ReadCappedAsync"/>: one this sender buffered is not copied again).</summary>
     public static Task<byte[]> ReadBodyAsync(HttpResponseMessage response, CancellationToken ct) =>
-        response.Content is BufferedContent buffered
-            ? Task.FromResult(buffered.Bytes)
-            : ReadCappedAsync(response.Content, (int)response.StatusCode, ct);
+        ReadCappedAsync(response.Content, (int)response.StatusCode, ct);
 
     private async ValueTask<HttpResponseMessage> AttemptAsync(FalHttpCall call, CancellationToken ct)
     {

@@ -140,6 +140,13 @@ public sealed class JobJournal
     {
         ArgumentNullException.ThrowIfNull(records);
         if (records.Count == 0) return;
+        var (block, durable) = Join(records);
+        Writer.For(FilePath).Enqueue(block, durable, this).GetAwaiter().GetResult();
+    }
+
+    /// <summary>Entries as one block, in order (the one entry's own line when there is one), and whether any must reach the disk.</summary>
+    private static (byte[] Block, bool Durable) Join(IReadOnlyCollection<JournalRecord> records)
+    {
         var total = 0;
         var durable = false;
         foreach (var r in records)
@@ -147,6 +154,7 @@ public sealed class JobJournal
             total += r.Line.Length;
             durable |= r.MustReachDisk;
         }
+        if (records.Count == 1) return (records.First().Line, durable);
         var block = new byte[total];
         var at = 0;
         foreach (var r in records)
@@ -154,7 +162,7 @@ public sealed class JobJournal
             r.Line.CopyTo(block, at);
             at += r.Line.Length;
         }
-        Writer.For(FilePath).Enqueue(block, durable, this).GetAwaiter().GetResult();
+        return (block, durable);
     }
 
     /// <summary>
@@ -209,10 +217,6 @@ public sealed class JobJournal
     [ThreadStatic]
     private static Utf8JsonWriter? t_writer;
 
-    /// <summary>
-    /// Writes entries queued as whole lines, under the cross-process lock: one write for the batch (after a newline
-    /// that closes a torn line), then a flush through to the disk when any of them must reach it.
-    /// </summary>
     /// <summary>
     /// Writes entries queued as whole lines, under the cross-process lock: one write for the batch (after a newline
     /// that closes a torn line), then a flush through to the disk when any of them must reach it. The flush stays
@@ -273,7 +277,7 @@ public sealed class JobJournal
 
         public Task Enqueue(byte[] lines, bool durable, JobJournal journal)
         {
-            var pending = new Pending(lines, durable, journal);
+            var pending = new Pending(new JournalRecord(lines, durable), journal);
             lock (_sync)
             {
                 _queue.Add(pending);
@@ -314,28 +318,7 @@ public sealed class JobJournal
         {
             // Entries for different JobJournal objects of the same file are one file; any of them can write it.
             var journal = batch[0].Journal;
-            var total = 0;
-            var durable = false;
-            foreach (var p in batch)
-            {
-                total += p.Lines.Length;
-                durable |= p.Durable;
-            }
-            byte[] block;
-            if (batch.Count == 1)
-            {
-                block = batch[0].Lines;
-            }
-            else
-            {
-                block = new byte[total];
-                var at = 0;
-                foreach (var p in batch)
-                {
-                    p.Lines.CopyTo(block, at);
-                    at += p.Lines.Length;
-                }
-            }
+            var (block, durable) = Join(batch.ConvertAll(p => p.Record));
             try
             {
                 journal.WriteBlock(block, durable);
@@ -350,10 +333,9 @@ public sealed class JobJournal
     }
 
     /// <summary>An entry waiting to be written; its task runs its continuations elsewhere so the writer goes straight on.</summary>
-    private sealed class Pending(byte[] lines, bool durable, JobJournal journal)
+    private sealed class Pending(JournalRecord record, JobJournal journal)
     {
-        public byte[] Lines { get; } = lines;
-        public bool Durable { get; } = durable;
+        public JournalRecord Record { get; } = record;
         public JobJournal Journal { get; } = journal;
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

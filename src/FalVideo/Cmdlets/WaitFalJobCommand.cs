@@ -25,7 +25,7 @@ public sealed class WaitFalJobCommand : JobInputCommandBase
     /// <summary>How many jobs are followed at once (default 32).</summary>
     [Parameter]
     [ValidateRange(1, 1024)]
-    public int ThrottleLimit { get; set; } = 32;
+    public int ThrottleLimit { get; set; } = JobWaiter.DefaultThrottleLimit;
 
     /// <inheritdoc />
     protected override void ProcessRecord()

@@ -98,8 +98,8 @@ internal sealed class JobWaiter : IDisposable
         if (!_open.Add(job)) return;
         _added++;
         if (_shown.Count < MaxChildBars) _shown.Add(job);
-        if (string.IsNullOrEmpty(job.RequestId)) Post(_events, new Failed(job, NoRequestId(job)));
-        else if (job.IsFinished && job.Status != FalJobStatus.Completed) Post(_events, new Finished(job, null!, null));
+        if (string.IsNullOrEmpty(job.RequestId)) Post(new Failed(job, NoRequestId(job)));
+        else if (job.IsFinished && job.Status != FalJobStatus.Completed) Post(new Finished(job, null!, null));
         else
         {
             _toFollow.Writer.TryWrite(job);
@@ -216,29 +216,29 @@ internal sealed class JobWaiter : IDisposable
             while (await _toFollow.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
             {
                 while (!ct.IsCancellationRequested && _toFollow.Reader.TryRead(out var job))
-                    await FollowAsync(job, _events, ct).ConfigureAwait(false);
+                    await FollowAsync(job, ct).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
     }
 
-    private async Task FollowAsync(FalJob job, BlockingCollection<WaitEvent> events, CancellationToken ct)
+    private async Task FollowAsync(FalJob job, CancellationToken ct)
     {
         try
         {
             var handle = job.ToHandle(_queueBaseUrl);
-            var final = await _client.WaitForCompletionAsync(handle, s => Post(events, new StatusChanged(job, s)), ct).ConfigureAwait(false);
+            var final = await _client.WaitForCompletionAsync(handle, s => Post(new StatusChanged(job, s)), ct).ConfigureAwait(false);
             FalResult? result = null;
             if (!final.IsFailed) result = await _client.GetResultAsync(handle, ct).ConfigureAwait(false);
-            Post(events, new Finished(job, final, result));
+            Post(new Finished(job, final, result));
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
-        catch (Exception ex) { Post(events, new Failed(job, ex)); }
+        catch (Exception ex) { Post(new Failed(job, ex)); }
     }
 
-    private static void Post(BlockingCollection<WaitEvent> events, WaitEvent e)
+    private void Post(WaitEvent e)
     {
-        try { events.Add(e); } catch (ObjectDisposedException) { } catch (InvalidOperationException) { }
+        try { _events.Add(e); } catch (ObjectDisposedException) { } catch (InvalidOperationException) { }
     }
 
     /// <summary>
@@ -251,24 +251,23 @@ internal sealed class JobWaiter : IDisposable
         if (_batch.Count == 0) return;
         var records = new List<JournalRecord>();
         var output = new List<Action>();
-        foreach (var e in _batch) Handle(e, _open, records, output);
+        foreach (var e in _batch) Handle(e, records, output);
         _batch.Clear();
-        var journal = _journal;
         if (records.Count > 0)
         {
-            try { journal.AppendMany(records); }
+            try { _journal.AppendMany(records); }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                _cmdlet.WriteWarning($"Could not write the job journal {journal.FilePath}: {ex.Message}. " +
+                _cmdlet.WriteWarning($"Could not write the job journal {_journal.FilePath}: {ex.Message}. " +
                                     "The jobs' latest states were not recorded; their submissions were.");
             }
         }
         foreach (var write in output) write();
     }
 
-    private void Handle(WaitEvent e, HashSet<FalJob> open, List<JournalRecord> records, List<Action> output)
+    private void Handle(WaitEvent e, List<JournalRecord> records, List<Action> output)
     {
-        if (!open.Contains(e.Job)) return;
+        if (!_open.Contains(e.Job)) return;
         switch (e)
         {
             case StatusChanged s:
@@ -279,7 +278,7 @@ internal sealed class JobWaiter : IDisposable
                 if (e.Job.Status != before && !e.Job.IsFinished) records.Add(JobJournal.Capture("status", e.Job));
                 break;
             case Finished f:
-                open.Remove(f.Job);
+                _open.Remove(f.Job);
                 if (f.Status is not null) f.Job.Apply(f.Status);
                 if (f.Result is not null) f.Job.Apply(f.Result);
                 f.Job.LastError = null;
@@ -288,7 +287,7 @@ internal sealed class JobWaiter : IDisposable
                 else output.Add(() => WriteJobFailed(f.Job));
                 break;
             case Failed x:
-                open.Remove(x.Job);
+                _open.Remove(x.Job);
                 var record = string.IsNullOrEmpty(x.Job.RequestId)
                     ? new ErrorRecord(x.Error, "FalNoRequestId", ErrorCategory.InvalidOperation, x.Job) { ErrorDetails = new ErrorDetails(x.Error.Message) }
                     : FalCmdletBase.ToErrorRecord(x.Error, x.Job, $"Request {x.Job.RequestId}");

@@ -74,7 +74,7 @@ internal sealed class UploadProgress(Cmdlet cmdlet)
         }
         cmdlet.WriteProgress(new ProgressRecord(ParentActivityId, "Uploading local files to fal",
             $"{running} file(s) uploading: {sent:N0} of {total:N0} bytes")
-        { PercentComplete = total > 0 ? (int)Math.Min(100, sent * 100 / total) : -1 });
+        { PercentComplete = Percent(sent, total) });
         _shown = true;
 
         foreach (var u in _active.Values.OrderBy(u => u.Id))
@@ -83,11 +83,14 @@ internal sealed class UploadProgress(Cmdlet cmdlet)
             var t = Interlocked.Read(ref u.Total);
             var s = Interlocked.Read(ref u.Sent);
             cmdlet.WriteProgress(new ProgressRecord(id, $"Uploading {u.Name}", $"{s:N0} of {t:N0} bytes")
-            { ParentActivityId = ParentActivityId, PercentComplete = t > 0 ? (int)Math.Min(100, s * 100 / t) : -1 });
+            { ParentActivityId = ParentActivityId, PercentComplete = Percent(s, t) });
             if (!u.Done) continue;
             cmdlet.WriteProgress(new ProgressRecord(id, $"Uploading {u.Name}", "Done")
             { ParentActivityId = ParentActivityId, RecordType = ProgressRecordType.Completed });
             _active.TryRemove(u.Id, out _);
         }
     }
+
+    /// <summary>Percent of <paramref name="total"/> bytes sent, or -1 (no percentage) while the size is unknown.</summary>
+    private static int Percent(long sent, long total) => total > 0 ? (int)Math.Min(100, sent * 100 / total) : -1;
 }
