@@ -19,24 +19,37 @@ public sealed record ChildReport(string Client, double WorkSeconds, int Complete
     /// <summary>The marker that starts the result line.</summary>
     public const string Marker = "BENCH-RESULT ";
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
     /// <summary>Builds this process's report from its own counters.</summary>
     public static ChildReport Measure(string client, TimeSpan work, int completed, int errors) =>
         new(client, work.TotalSeconds, completed, errors, ProcStatus.PeakRssKb(Environment.ProcessId) ?? 0,
             Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds);
 
     /// <summary>Prints the result line.</summary>
-    public void Print()
+    public void Print() => MarkedLine.Print(Marker, this);
+
+    /// <summary>Reads a result line, or null when <paramref name="line"/> is not one.</summary>
+    public static ChildReport? TryParse(string line) => MarkedLine.TryParse<ChildReport>(Marker, line);
+}
+
+/// <summary>
+/// A child's one line for the driver on stdout: a marker, then a record as JSON (web defaults: camelCase names), so the
+/// driver can pick it out of whatever else the child prints.
+/// </summary>
+internal static class MarkedLine
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    /// <summary>Prints <paramref name="marker"/> and <paramref name="value"/> as one line, flushed.</summary>
+    public static void Print<T>(string marker, T value)
     {
-        Console.Out.WriteLine(Marker + JsonSerializer.Serialize(this, Json));
+        Console.Out.WriteLine(marker + JsonSerializer.Serialize(value, Json));
         Console.Out.Flush();
     }
 
-    /// <summary>Reads a result line, or null when <paramref name="line"/> is not one.</summary>
-    public static ChildReport? TryParse(string line) =>
-        line.StartsWith(Marker, StringComparison.Ordinal)
-            ? JsonSerializer.Deserialize<ChildReport>(line.AsSpan(Marker.Length), Json)
+    /// <summary>The record on <paramref name="line"/>, or null when the line does not start with <paramref name="marker"/>.</summary>
+    public static T? TryParse<T>(string marker, string line) where T : class =>
+        line.StartsWith(marker, StringComparison.Ordinal)
+            ? JsonSerializer.Deserialize<T>(line.AsSpan(marker.Length), Json)
             : null;
 }
 

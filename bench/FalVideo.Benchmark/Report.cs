@@ -92,6 +92,13 @@ internal static class Report
         var inv = CultureInfo.InvariantCulture;
         string F(double v, string format) => double.IsNaN(v) ? "?" : v.ToString(format, inv);
         void Row(string what, string result) => md.AppendLine(inv, $"| {what} | {result} |");
+        // The rows of one check, or one row saying it failed (nothing when it did not run).
+        void CheckRows(string check, string what, Action<FigureReport> rows)
+        {
+            if (Find(check) is not { } run) return;
+            if (run.Figures is { } f) rows(f);
+            else Row(what, $"failed: {run.Problem}");
+        }
         ResourceRun? Find(string check) => checks.FirstOrDefault(c => c.Check == check);
 
         if (options.RunMemory)
@@ -103,37 +110,25 @@ internal static class Report
             md.AppendLine();
             md.AppendLine("| what | result |");
             md.AppendLine("|---|---|");
-            if (Find("save-video") is { } save)
-            {
-                var what = $"`$job \\| Save-FalVideo` of one {options.VideoMb} MB video (`[emulator:video-mb={options.VideoMb}]`)";
-                if (save.Figures is { } f)
-                    Row(what, $"{F(f["saved_mb"], "0")} MB saved in {F(f["seconds"], "0.0")} s; resident memory {F(f["rss_before_mb"], "0")} MB before, " +
-                              $"peak {F(f["peak_mb"], "0")} MB during the download: **+{F(f["growth_mb"], "0.0")} MB**");
-                else Row(what, $"failed: {save.Problem}");
-            }
-            if (Find("pipeline") is { } pipe)
-            {
-                var what = $"{options.PipelineRows:N0} instant jobs in one pipeline: `Import-Csv \\| New-KlingVideo \\| Wait-FalJob \\| Export-Csv`";
-                if (pipe.Figures is { } f)
+            var saveWhat = $"`$job \\| Save-FalVideo` of one {options.VideoMb} MB video (`[emulator:video-mb={options.VideoMb}]`)";
+            CheckRows("save-video", saveWhat, f =>
+                Row(saveWhat, $"{F(f["saved_mb"], "0")} MB saved in {F(f["seconds"], "0.0")} s; resident memory {F(f["rss_before_mb"], "0")} MB before, " +
+                              $"peak {F(f["peak_mb"], "0")} MB during the download: **+{F(f["growth_mb"], "0.0")} MB**"));
+            var pipeWhat = $"{options.PipelineRows:N0} instant jobs in one pipeline: `Import-Csv \\| New-KlingVideo \\| Wait-FalJob \\| Export-Csv`";
+            CheckRows("pipeline", pipeWhat, f =>
                 {
-                    Row(what, $"{F(f["completed"], "0")} completed in {F(f["seconds"], "0.0")} s; resident memory {F(f["rss_before_mb"], "0")} MB before " +
+                    Row(pipeWhat, $"{F(f["completed"], "0")} completed in {F(f["seconds"], "0.0")} s; resident memory {F(f["rss_before_mb"], "0")} MB before " +
                               $"(engine alone {F(f["rss_engine_mb"], "0")} MB, then the module imported), **peak {F(f["peak_mb"], "0")} MB** (whole process)");
                     Row("what the peak was made of",
                         $"{F(f["peak_anon_mb"], "0")} MB anonymous memory, of which the GC's committed memory was at most {F(f["gc_committed_max_mb"], "0")} MB " +
                         $"while its heap after a collection was at most {F(f["gc_heap_max_mb"], "0")} MB ({F(f["allocated_mb"], "0")} MB allocated in all, " +
                         $"{F(f["gc_count_gen0"], "0")} collections); {F(f["peak_file_mb"], "0")} MB file-backed (assembly images, native libraries); " +
                         $"{F(f["peak_shmem_mb"], "0")} MB shared (the runtime's executable memory for compiled code and stubs)");
-                }
-                else Row(what, $"failed: {pipe.Problem}");
-            }
-            if (Find("pipeline-gen0-32mb") is { } small)
-            {
-                var what = $"the same with the GC's first-generation budget at 32 MB (`DOTNET_GCgen0size=0x2000000`; .NET sizes it from the L3 cache, which this VM reports as {MachineInfo.L3CacheMb()} MB)";
-                if (small.Figures is { } f)
-                    Row(what, $"{F(f["completed"], "0")} completed in {F(f["seconds"], "0.0")} s; peak {F(f["peak_mb"], "0")} MB " +
-                              $"(GC committed at most {F(f["gc_committed_max_mb"], "0")} MB, {F(f["gc_count_gen0"], "0")} collections)");
-                else Row(what, $"failed: {small.Problem}");
-            }
+                });
+            var smallWhat = $"the same with the GC's first-generation budget at 32 MB (`DOTNET_GCgen0size=0x2000000`; .NET sizes it from the L3 cache, which this VM reports as {MachineInfo.L3CacheMb()} MB)";
+            CheckRows("pipeline-gen0-32mb", smallWhat, f =>
+                Row(smallWhat, $"{F(f["completed"], "0")} completed in {F(f["seconds"], "0.0")} s; peak {F(f["peak_mb"], "0")} MB " +
+                               $"(GC committed at most {F(f["gc_committed_max_mb"], "0")} MB, {F(f["gc_count_gen0"], "0")} collections)"));
             foreach (var note in checks.Where(c => c.Check is "save-video" or "pipeline").SelectMany(c => c.Figures?.Notes ?? []))
                 md.AppendLine(inv, $"\nNote: {note}");
         }
@@ -145,17 +140,13 @@ internal static class Report
             md.AppendLine();
             md.AppendLine("| what | result |");
             md.AppendLine("|---|---|");
-            if (Find("cmdlets") is { } c)
-            {
-                if (c.Figures is { } f)
+            CheckRows("cmdlets", "Import-Module and Measure-VideoCost", f =>
                 {
                     Row("`Import-Module` cold: the first import in a new process", $"{F(f["import_cold_ms"], "0")} ms (opening the runspace before it: {F(f["runspace_open_ms"], "0")} ms)");
                     Row("`Import-Module` warm: a fresh runspace in a process that imported the module before", $"**{F(f["import_warm_ms"], "0")} ms** (median of 5; fastest {F(f["import_warm_min_ms"], "0")} ms)");
                     Row($"`$rows \\| Measure-VideoCost`, {F(f["cost_rows"], "N0")} CSV-shaped rows (Import-Csv objects), cold: the first call", $"{F(f["cost_cold_ms"], "0")} ms");
                     Row("the same, warm (median of the next 3 calls)", $"**{F(f["cost_warm_ms"], "0")} ms**");
-                }
-                else Row("Import-Module and Measure-VideoCost", $"failed: {c.Problem}");
-            }
+                });
             // A table of wall, CPU and JIT times under an introducing sentence.
             void TimingTable(string intro, string firstColumn)
             {

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
-using System.Text.Json;
 
 namespace FalVideo.Benchmark;
 
@@ -18,20 +17,11 @@ public sealed record FigureReport(string Check, Dictionary<string, double> Figur
     /// <summary>The marker that starts the figures line.</summary>
     public const string Marker = "BENCH-FIGURES ";
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
     /// <summary>Prints the figures line.</summary>
-    public void Print()
-    {
-        Console.Out.WriteLine(Marker + JsonSerializer.Serialize(this, Json));
-        Console.Out.Flush();
-    }
+    public void Print() => MarkedLine.Print(Marker, this);
 
     /// <summary>Reads a figures line, or null when <paramref name="line"/> is not one.</summary>
-    public static FigureReport? TryParse(string line) =>
-        line.StartsWith(Marker, StringComparison.Ordinal)
-            ? JsonSerializer.Deserialize<FigureReport>(line.AsSpan(Marker.Length), Json)
-            : null;
+    public static FigureReport? TryParse(string line) => MarkedLine.TryParse<FigureReport>(Marker, line);
 
     /// <summary>A figure, or NaN when the child did not report it.</summary>
     public double this[string name] => Figures.TryGetValue(name, out var v) ? v : double.NaN;

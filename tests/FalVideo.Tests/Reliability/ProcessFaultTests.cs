@@ -116,11 +116,8 @@ public sealed class ProcessFaultTests : FaultTestBase
     [Fact]
     public async Task Ctrl_C_stops_a_wait_at_once_cancels_nothing_and_says_how_to_resume()
     {
-        var submitted = Ps.Run("1..3 | ForEach-Object { New-HailuoVideo -Prompt \"Long $_ [emulator:seconds=60]\" }");
-        submitted.ThrowIfErrors();
-        var ids = submitted.Output.Select(o => (string)o.Properties["RequestId"].Value).ToList();
-        Ps.TakeHostText();
-        var (shell, handle, _) = Begin("$args[0] | Wait-FalJob", (object)submitted.Output.Select(o => o.BaseObject).ToArray());
+        var (jobs, ids) = SubmitLongJobs(3, "Long");
+        var (shell, handle, _) = Begin("$args[0] | Wait-FalJob", (object)jobs);
         using var __ = shell;
         await Until(() => Emulator.State.StatusRequests >= 3, "the wait to follow all three jobs");
         await Task.Delay(TimeSpan.FromSeconds(1));
@@ -144,15 +141,12 @@ public sealed class ProcessFaultTests : FaultTestBase
     [Fact]
     public async Task Ctrl_C_while_jobs_are_still_being_piped_in_names_the_jobs_already_followed()
     {
-        var submitted = Ps.Run("1..2 | ForEach-Object { New-HailuoVideo -Prompt \"Streamed $_ [emulator:seconds=60]\" }");
-        submitted.ThrowIfErrors();
-        var ids = submitted.Output.Select(o => (string)o.Properties["RequestId"].Value).ToList();
-        Ps.TakeHostText();
+        var (jobs, ids) = SubmitLongJobs(2, "Streamed");
         // The first job reaches Wait-FalJob, which starts following it; the producer then waits before the second.
         // It waits in a loop, not in one long Start-Sleep: a stopped Start-Sleep returns and the script could go on to
         // emit the second job before the engine stops it, while the next loop statement is where the stop lands.
         var (shell, handle, _) = Begin("$jobs = $args[0]; & { $jobs[0]; while ($true) { Start-Sleep -Milliseconds 100 }; $jobs[1] } | Wait-FalJob",
-            (object)submitted.Output.Select(o => o.BaseObject).ToArray());
+            (object)jobs);
         using var __ = shell;
         await Until(() => Emulator.State.StatusRequests >= 1, "the wait to follow the first job");
 
@@ -172,6 +166,19 @@ public sealed class ProcessFaultTests : FaultTestBase
 
     /// <summary>Stops the pipeline as Ctrl+C does, then reads what the host was told, the cancels fal got and the
     /// journal's resumable request ids.</summary>
+    /// <summary>
+    /// Submits <paramref name="count"/> Hailuo jobs that run 60 s at the emulator, prompts "<paramref name="prompt"/> 1"
+    /// and on, and clears the host text the submissions left: the jobs (to pipe on) and their request ids.
+    /// </summary>
+    private (object[] Jobs, List<string> Ids) SubmitLongJobs(int count, string prompt)
+    {
+        var submitted = Ps.Run($"1..{count} | ForEach-Object {{ New-HailuoVideo -Prompt \"{prompt} $_ [emulator:seconds=60]\" }}");
+        submitted.ThrowIfErrors();
+        Ps.TakeHostText();
+        return (submitted.Output.Select(o => o.BaseObject).ToArray(),
+                submitted.Output.Select(o => (string)o.Properties["RequestId"].Value).ToList());
+    }
+
     private (Stopwatch Clock, string Host, int Cancels, List<string> Resumable) PressCtrlC(PowerShell shell, IAsyncResult handle)
     {
         var clock = Stopwatch.StartNew();
