@@ -113,32 +113,50 @@ internal static class BenchmarkDriver
         Dictionary<string, string>? environment)
     {
         Console.Error.Write($"[{check}] {rows} ... ");
-        await using var emu = emulator ? await EmulatorProcess.StartAsync(0, options.Concurrency) : null;
-        if (emu is not null && options.WarmUpJobs > 0) await emu.WarmUpAsync(options.WarmUpJobs);
-        var journal = Path.Combine(Path.GetTempPath(), $"falvideo-bench-journal-{Guid.NewGuid():N}.jsonl");
+        await using var emu = emulator ? await StartEmulatorAsync(options, jobSeconds: 0) : null;
+        var baseUrl = emu?.BaseUrl.ToString().TrimEnd('/');
         var args = new List<string> { check, "--rows", rows.ToString(CultureInfo.InvariantCulture) };
-        if (emu is not null) args.AddRange(["--base-url", emu.BaseUrl.ToString().TrimEnd('/')]);
+        if (baseUrl is not null) args.AddRange(["--base-url", baseUrl]);
         args.AddRange(extra);
         var start = SelfAsChild([.. args]);
+        foreach (var (name, value) in environment ?? []) start.Environment[name] = value;
+        var outcome = await RunChildAsync(start, baseUrl, options);
+        var problem =
+            outcome.ExitCode is null ? $"killed after {options.Timeout.TotalSeconds:0} s" :
+            outcome.Figures is null ? $"exit code {outcome.ExitCode}, no figures line" :
+            outcome.ExitCode != 0 ? $"exit code {outcome.ExitCode}: {string.Join("; ", outcome.Figures.Notes)}" :
+            null;
+        Console.Error.WriteLine(problem is null ? $"done in {outcome.WallSeconds:0.0} s" : $"FAILED: {problem}");
+        if (problem is not null)
+        {
+            foreach (var line in outcome.Tail) Console.Error.WriteLine($"    {line}");
+        }
+        return new ResourceRun(check, outcome, problem);
+    }
+
+    /// <summary>A fresh emulator process, warmed up (<see cref="EmulatorProcess.WarmUpAsync"/>) unless told not to.</summary>
+    private static async Task<EmulatorProcess> StartEmulatorAsync(BenchmarkOptions options, double jobSeconds)
+    {
+        var emulator = await EmulatorProcess.StartAsync(jobSeconds, options.Concurrency);
+        if (options.WarmUpJobs > 0) await emulator.WarmUpAsync(options.WarmUpJobs);
+        return emulator;
+    }
+
+    /// <summary>
+    /// Runs a child from the repository's root, pointed at the emulator (when <paramref name="baseUrl"/> is given) with
+    /// a journal of its own, deleted afterwards: the module journals every job, and a benchmark must not fill the
+    /// user's own journal.
+    /// </summary>
+    private static async Task<ProcessOutcome> RunChildAsync(ProcessStartInfo start, string? baseUrl, BenchmarkOptions options)
+    {
+        var journal = Path.Combine(Path.GetTempPath(), $"falvideo-bench-journal-{Guid.NewGuid():N}.jsonl");
         start.WorkingDirectory = BuildInfo.RepoRoot;
+        if (baseUrl is not null) start.Environment["FALVIDEO_BASE_URL"] = baseUrl;
         start.Environment["FAL_KEY"] = "bench-key";
         start.Environment["FALVIDEO_JOURNAL"] = journal;
-        if (emu is not null) start.Environment["FALVIDEO_BASE_URL"] = emu.BaseUrl.ToString().TrimEnd('/');
-        foreach (var (name, value) in environment ?? []) start.Environment[name] = value;
         try
         {
-            var outcome = await MonitoredProcess.RunAsync(start, options.Timeout);
-            var problem =
-                outcome.ExitCode is null ? $"killed after {options.Timeout.TotalSeconds:0} s" :
-                outcome.Figures is null ? $"exit code {outcome.ExitCode}, no figures line" :
-                outcome.ExitCode != 0 ? $"exit code {outcome.ExitCode}: {string.Join("; ", outcome.Figures.Notes)}" :
-                null;
-            Console.Error.WriteLine(problem is null ? $"done in {outcome.WallSeconds:0.0} s" : $"FAILED: {problem}");
-            if (problem is not null)
-            {
-                foreach (var line in outcome.Tail) Console.Error.WriteLine($"    {line}");
-            }
-            return new ResourceRun(check, outcome, problem);
+            return await MonitoredProcess.RunAsync(start, options.Timeout);
         }
         finally
         {
@@ -149,11 +167,9 @@ internal static class BenchmarkDriver
 
     private static async Task<Measurement> RunOneAsync(BenchmarkOptions options, BenchmarkProfile profile, Contender contender, string officialScript)
     {
-        await using var emulator = await EmulatorProcess.StartAsync(profile.JobSeconds, options.Concurrency);
-        if (options.WarmUpJobs > 0) await emulator.WarmUpAsync(options.WarmUpJobs);
+        await using var emulator = await StartEmulatorAsync(options, profile.JobSeconds);
         var baseUrl = emulator.BaseUrl.ToString().TrimEnd('/');
         var rows = profile.Rows.ToString(CultureInfo.InvariantCulture);
-        var journal = Path.Combine(Path.GetTempPath(), $"falvideo-bench-journal-{Guid.NewGuid():N}.jsonl");
 
         ProcessStartInfo start;
         string label, how;
@@ -183,33 +199,19 @@ internal static class BenchmarkDriver
                 how = "submit all, then poll `status_url` until COMPLETED and GET `response_url` once per job";
                 break;
         }
-        start.WorkingDirectory = BuildInfo.RepoRoot;
-        start.Environment["FALVIDEO_BASE_URL"] = baseUrl;
-        start.Environment["FAL_KEY"] = "bench-key";
-        // The module journals every job; a benchmark must not fill the user's own journal.
-        start.Environment["FALVIDEO_JOURNAL"] = journal;
+        var outcome = await RunChildAsync(start, baseUrl, options);
+        EmulatorStats? stats = null;
+        try { stats = await emulator.GetStatsAsync(); }
+        catch (HttpRequestException) { }
 
-        try
-        {
-            var outcome = await MonitoredProcess.RunAsync(start, options.Timeout);
-            EmulatorStats? stats = null;
-            try { stats = await emulator.GetStatsAsync(); }
-            catch (HttpRequestException) { }
-
-            string? problem =
-                outcome.ExitCode is null ? $"killed after {options.Timeout.TotalSeconds:0} s" :
-                outcome.Report is null ? $"exit code {outcome.ExitCode}, no result line" :
-                outcome.Report.Completed != profile.Rows ? $"{outcome.Report.Completed} of {profile.Rows} jobs completed, {outcome.Report.Errors} errors" :
-                stats is null ? "the emulator's counters could not be read" :
-                stats.AcceptedSubmissions != profile.Rows ? $"the emulator accepted {stats.AcceptedSubmissions} submissions, not {profile.Rows}" :
-                null;
-            return new Measurement(profile, contender, label, outcome.Report is { } r ? $"{how}; {r.Client}" : how, outcome, stats, problem);
-        }
-        finally
-        {
-            File.Delete(journal);
-            File.Delete(journal + ".lock");
-        }
+        string? problem =
+            outcome.ExitCode is null ? $"killed after {options.Timeout.TotalSeconds:0} s" :
+            outcome.Report is null ? $"exit code {outcome.ExitCode}, no result line" :
+            outcome.Report.Completed != profile.Rows ? $"{outcome.Report.Completed} of {profile.Rows} jobs completed, {outcome.Report.Errors} errors" :
+            stats is null ? "the emulator's counters could not be read" :
+            stats.AcceptedSubmissions != profile.Rows ? $"the emulator accepted {stats.AcceptedSubmissions} submissions, not {profile.Rows}" :
+            null;
+        return new Measurement(profile, contender, label, outcome.Report is { } r ? $"{how}; {r.Client}" : how, outcome, stats, problem);
     }
 
     // The precompiled publish of this program the children run from (--engine precompiled), or null for this build.

@@ -37,7 +37,7 @@ internal static class FalVideoContender
             // The timed part: exactly what a user types for a batch, with the results collected in a variable.
             using var ps = PowerShell.Create();
             ps.Runspace = runspace;
-            ps.AddScript("param($Csv) Import-Csv $Csv | New-KlingVideo | Wait-FalJob").AddParameter("Csv", csv);
+            ps.AddScript(Workload.FalVideoBatch).AddParameter("Csv", csv);
             var clock = Stopwatch.StartNew();
             var jobs = ps.Invoke();
             clock.Stop();

@@ -90,6 +90,14 @@ internal static class ResourceChecks
         return runspace;
     }
 
+    /// <summary>Imports the built module (<paramref name="manifest"/>, or the one under <c>artifacts/module</c>) into the runspace.</summary>
+    private static void ImportModule(Runspace runspace, FigureReport report, string? manifest = null) =>
+        Invoke(runspace, "param($Manifest) Import-Module $Manifest -ErrorAction Stop", report, ("Manifest", manifest ?? Manifest()));
+
+    /// <summary>Points the runspace's module at a journal file of the check's own.</summary>
+    private static void UseJournal(Runspace runspace, FigureReport report, string journal) =>
+        Invoke(runspace, "param($Journal) Set-FalConfiguration -JournalPath $Journal", report, ("Journal", journal));
+
     /// <summary>Runs a script in the runspace; throws on a terminating error, adds non-terminating ones to the notes.</summary>
     private static List<PSObject> Invoke(Runspace runspace, string script, FigureReport report, params (string Name, object Value)[] parameters)
     {
@@ -117,7 +125,7 @@ internal static class ResourceChecks
         try
         {
             using var runspace = OpenRunspace();
-            Invoke(runspace, "param($Manifest) Import-Module $Manifest -ErrorAction Stop", report, ("Manifest", Manifest()));
+            ImportModule(runspace, report);
             var job = Invoke(runspace,
                 "param($Prompt) New-KlingVideo -Prompt $Prompt -Duration 5 -GenerateAudio $false -Wait", report,
                 ("Prompt", $"[emulator:video-mb={videoMb}] a long take of a lighthouse at dusk")).Single();
@@ -158,7 +166,7 @@ internal static class ResourceChecks
         {
             using var runspace = OpenRunspace();
             var engineOnly = Proc.RssKb();
-            Invoke(runspace, "param($Manifest) Import-Module $Manifest -ErrorAction Stop", report, ("Manifest", Manifest()));
+            ImportModule(runspace, report);
             var before = Proc.RssKb();
             double ms;
             // The realistic end of a batch: every finished job becomes a line of a report, nothing is kept in memory.
@@ -203,13 +211,13 @@ internal static class ResourceChecks
             openMs = Time(() => first = OpenRunspace());
             using var runspace = first!;
             report.Figures["runspace_open_ms"] = openMs;
-            report.Figures["import_cold_ms"] = Time(() => Invoke(runspace, "param($Manifest) Import-Module $Manifest -ErrorAction Stop", report, ("Manifest", manifest)));
+            report.Figures["import_cold_ms"] = Time(() => ImportModule(runspace, report, manifest));
 
             var warm = new List<double>();
             for (var i = 0; i < 5; i++)
             {
                 using var fresh = OpenRunspace();
-                warm.Add(Time(() => Invoke(fresh, "param($Manifest) Import-Module $Manifest -ErrorAction Stop", report, ("Manifest", manifest))));
+                warm.Add(Time(() => ImportModule(fresh, report, manifest)));
             }
             report.Figures["import_warm_ms"] = Median(warm);
             report.Figures["import_warm_min_ms"] = warm.Min();
@@ -244,9 +252,9 @@ internal static class ResourceChecks
         try
         {
             using var runspace = OpenRunspace();
-            Invoke(runspace, "param($Manifest) Import-Module $Manifest -ErrorAction Stop", report, ("Manifest", Manifest()));
-            Invoke(runspace, "param($Journal) Set-FalConfiguration -JournalPath $Journal", report, ("Journal", diskJournal));
-            const string full = "param($Csv) Import-Csv $Csv | New-KlingVideo | Wait-FalJob";
+            ImportModule(runspace, report);
+            UseJournal(runspace, report, diskJournal);
+            const string full = Workload.FalVideoBatch;
 
             Measure(report, "full_cold", runspace, full, csv);
             var warm = new List<(double Ms, double Cpu, double Jit)>();
@@ -268,7 +276,7 @@ internal static class ResourceChecks
 
             if (memoryJournal is not null)
             {
-                Invoke(runspace, "param($Journal) Set-FalConfiguration -JournalPath $Journal", report, ("Journal", memoryJournal));
+                UseJournal(runspace, report, memoryJournal);
                 var mem = new List<double>();
                 for (var i = 0; i < 3; i++) mem.Add(Measure(report, null, runspace, full, csv).Ms);
                 report.Figures["full_warm_memjournal_ms"] = Median(mem);
@@ -314,9 +322,9 @@ internal static class ResourceChecks
         try
         {
             using var runspace = OpenRunspace();
-            Invoke(runspace, "param($Manifest) Import-Module $Manifest -ErrorAction Stop", report, ("Manifest", Manifest()));
-            Invoke(runspace, "param($Journal) Set-FalConfiguration -JournalPath $Journal", report, ("Journal", journal));
-            const string full = "param($Csv) Import-Csv $Csv | New-KlingVideo | Wait-FalJob";
+            ImportModule(runspace, report);
+            UseJournal(runspace, report, journal);
+            const string full = Workload.FalVideoBatch;
             Measure(report, "import_csv_cold", runspace, "param($Csv) Import-Csv $Csv | Out-Null", csv);
             Measure(report, "bind_plan_cold", runspace, "param($Csv) Import-Csv $Csv | New-KlingVideo -WhatIf", csv);
             Measure(report, "first_job", runspace, full, one);

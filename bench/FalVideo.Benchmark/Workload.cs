@@ -18,6 +18,9 @@ internal static class Workload
 
     public const string Duration = "5";
 
+    /// <summary>The batch FalVideo runs over a CSV of these rows (parameter <c>$Csv</c>): what a user types for one.</summary>
+    public const string FalVideoBatch = "param($Csv) Import-Csv $Csv | New-KlingVideo | Wait-FalJob";
+
     /// <summary>Row <paramref name="i"/>'s prompt (1-based); distinct per row, as a real batch would be.</summary>
     public static string Prompt(int i) =>
         string.Create(CultureInfo.InvariantCulture, $"Row {i}: a paper boat drifting down a rain-soaked street at night, slow tracking shot");
