@@ -1,47 +1,152 @@
-using System.Management.Automation;
 using System.Reflection;
+#if NET8_0_OR_GREATER
 using System.Runtime.Loader;
+#endif
 
 namespace FalVideo.Init;
 
 /// <summary>
-/// Keeps the module's dependencies (FalVideo.Core, Polly and what they pull in) apart from whatever other
-/// modules have loaded, the way PSResourceGet does (its <c>ModuleInitAndCleanup.cs</c>): they live in the
-/// module's <c>dependencies/</c> folder, which PowerShell never probes, and the default load context's request
-/// for FalVideo.Core is answered from a private <see cref="AssemblyLoadContext"/> in which Core's own references
-/// resolve. Another module's Polly or System.Text.Json, loaded before or after, cannot replace ours.
-/// The manifest lists this assembly in NestedModules, so it is imported before FalVideo.dll is analysed.
+/// Resolves the module's assemblies the way PSResourceGet does (its <c>ModuleInitAndCleanup.cs</c>), for one build
+/// folder (<c>net8.0/</c> or <c>net472/</c>) laid out as:
+/// <list type="bullet">
+/// <item><c>FalVideo.dll</c>, <c>FalVideo.Core.dll</c>: the module's own assemblies. They load into the process's
+/// default context, so scripts can name the output types (<c>[FalVideo.Jobs.FalJob]</c>).</item>
+/// <item><c>dependencies/*.dll</c>: third-party assemblies (Polly.Core, System.Net.ServerSentEvents, on net472
+/// System.Text.Json and its polyfill packages). PowerShell never probes that folder, so another module's copy of
+/// the same assembly cannot be replaced by ours, nor ours by theirs.</item>
+/// </list>
+/// On .NET (PowerShell 7.4+) a dependency loads into a private <c>AssemblyLoadContext</c> named
+/// <see cref="ContextName"/>, unless the host already carries it at an equal or newer version, which is then
+/// shared. On .NET Framework (Windows PowerShell 5.1), which has one context per process, it loads with
+/// <see cref="Assembly.LoadFrom(string)"/>, and the file shipped answers any version asked for, as a binding
+/// redirect would (the packages reference each other at differing versions and powershell.exe has no redirects).
+/// Only requests from the module's own assemblies are answered, so other modules' resolution is left alone.
 /// </summary>
-public sealed class DependencyLoader : IModuleAssemblyInitializer, IModuleAssemblyCleanup
+public static class DependencyLoader
 {
-    private static readonly string s_folder =
-        Path.Combine(Path.GetDirectoryName(typeof(DependencyLoader).Assembly.Location) ?? ".", "dependencies");
-    private static readonly Lazy<DependencyLoadContext> s_context = new(() => new DependencyLoadContext(s_folder));
-    private static int s_registered;
+    /// <summary>The name of the private load context on .NET.</summary>
+    public const string ContextName = "FalVideo.Dependencies";
 
-    /// <summary>Registers the resolver (once per process; every runspace shares the load contexts).</summary>
-    public void OnImport()
+    private static readonly object s_sync = new();
+    private static string? s_binFolder;
+    private static string? s_dependencyFolder;
+#if NET8_0_OR_GREATER
+    private static DependencyLoadContext? s_context;
+#endif
+
+    /// <summary>The build folder registered, or null before <see cref="Register"/>.</summary>
+    public static string? BinFolder => s_binFolder;
+
+    /// <summary>
+    /// Starts answering the module's assembly requests from <paramref name="binFolder"/> (the folder holding
+    /// FalVideo.dll). Idempotent for the same folder; the handler stays for the life of the process, because objects
+    /// the module emitted may still need its dependencies after <c>Remove-Module</c>.
+    /// </summary>
+    /// <param name="binFolder">Absolute path of the build folder.</param>
+    /// <exception cref="InvalidOperationException">Another build folder was registered before in this process
+    /// (two copies of the module in one session): the first one keeps serving.</exception>
+    public static void Register(string binFolder)
     {
-        if (Interlocked.Exchange(ref s_registered, 1) == 0) AssemblyLoadContext.Default.Resolving += Resolve;
+        var folder = Path.GetFullPath(binFolder);
+        lock (s_sync)
+        {
+            if (s_binFolder is not null)
+            {
+                if (!string.Equals(s_binFolder, folder, StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new InvalidOperationException(
+                        $"FalVideo from '{s_binFolder}' is already loaded in this process; start a new session to use the copy in '{folder}'.");
+                }
+
+                return;
+            }
+
+            s_binFolder = folder;
+            s_dependencyFolder = Path.Combine(folder, "dependencies");
+#if NET8_0_OR_GREATER
+            s_context = new DependencyLoadContext(s_dependencyFolder);
+#endif
+            AppDomain.CurrentDomain.AssemblyResolve += Resolve;
+        }
     }
 
-    /// <summary>Nothing to undo: assemblies stay loaded for the life of the process, as .NET requires for the default context.</summary>
-    public void OnRemove(PSModuleInfo module) { }
-
-    private static Assembly? Resolve(AssemblyLoadContext requester, AssemblyName name)
+    /// <summary>The assembly the module ships for <paramref name="name"/> when <paramref name="requester"/> is one
+    /// of the module's own (or null, as .NET Framework sometimes reports), else null.</summary>
+    /// <param name="name">The requested assembly.</param>
+    /// <param name="requester">The assembly whose reference is being resolved.</param>
+    public static Assembly? ResolveFor(AssemblyName name, Assembly? requester)
     {
-        // Only the module's own dependency is asked for from the default context; its references resolve inside ours.
-        if (!string.Equals(name.Name, "FalVideo.Core", StringComparison.Ordinal)) return null;
-        return File.Exists(Path.Combine(s_folder, "FalVideo.Core.dll")) ? s_context.Value.LoadFromAssemblyName(name) : null;
+        var bin = s_binFolder;
+        var deps = s_dependencyFolder;
+        if (bin is null || deps is null || name.Name is null) return null;
+        if (requester is not null && !IsOwn(requester, bin)) return null;
+
+        var own = Path.Combine(bin, name.Name + ".dll");
+        if (name.Name.StartsWith("FalVideo.", StringComparison.Ordinal) && File.Exists(own))
+        {
+#if NET8_0_OR_GREATER
+            return AssemblyLoadContext.Default.LoadFromAssemblyPath(own);
+#else
+            return Assembly.LoadFrom(own);
+#endif
+        }
+
+        var dependency = Path.Combine(deps, name.Name + ".dll");
+        if (!File.Exists(dependency)) return null;
+#if NET8_0_OR_GREATER
+        return s_context!.LoadFromAssemblyName(name);
+#else
+        return Assembly.LoadFrom(dependency);
+#endif
     }
 
-    /// <summary>The private context: our dependencies from the folder; the framework and PowerShell from the default.</summary>
-    private sealed class DependencyLoadContext(string folder) : AssemblyLoadContext("FalVideo.Dependencies", isCollectible: false)
+    private static Assembly? Resolve(object? sender, ResolveEventArgs args) =>
+        ResolveFor(new AssemblyName(args.Name), args.RequestingAssembly);
+
+    /// <summary>True for an assembly loaded from the build folder or its dependencies folder.</summary>
+    private static bool IsOwn(Assembly assembly, string bin)
+    {
+        if (assembly.IsDynamic) return false;
+        var location = assembly.Location;
+        return !string.IsNullOrEmpty(location)
+            && location.StartsWith(bin + Path.DirectorySeparatorChar, StringComparison.OrdinalIgnoreCase);
+    }
+
+#if NET8_0_OR_GREATER
+    /// <summary>
+    /// The dependencies folder as a load context. A dependency's own references resolve here first: from the
+    /// host when it carries the assembly at an equal or newer version (shared), else from the folder.
+    /// </summary>
+    private sealed class DependencyLoadContext(string folder) : AssemblyLoadContext(ContextName, isCollectible: false)
     {
         protected override Assembly? Load(AssemblyName name)
         {
+            if (name.Name is null) return null;
             var path = Path.Combine(folder, name.Name + ".dll");
-            return File.Exists(path) ? LoadFromAssemblyPath(path) : null;
+            if (!File.Exists(path) || HostCarries(name)) return null;
+            return LoadFromAssemblyPath(path);
         }
     }
+
+    /// <summary>True when the runtime's own (trusted platform) assemblies include <paramref name="name"/> at an equal
+    /// or newer version.</summary>
+    public static bool HostCarries(AssemblyName name)
+    {
+        if (AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES") is not string list) return false;
+        foreach (var path in list.Split(Path.PathSeparator))
+        {
+            if (!string.Equals(Path.GetFileNameWithoutExtension(path), name.Name, StringComparison.OrdinalIgnoreCase)) continue;
+            try
+            {
+                return AssemblyName.GetAssemblyName(path).Version >= (name.Version ?? new Version());
+            }
+            catch (Exception ex) when (ex is IOException or BadImageFormatException)
+            {
+                return false;
+            }
+        }
+
+        return false;
+    }
+#endif
 }

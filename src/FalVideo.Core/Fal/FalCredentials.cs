@@ -42,7 +42,7 @@ public static class FalCredentials
             return text ?? "";
         }
 
-        var masked = text.Replace(key, "***", StringComparison.Ordinal);
+        var masked = text.Replace(key, "***");
         var colon = key.IndexOf(':');
         if (colon >= 0)
         {
@@ -51,7 +51,7 @@ public static class FalCredentials
             {
                 if (part.Length >= MinMaskedPartLength)
                 {
-                    masked = masked.Replace(part, "***", StringComparison.Ordinal);
+                    masked = masked.Replace(part, "***");
                 }
             }
         }

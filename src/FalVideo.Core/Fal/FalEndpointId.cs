@@ -14,8 +14,14 @@ public sealed class FalEndpointId : IEquatable<FalEndpointId>
 {
     private static readonly string[] Namespaces = ["workflows", "comfy"];
 
-    private static readonly SearchValues<char> s_segmentChars =
-        SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~");
+    private const string SegmentChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~";
+#if NET8_0_OR_GREATER
+    private static readonly SearchValues<char> s_segmentChars = SearchValues.Create(SegmentChars);
+
+    private static bool HasOnlySegmentChars(string segment) => !segment.AsSpan().ContainsAnyExcept(s_segmentChars);
+#else
+    private static bool HasOnlySegmentChars(string segment) => segment.All(c => SegmentChars.IndexOf(c) >= 0);
+#endif
 
     // A batch names the same few endpoints thousands of times (every status, result and journal handle parses one):
     // parsed ids are kept, up to a bound so a stream of distinct ids cannot grow it without limit.
@@ -133,7 +139,7 @@ public sealed class FalEndpointId : IEquatable<FalEndpointId>
             return false;
         }
 
-        var path = parts.Length > first + 2 ? string.Join('/', parts[(first + 2)..]) : null;
+        var path = parts.Length > first + 2 ? string.Join("/", parts, first + 2, parts.Length - first - 2) : null;
         value = new FalEndpointId(hasNamespace ? parts[0] : null, parts[first], parts[first + 1], path);
         error = "";
         return true;
@@ -141,7 +147,7 @@ public sealed class FalEndpointId : IEquatable<FalEndpointId>
 
     private static bool IsValidSegment(string segment) =>
         segment.Length > 0 && segment != "." && segment != ".."
-        && !segment.AsSpan().ContainsAnyExcept(s_segmentChars);
+        && HasOnlySegmentChars(segment);
 
     /// <summary>Returns <see cref="Id"/>.</summary>
     public override string ToString() => Id;

@@ -66,10 +66,10 @@ internal static class FalErrorMapper
         };
         FalException error = response.StatusCode switch
         {
-            HttpStatusCode.UnprocessableEntity => new FalValidationException(message),
+            FalHttpStatus.UnprocessableEntity => new FalValidationException(message),
             HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden => new FalAuthenticationException(message),
             HttpStatusCode.NotFound => new FalNotFoundException(message),
-            HttpStatusCode.TooManyRequests => new FalRateLimitException(message),
+            FalHttpStatus.TooManyRequests => new FalRateLimitException(message),
             _ when status >= 500 => new FalServerException(message),
             _ => details,
         };

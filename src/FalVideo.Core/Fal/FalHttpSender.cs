@@ -68,7 +68,7 @@ internal sealed class FalHttpSender
             throw Oversized(statusCode);
         }
 
-        await using var stream = await content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+        using var stream = await content.ReadAsStreamAsync(ct).ConfigureAwait(false);
         if (length is { } known)
         {
             // Queue bodies are small and say their length: read them into an array of exactly that size. A body that

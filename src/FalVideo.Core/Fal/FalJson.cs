@@ -35,6 +35,9 @@ internal static class FalJson
 
     /// <summary>Parses a text body that must be a JSON object.</summary>
     /// <exception cref="FalProtocolException">Not JSON, or JSON that is not an object.</exception>
+    /// <summary>True for a number that is neither NaN nor infinite (<c>double.IsFinite</c>, which net472 lacks).</summary>
+    public static bool IsFinite(double value) => !double.IsNaN(value) && !double.IsInfinity(value);
+
     public static JsonObject ParseObject(string text, string what) => ParseObject(Encoding.UTF8.GetBytes(text), what);
 
     /// <summary>Parses JSON when possible, else null (error bodies).</summary>
@@ -88,11 +91,11 @@ internal static class FalJson
 
         if (value.TryGetValue<double>(out var d))
         {
-            return double.IsFinite(d) ? d : null;
+            return IsFinite(d) ? d : null;
         }
 
         return value.TryGetValue<string>(out var text)
-            && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out d) && double.IsFinite(d)
+            && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out d) && IsFinite(d)
             ? d
             : null;
     }

@@ -96,9 +96,13 @@ public sealed partial class FalQueueClient
             throw new FalDownloadException($"Cannot write the temporary download file {temp}: {ex.Message}", ex);
         }
 
+#if NET8_0_OR_GREATER
         await using (file.ConfigureAwait(false))
+#else
+        using (file)
+#endif
         {
-            await using var body = new IdleTimeoutStream(await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false), idleTimeout);
+            using var body = new IdleTimeoutStream(await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false), idleTimeout);
             var buffer = new byte[81920];
             long written = 0;
             int read;
@@ -128,7 +132,7 @@ public sealed partial class FalQueueClient
     }
 
     private static FalDownloadException SizeMismatch(string url, long written, long expected) =>
-        new(string.Create(CultureInfo.InvariantCulture, $"Downloading {url} gave {written} bytes, but {expected} were expected; the file was not saved."));
+        new(FormattableString.Invariant($"Downloading {url} gave {written} bytes, but {expected} were expected; the file was not saved."));
 
     private static void TryDelete(string path)
     {

@@ -24,7 +24,7 @@ internal enum FalRetryMode
 internal static class FalRetryPolicy
 {
     /// <summary>Status codes worth another attempt for an idempotent call.</summary>
-    public static readonly IReadOnlySet<int> RetryableStatusCodes = new HashSet<int> { 408, 429, 500, 502, 503, 504 };
+    public static readonly HashSet<int> RetryableStatusCodes = new HashSet<int> { 408, 429, 500, 502, 503, 504 };
 
     /// <summary>Builds the pipeline for one mode.</summary>
     /// <param name="options">Retry count, base delay and cap.</param>
@@ -46,11 +46,11 @@ internal static class FalRetryPolicy
             UseJitter = true,
             Delay = options.RetryBaseDelay,
             MaxDelay = maxDelay,
-            ShouldHandle = args => ValueTask.FromResult(mode == FalRetryMode.Submit
+            ShouldHandle = args => new ValueTask<bool>(mode == FalRetryMode.Submit
                 ? ShouldRetrySubmit(args.Outcome, maxDelay)
                 : ShouldRetry(args.Outcome, maxDelay)),
             // Null lets Polly's exponential back-off decide.
-            DelayGenerator = args => ValueTask.FromResult(
+            DelayGenerator = args => new ValueTask<TimeSpan?>(
                 args.Outcome.Result is { } response ? GetRetryAfter(response, DateTimeOffset.UtcNow) : null),
             OnRetry = args =>
             {
@@ -84,7 +84,7 @@ internal static class FalRetryPolicy
         }
 
         var response = outcome.Result!;
-        var rejectedUpFront = response.StatusCode == HttpStatusCode.TooManyRequests
+        var rejectedUpFront = response.StatusCode == FalHttpStatus.TooManyRequests
             || (response.StatusCode == HttpStatusCode.ServiceUnavailable && !HasRequestId(response));
         return rejectedUpFront && !RetryAfterTooLong(response, maxDelay);
     }
@@ -100,10 +100,18 @@ internal static class FalRetryPolicy
     {
         for (var e = ex; e is not null; e = e.InnerException)
         {
+#if NET8_0_OR_GREATER
             if (e is HttpRequestException { HttpRequestError: HttpRequestError.NameResolutionError })
             {
                 return true;
             }
+#else
+            // .NET Framework reports a connection that never opened as a WebException (usually over a SocketException).
+            if (e is WebException { Status: WebExceptionStatus.NameResolutionFailure or WebExceptionStatus.ConnectFailure })
+            {
+                return true;
+            }
+#endif
 
             if (e is SocketException socket && socket.SocketErrorCode is SocketError.ConnectionRefused
                     or SocketError.HostNotFound or SocketError.TryAgain or SocketError.NoData

@@ -13,6 +13,7 @@ internal static class FalSharedHttp
     /// <summary>The shared client; its own timeout is infinite because each attempt has its own.</summary>
     public static HttpClient Client => Shared.Value;
 
+#if NET8_0_OR_GREATER
     private static HttpClient Create() =>
         new(new SocketsHttpHandler
         {
@@ -24,4 +25,17 @@ internal static class FalSharedHttp
         {
             Timeout = Timeout.InfiniteTimeSpan,
         };
+#else
+    private static HttpClient Create()
+    {
+        NetFrameworkHttp.EnsureTls12();
+        return new(new NetFrameworkHttp.ConnectionLimitHandler(new HttpClientHandler
+        {
+            AutomaticDecompression = DecompressionMethods.GZip | DecompressionMethods.Deflate,
+        }))
+        {
+            Timeout = Timeout.InfiniteTimeSpan,
+        };
+    }
+#endif
 }

@@ -139,9 +139,9 @@ public sealed class FalStatus
             return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed) ? parsed : null;
         }
 
-        if (value.TryGetValue<double>(out var seconds) && double.IsFinite(seconds) && seconds is > 0 and < 1e11)
+        if (value.TryGetValue<double>(out var seconds) && FalJson.IsFinite(seconds) && seconds is > 0 and < 1e11)
         {
-            return DateTimeOffset.UnixEpoch.AddSeconds(seconds);
+            return DateTimeOffset.FromUnixTimeSeconds(0).AddSeconds(seconds);
         }
 
         return null;

@@ -20,7 +20,7 @@ internal static class FalStatusStream
     public static async IAsyncEnumerable<FalStatus> ReadAsync(
         Stream body, string fallbackRequestId, TimeSpan idleTimeout, [EnumeratorCancellation] CancellationToken ct)
     {
-        await using var stream = new IdleTimeoutStream(body, idleTimeout);
+        using var stream = new IdleTimeoutStream(body, idleTimeout);
         await foreach (var item in SseParser.Create(stream).EnumerateAsync(ct).ConfigureAwait(false))
         {
             if (string.IsNullOrWhiteSpace(item.Data))

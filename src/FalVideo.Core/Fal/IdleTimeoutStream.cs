@@ -21,23 +21,41 @@ internal sealed class IdleTimeoutStream(Stream inner, TimeSpan idleTimeout) : St
         set => throw new NotSupportedException();
     }
 
+#if NET8_0_OR_GREATER
     /// <exception cref="TimeoutException">No byte arrived within the idle timeout.</exception>
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        idle.CancelAfter(idleTimeout);
-        try
-        {
-            return await inner.ReadAsync(buffer, idle.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new TimeoutException($"No data was received for {idleTimeout.TotalSeconds:0.###} seconds.", ex);
-        }
-    }
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+        new(ReadIdleAsync(token => inner.ReadAsync(buffer, token).AsTask(), cancellationToken));
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override ValueTask DisposeAsync() => inner.DisposeAsync();
+#else
+    // .NET Framework's streams have no Memory<byte> overloads; HttpClient and the download loop call this one there.
+    /// <exception cref="TimeoutException">No byte arrived within the idle timeout.</exception>
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadIdleAsync(token => inner.ReadAsync(buffer, offset, count, token), cancellationToken);
+#endif
+
+    private async Task<int> ReadIdleAsync(Func<CancellationToken, Task<int>> read, CancellationToken cancellationToken)
+    {
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        idle.CancelAfter(idleTimeout);
+#if NETFRAMEWORK
+        // .NET Framework's response streams ignore the token once a read has begun: closing the stream ends the read.
+        using var abort = idle.Token.Register(static s => ((Stream)s!).Dispose(), inner);
+#endif
+        try
+        {
+            return await read(idle.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (idle.IsCancellationRequested
+            && ex is OperationCanceledException or ObjectDisposedException or IOException or System.Net.WebException)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            throw new TimeoutException($"No data was received for {idleTimeout.TotalSeconds:0.###} seconds.", ex);
+        }
+    }
 
     public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count).GetAwaiter().GetResult();
 
@@ -61,5 +79,4 @@ internal sealed class IdleTimeoutStream(Stream inner, TimeSpan idleTimeout) : St
         base.Dispose(disposing);
     }
 
-    public override ValueTask DisposeAsync() => inner.DisposeAsync();
 }

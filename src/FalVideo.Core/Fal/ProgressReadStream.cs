@@ -21,13 +21,15 @@ internal sealed class ProgressReadStream(Stream inner, long total, Action<long, 
 
     public override int Read(byte[] buffer, int offset, int count) => Count(inner.Read(buffer, offset, count));
 
-    public override int Read(Span<byte> buffer) => Count(inner.Read(buffer));
-
     public override async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        Count(await inner.ReadAsync(buffer.AsMemory(offset, count), cancellationToken).ConfigureAwait(false));
+        Count(await inner.ReadAsync(buffer, offset, count, cancellationToken).ConfigureAwait(false));
+
+#if NET8_0_OR_GREATER
+    public override int Read(Span<byte> buffer) => Count(inner.Read(buffer));
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
         Count(await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false));
+#endif
 
     private int Count(int n)
     {
@@ -53,9 +55,11 @@ internal sealed class ProgressReadStream(Stream inner, long total, Action<long, 
         base.Dispose(disposing);
     }
 
+#if NET8_0_OR_GREATER
     public override async ValueTask DisposeAsync()
     {
         await inner.DisposeAsync().ConfigureAwait(false);
         await base.DisposeAsync().ConfigureAwait(false);
     }
+#endif
 }

@@ -304,7 +304,11 @@ public sealed class JobJournal
                     }
                     if (stopAfter is not null && stopAfter.Done.Task.IsCompleted)
                     {
+#if NET8_0_OR_GREATER
                         ThreadPool.UnsafeQueueUserWorkItem(static w => w.WriteQueued(null), this, preferLocal: false);
+#else
+                        ThreadPool.UnsafeQueueUserWorkItem(static w => ((Writer)w!).WriteQueued(null), this);
+#endif
                         return;
                     }
                     batch = _queue;
@@ -328,7 +332,7 @@ public sealed class JobJournal
                 foreach (var p in batch) p.Done.TrySetException(ex);
                 return;
             }
-            foreach (var p in batch) p.Done.TrySetResult();
+            foreach (var p in batch) p.Done.TrySetResult(true);
         }
     }
 
@@ -337,7 +341,7 @@ public sealed class JobJournal
     {
         public JournalRecord Record { get; } = record;
         public JobJournal Journal { get; } = journal;
-        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     /// <summary>The latest known state of every request in the journal, in the order first recorded. A torn line

@@ -117,7 +117,7 @@ public sealed class CsvNumberAttribute(string field, string allowed) : CsvValueA
     /// <inheritdoc />
     protected override object? FromText(string text, Action<string> report)
     {
-        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && double.IsFinite(n)) return n;
+        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && !double.IsNaN(n) && !double.IsInfinity(n)) return n;
         report($"{Field} '{text}' is not a number; allowed: {allowed}.");
         return null;
     }

@@ -132,7 +132,7 @@ public sealed class InvokeFalModelCommand : NewVideoCommandBase
             case JsonValue v when key is not null && (key.EndsWith("_url", StringComparison.Ordinal) || key.EndsWith("_urls", StringComparison.Ordinal))
                                  && v.TryGetValue<string>(out var text):
                 var isWebUrl = Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https";
-                var path = Path.GetFullPath(text, currentDirectory);
+                var path = Path.GetFullPath(Path.Combine(currentDirectory, text));
                 if (!isWebUrl && File.Exists(path))
                 {
                     var placeholder = $"upload:{uploads.Count}:{path}";

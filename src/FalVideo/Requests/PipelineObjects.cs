@@ -66,7 +66,7 @@ internal static class PipelineObjects
     private static IReadOnlyList<string> List(object? item, params string[] names) => Value(item, names) switch
     {
         null => [],
-        string s => s.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+        string s => s.Split(';').Select(x => x.Trim()).Where(x => x.Length > 0).ToList(),
         IEnumerable e => e.Cast<object?>().Select(x => Convert.ToString(Unwrap(x), CultureInfo.InvariantCulture)?.Trim())
             .Where(x => !string.IsNullOrEmpty(x)).Select(x => x!).ToList(),
         var v => [Convert.ToString(v, CultureInfo.InvariantCulture)!],

@@ -229,7 +229,7 @@ internal static class VideoRequestPlanner
             else AddElements(input, uploads, elements, model, mode, row, currentDirectory, problems);
         }
         // A prompt naming an element that isn't given would be generated without it: refuse before paying.
-        var highest = s_elementReference.Matches(prompt).Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).DefaultIfEmpty(0).Max();
+        var highest = s_elementReference.Matches(prompt).Cast<Match>().Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).DefaultIfEmpty(0).Max();
         if (highest > (elements?.Count ?? 0))
             problems.Add($"Prompt names @Element{highest} but {(elements?.Count ?? 0)} element(s) were given; give one Element per @ElementN.");
 
@@ -328,7 +328,7 @@ internal static class VideoRequestPlanner
             input[field] = uri.ToString(); // passed through as is
             return;
         }
-        var path = Path.GetFullPath(text, currentDirectory);
+        var path = Path.GetFullPath(Path.Combine(currentDirectory, text));
         var ext = Path.GetExtension(path).ToLowerInvariant();
         if (!File.Exists(path))
             problems.Add($"{parameter} '{text}' is neither an http(s) URL nor an existing file.");

@@ -56,7 +56,8 @@ internal sealed class JobWaiter : IDisposable
     private readonly BlockingCollection<WaitEvent> _events = new();
     private readonly Channel<FalJob> _toFollow = Channel.CreateUnbounded<FalJob>(new UnboundedChannelOptions { SingleWriter = true });
     private int _workers;
-    private readonly HashSet<FalJob> _open = new(ReferenceEqualityComparer.Instance);
+    // FalJob keeps object identity as its equality, so this set holds each job object once.
+    private readonly HashSet<FalJob> _open = new();
     // The first jobs get a progress bar each; the rest are counted.
     private readonly List<FalJob> _shown = new();
     private readonly List<WaitEvent> _batch = new();
