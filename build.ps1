@@ -1,20 +1,32 @@
 <#
 .SYNOPSIS
-  Builds, tests and packages the FalVideo module (for people who have pwsh).
+  Builds, tests and packages the FalVideo module.
 .DESCRIPTION
-  Build   : dotnet build; the importable module folder is artifacts/module/FalVideo.
-  Test    : the xunit suites (bash test.sh does the same and installs ffmpeg/npm prerequisites),
-            then the Pester suites in tests/pester when Pester 5 is installed.
-  Package : the .nupkg of the module folder in artifacts/packages (dotnet pack tools/FalVideo.Package).
+  Run it with the pinned pwsh: `dotnet tool restore; dotnet pwsh ./build.ps1 -Task Test`.
+  Clean   : removes artifacts/ and every bin/ and obj/ folder.
+  Build   : restores the pinned tools (pwsh, .config/dotnet-tools.json) and builds FalVideo.sln; the build restores
+            Pester 5.9.1 from NuGet and assembles the importable module folder artifacts/module/FalVideo (both builds:
+            net8.0 for PowerShell 7.4+, net472 for Windows PowerShell 5.1).
+  Test    : the xunit suites (dotnet test), then the Pester acceptance suite in a fresh pwsh. `bash test.sh` runs these
+            and the Core tests on .NET 8 and Mono, and installs what they need.
+  Package : publishes the module folder with Publish-PSResource to a local file repository, artifacts/packages
+            (offline), through a repository registered for the duration of the publish only. Install from it with
+            Register-PSResourceRepository -Name FalVideoLocal -Uri <that folder> -Trusted; Install-PSResource FalVideo.
+.PARAMETER NoBuild
+  Package or test what is already built.
+.PARAMETER OutputPath
+  Package: the folder of the local repository (default artifacts/packages).
 .EXAMPLE
-  ./build.ps1 -Task Test
+  dotnet pwsh ./build.ps1 -Task Package
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Build', 'Test', 'Package')]
+    [ValidateSet('Clean', 'Build', 'Test', 'Package')]
     [string] $Task = 'Build',
     [ValidateSet('Debug', 'Release')]
-    [string] $Configuration = 'Release'
+    [string] $Configuration = 'Release',
+    [switch] $NoBuild,
+    [string] $OutputPath = (Join-Path $PSScriptRoot 'artifacts/packages')
 )
 $ErrorActionPreference = 'Stop'
 Set-Location $PSScriptRoot
@@ -25,23 +37,37 @@ function Invoke-Native([string] $File, [string[]] $Arguments) {
     if ($LASTEXITCODE -ne 0) { throw "$File $($Arguments -join ' ') failed with exit code $LASTEXITCODE" }
 }
 
-Invoke-Native dotnet @('build', 'FalVideo.sln', '-c', $Configuration, '--nologo')
+if ($Task -eq 'Clean') {
+    Remove-Item (Join-Path $PSScriptRoot 'artifacts') -Recurse -Force -ErrorAction Ignore
+    Get-ChildItem $PSScriptRoot -Directory -Recurse -Include bin, obj |
+        Where-Object FullName -notmatch '[\\/]node_modules[\\/]' | Remove-Item -Recurse -Force
+    return
+}
+
+if (-not $NoBuild) {
+    Invoke-Native dotnet @('tool', 'restore')
+    Invoke-Native dotnet @('build', 'FalVideo.sln', '-c', $Configuration, '--nologo')
+}
 
 switch ($Task) {
     'Test' {
         Invoke-Native dotnet @('test', 'FalVideo.sln', '-c', $Configuration, '--no-build', '--nologo')
-        $pester = Get-Module Pester -ListAvailable | Where-Object Version -ge '5.0.0' | Select-Object -First 1
-        if ($pester -and (Test-Path tests/pester)) {
-            Import-Module $pester
-            $result = Invoke-Pester -Path tests/pester -PassThru
-            if ($result.FailedCount -gt 0) { throw "$($result.FailedCount) Pester test(s) failed" }
-        }
+        # A fresh pwsh: the suite imports the built module, and a session that already has it would hide a load problem.
+        Invoke-Native dotnet @('pwsh', '-NoProfile', '-File', (Join-Path $PSScriptRoot 'tests/pester/Invoke-FalVideoPester.ps1'))
     }
     'Package' {
-        # The same .nupkg as `dotnet pack tools/FalVideo.Package -o artifacts/packages`: the module folder at the
-        # package root, tagged PSModule and PSCmdlet_<name>, ready for Publish-PSResource -NupkgPath or a file feed.
-        $out = Join-Path $PSScriptRoot 'artifacts/packages'
-        Invoke-Native dotnet @('pack', 'tools/FalVideo.Package', '-c', $Configuration, '--no-build', '-o', $out, '--nologo')
-        Get-ChildItem $out -Filter *.nupkg
+        New-Item -ItemType Directory -Force $OutputPath | Out-Null
+        $version = (Import-PowerShellDataFile (Join-Path $moduleDir 'FalVideo.psd1')).ModuleVersion
+        # A repository refuses a version it already holds: this build replaces it.
+        Get-ChildItem $OutputPath -Filter "FalVideo.$version.nupkg" | Remove-Item
+        $repository = "FalVideoBuild-$PID"
+        Register-PSResourceRepository -Name $repository -Uri $OutputPath -Trusted
+        try {
+            Publish-PSResource -Path $moduleDir -Repository $repository
+        }
+        finally {
+            Unregister-PSResourceRepository -Name $repository
+        }
+        Get-ChildItem $OutputPath -Filter "FalVideo.$version.nupkg"
     }
 }

@@ -39,27 +39,19 @@ public static class DependencyLoader
 
     /// <summary>
     /// Starts answering the module's assembly requests from <paramref name="binFolder"/> (the folder holding
-    /// FalVideo.dll). Idempotent for the same folder; the handler stays for the life of the process, because objects
-    /// the module emitted may still need its dependencies after <c>Remove-Module</c>.
+    /// FalVideo.dll). The first folder registered in a process keeps serving: a process holds one copy of an
+    /// assembly identity, so a second copy of the module imported later runs the first one's assemblies anyway. The
+    /// handler stays for the life of the process, because objects the module emitted may still need its dependencies
+    /// after <c>Remove-Module</c>.
     /// </summary>
-    /// <param name="binFolder">Absolute path of the build folder.</param>
-    /// <exception cref="InvalidOperationException">Another build folder was registered before in this process
-    /// (two copies of the module in one session): the first one keeps serving.</exception>
-    public static void Register(string binFolder)
+    /// <param name="binFolder">Path of the build folder.</param>
+    /// <returns>The folder that serves: <paramref name="binFolder"/>, or the one registered before it.</returns>
+    public static string Register(string binFolder)
     {
         var folder = Path.GetFullPath(binFolder);
         lock (s_sync)
         {
-            if (s_binFolder is not null)
-            {
-                if (!string.Equals(s_binFolder, folder, StringComparison.OrdinalIgnoreCase))
-                {
-                    throw new InvalidOperationException(
-                        $"FalVideo from '{s_binFolder}' is already loaded in this process; start a new session to use the copy in '{folder}'.");
-                }
-
-                return;
-            }
+            if (s_binFolder is not null) return s_binFolder;
 
             s_binFolder = folder;
             s_dependencyFolder = Path.Combine(folder, "dependencies");
@@ -67,6 +59,7 @@ public static class DependencyLoader
             s_context = new DependencyLoadContext(s_dependencyFolder);
 #endif
             AppDomain.CurrentDomain.AssemblyResolve += Resolve;
+            return folder;
         }
     }
 

@@ -7,5 +7,8 @@ if ($PSVersionTable.PSEdition -eq 'Core' -and $PSVersionTable.PSVersion -lt [ver
 $framework = if ($PSVersionTable.PSEdition -eq 'Core') { 'net8.0' } else { 'net472' }
 $bin = [System.IO.Path]::Combine($PSScriptRoot, $framework)
 Add-Type -Path ([System.IO.Path]::Combine($bin, 'FalVideo.Init.dll'))
-[FalVideo.Init.DependencyLoader]::Register($bin)
+$serving = [FalVideo.Init.DependencyLoader]::Register($bin)
+if ($serving -ne [System.IO.Path]::GetFullPath($bin)) {
+    Write-Warning "FalVideo's assemblies were loaded from '$serving' earlier in this process; this session goes on using them. Start a new session to use the copy in '$bin'."
+}
 Import-Module ([System.IO.Path]::Combine($bin, 'FalVideo.dll'))

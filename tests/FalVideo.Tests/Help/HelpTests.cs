@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Diagnostics;
 using System.Management.Automation.Runspaces;
 using System.Text.RegularExpressions;
@@ -15,6 +16,10 @@ public sealed partial class HelpTests : IDisposable
     private readonly PowerShellHost _ps = new(emulator: null);
     private static string DocsFolder => Path.Combine(RepoPaths.Root, "docs", "help");
     private static string ModuleFolder => Path.GetDirectoryName(RepoPaths.ModuleManifest)!;
+
+    /// <summary>Where the build left FalVideo.xml (the cmdlets' XML docs, which are not shipped in the module).</summary>
+    private static string XmlDocsFolder => Path.Combine(RepoPaths.Root, "src", "FalVideo", "bin",
+        typeof(HelpTests).Assembly.GetCustomAttribute<System.Reflection.AssemblyConfigurationAttribute>()?.Configuration ?? "Release", "net8.0");
 
     public void Dispose() => _ps.Dispose();
 
@@ -152,7 +157,8 @@ public sealed partial class HelpTests : IDisposable
             File.Delete(Path.Combine(docs, "Stop-FalJob.md"));
             File.Delete(Path.Combine(module, "en-US", "FalVideo.dll-Help.xml"));
 
-            var (exit, output) = RunGenerator("--module", module, "--docs", docs, "--strict");
+            var (exit, output) = RunGenerator("--module", Path.Combine(module, "net8.0"), "--out", Path.Combine(module, "en-US", "FalVideo.dll-Help.xml"), "--docs", docs, "--strict",
+                "--xml-docs", XmlDocsFolder);
             Assert.Equal(1, exit);
             Assert.Contains("Stop-FalJob: no help source", output);
             Assert.DoesNotContain("New-KlingVideo:", output);

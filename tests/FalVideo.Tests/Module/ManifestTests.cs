@@ -13,7 +13,7 @@ public sealed class ManifestTests : IDisposable
 
     private static string[] CmdletsInAssembly()
     {
-        var dll = Path.Combine(Path.GetDirectoryName(RepoPaths.ModuleManifest)!, "FalVideo.dll");
+        var dll = Path.Combine(Path.GetDirectoryName(RepoPaths.ModuleManifest)!, "net8.0", "FalVideo.dll");
         var context = new MetadataLoadContextLite(dll);
         return context.CmdletNames();
     }
@@ -29,22 +29,43 @@ public sealed class ManifestTests : IDisposable
         Assert.Equal(exported, manifest.Output.Select(o => o.ToString()).ToArray());
     }
 
-    [Fact]
-    public void A_release_build_ships_precompiled_assemblies_that_still_carry_their_IL()
+    [Theory]
+    [InlineData("net8.0", ".NETCoreApp,Version=v8.0")]
+    [InlineData("net472", ".NETFramework,Version=v4.7.2")]
+    public void Each_build_folder_holds_the_modules_assemblies_for_its_framework_and_only_the_dependencies_it_uses(string folder, string framework)
     {
-        // The module folder is the one built with these tests: precompiled in Release, IL only in Debug.
-        var release = typeof(ManifestTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration == "Release";
-        var folder = Path.GetDirectoryName(RepoPaths.ModuleManifest)!;
-        foreach (var file in new[] { "FalVideo.dll", "FalVideo.Init.dll", "dependencies/FalVideo.Core.dll", "dependencies/Polly.Core.dll", "dependencies/Polly.dll" })
+        var build = Path.Combine(Path.GetDirectoryName(RepoPaths.ModuleManifest)!, folder);
+        foreach (var own in new[] { "FalVideo.dll", "FalVideo.Core.dll", "FalVideo.Init.dll" })
         {
-            using var stream = File.OpenRead(Path.Combine(folder, file));
-            using var pe = new System.Reflection.PortableExecutable.PEReader(stream);
-            var cor = pe.PEHeaders.CorHeader!;
-            // A ReadyToRun image has a managed native header; its IL and metadata stay, so other platforms JIT it.
-            Assert.True(release == cor.ManagedNativeHeaderDirectory.Size > 0,
-                release ? $"{file} is not a ReadyToRun image." : $"{file} is precompiled in a Debug build.");
-            Assert.True(pe.HasMetadata, $"{file} lost its metadata.");
+            var path = Path.Combine(build, own);
+            Assert.True(File.Exists(path), $"{path} is missing.");
+            Assert.Equal(framework, TargetFrameworkOf(path));
         }
+        var dependencies = Directory.GetFiles(Path.Combine(build, "dependencies"), "*.dll").Select(Path.GetFileName).ToList();
+        Assert.Contains("Polly.Core.dll", dependencies);
+        Assert.DoesNotContain("Polly.dll", dependencies);               // the legacy API is never used
+        Assert.DoesNotContain("System.Management.Automation.dll", dependencies);
+        // PowerShell 7.4+ runs on .NET 8 or newer, which carries System.Text.Json: the net8.0 build uses that one.
+        Assert.Equal(folder == "net472", dependencies.Contains("System.Text.Json.dll"));
+    }
+
+    private static string? TargetFrameworkOf(string path)
+    {
+        using var stream = File.OpenRead(path);
+        using var pe = new System.Reflection.PortableExecutable.PEReader(stream);
+        var md = System.Reflection.Metadata.PEReaderExtensions.GetMetadataReader(pe);
+        foreach (var handle in md.GetAssemblyDefinition().GetCustomAttributes())
+        {
+            var attribute = md.GetCustomAttribute(handle);
+            if (attribute.Constructor.Kind != System.Reflection.Metadata.HandleKind.MemberReference) continue;
+            var type = md.GetMemberReference((System.Reflection.Metadata.MemberReferenceHandle)attribute.Constructor).Parent;
+            if (type.Kind != System.Reflection.Metadata.HandleKind.TypeReference
+                || md.GetString(md.GetTypeReference((System.Reflection.Metadata.TypeReferenceHandle)type).Name) != "TargetFrameworkAttribute") continue;
+            var blob = md.GetBlobReader(attribute.Value);
+            blob.ReadUInt16();                                          // the prolog
+            return blob.ReadSerializedString();
+        }
+        return null;
     }
 
     [Fact]
@@ -98,33 +119,3 @@ internal sealed class MetadataLoadContextLite(string path)
     }
 }
 
-/// <summary>The package a PowerShell repository takes: built by `dotnet pack`, with the module folder at its root.</summary>
-public sealed class PackageTests
-{
-    [Fact]
-    public void Dotnet_pack_makes_a_gallery_shaped_nupkg_of_the_module_folder()
-    {
-        var output = Directory.CreateTempSubdirectory("falvideo-pack-").FullName;
-        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        // --no-build: the solution build already assembled the module folder, which other tests are importing right now.
-        foreach (var a in new[] { "pack", Path.Combine(RepoPaths.Root, "tools", "FalVideo.Package"), "--no-build", "-o", output, "--nologo", "-v", "quiet" })
-            start.ArgumentList.Add(a);
-        using var p = System.Diagnostics.Process.Start(start)!;
-        var log = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, log);
-        var package = Assert.Single(Directory.GetFiles(output, "FalVideo.*.nupkg"));
-        using var zip = System.IO.Compression.ZipFile.OpenRead(package);
-        var names = zip.Entries.Select(e => e.FullName).ToList();
-        Assert.Contains("FalVideo.psd1", names);
-        Assert.Contains("FalVideo.dll", names);
-        Assert.Contains("dependencies/FalVideo.Core.dll", names);
-        Assert.Contains("en-US/FalVideo.dll-Help.xml", names);
-        using var nuspec = new StreamReader(zip.GetEntry("FalVideo.nuspec")!.Open());
-        var text = nuspec.ReadToEnd();
-        Assert.Contains("PSModule", text);
-        Assert.Contains("PSCmdlet_New-KlingVideo", text);
-        Assert.Matches(@"<version>\d+\.\d+\.\d+</version>", text);
-        try { Directory.Delete(output, true); } catch (IOException) { }
-    }
-}
