@@ -1,34 +1,13 @@
-#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0.0' }
 # The README's examples end to end, with the real Import-Csv and Export-Csv, against the local fal emulator.
-# Run with: ./build.ps1 -Task Test   (or: Invoke-Pester ./tests/pester)
+# Run with: dotnet pwsh -NoProfile -File tests/pester/Invoke-FalVideoPester.ps1 (after dotnet build FalVideo.sln -c Release)
 
 BeforeAll {
-    $root = Resolve-Path (Join-Path $PSScriptRoot '../..')
-    $shared = Join-Path $root '../shared/data'
-    Import-Module (Join-Path $root 'artifacts/module/FalVideo/FalVideo.psd1') -Force
-
-    # A free loopback port for the emulator.
-    $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
-    $listener.Start(); $port = $listener.LocalEndpoint.Port; $listener.Stop()
-    $script:BaseUrl = "http://127.0.0.1:$port"
-    $emulatorDll = Get-ChildItem (Join-Path $root 'src/FalVideo.Emulator/bin') -Recurse -Filter FalVideo.Emulator.dll | Select-Object -First 1
-    $script:Emulator = Start-Process dotnet -ArgumentList $emulatorDll.FullName, '--urls', $script:BaseUrl -PassThru -NoNewWindow
-    $deadline = (Get-Date).AddSeconds(30)
-    do {
-        Start-Sleep -Milliseconds 200
-        try { $null = Invoke-RestMethod "$script:BaseUrl/_emulator/stats"; $up = $true } catch { $up = $false }
-    } until ($up -or (Get-Date) -gt $deadline)
-    if (-not $up) { throw "The emulator did not start on $script:BaseUrl" }
-
-    $script:Work = Join-Path ([System.IO.Path]::GetTempPath()) "falvideo-pester-$([guid]::NewGuid().ToString('N'))"
-    New-Item -ItemType Directory $script:Work | Out-Null
-    Set-FalConfiguration -BaseUrl $script:BaseUrl -ApiKey 'pester-key' -JournalPath (Join-Path $script:Work 'journal.jsonl')
+    . (Join-Path $PSScriptRoot 'Common.ps1')
+    Initialize-FalTest
+    $shared = $script:SharedData
 }
 
-AfterAll {
-    if ($script:Emulator) { Stop-Process -Id $script:Emulator.Id -ErrorAction Ignore }
-    Remove-Item $script:Work -Recurse -Force -ErrorAction Ignore
-}
+AfterAll { Complete-FalTest }
 
 Describe 'Measure-VideoCost' {
     It 'reproduces every published cost case to the cent' {
