@@ -6,12 +6,14 @@
   Test    : the xunit suites (bash test.sh does the same and installs ffmpeg/npm prerequisites),
             then the Pester suites in tests/pester when Pester 5 is installed.
   Package : the .nupkg of the module folder in artifacts/packages (dotnet pack tools/FalVideo.Package).
+  Reliability : runs the fault tests (tests/FalVideo.Tests/Reliability) and rewrites docs/reliability.md from the
+            records they leave (tools/Render-ReliabilityTable.ps1); commit the result when the behaviour changed.
 .EXAMPLE
   ./build.ps1 -Task Test
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Build', 'Test', 'Package')]
+    [ValidateSet('Build', 'Test', 'Package', 'Reliability')]
     [string] $Task = 'Build',
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release'
@@ -36,6 +38,12 @@ switch ($Task) {
             $result = Invoke-Pester -Path tests/pester -PassThru
             if ($result.FailedCount -gt 0) { throw "$($result.FailedCount) Pester test(s) failed" }
         }
+    }
+    'Reliability' {
+        Invoke-Native dotnet @('test', 'tests/FalVideo.Tests', '-c', $Configuration, '--no-build', '--nologo',
+            '--filter', 'FullyQualifiedName~FalVideo.Tests.Reliability')
+        & (Join-Path $PSScriptRoot 'tools/Render-ReliabilityTable.ps1') artifacts/reliability docs/reliability.md
+        if ($LASTEXITCODE) { throw 'docs/reliability.md was not rendered' }
     }
     'Package' {
         # The same .nupkg as `dotnet pack tools/FalVideo.Package -o artifacts/packages`: the module folder at the
