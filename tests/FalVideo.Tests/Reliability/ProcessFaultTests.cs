@@ -3,6 +3,7 @@ using System.Management.Automation;
 using FalVideo.Emulator;
 using FalVideo.Emulator.Faults;
 using FalVideo.Jobs;
+using FalVideo.Tests.Module;
 
 namespace FalVideo.Tests.Reliability;
 
@@ -67,13 +68,14 @@ public sealed class ProcessFaultTests : FaultTestBase
         // The first three submissions go through; the next ones are held at the emulator, unprocessed, when the process dies.
         var held = Inject(new FaultRule { Route = FaultRoute.Submit, Action = FaultAction.DelayBefore, DelaySeconds = 120, Skip = 3, Times = 100 });
         var script = Path.Combine(Temp, "batch.ps1");
-        File.WriteAllText(script, """
+        File.WriteAllText(script, $$"""
             param($out)
+            {{PwshChild.ImportModule}}
             Set-FalConfiguration -RetryBaseDelay 0.05
             1..6 | ForEach-Object { [pscustomobject]@{ Id = "k$_"; Prompt = "Killed batch $_ [emulator:seconds=2]"; Duration = '3' } } |
                 New-KlingVideo | Wait-FalJob | Save-FalVideo -Directory $out
             """);
-        using var child = StartRunner(script, new()
+        using var child = new PwshChild(script, new Dictionary<string, string?>
         {
             ["FALVIDEO_BASE_URL"] = Emulator.BaseUrl.ToString(), ["FAL_KEY"] = ApiKey, ["FALVIDEO_JOURNAL"] = Ps.JournalPath,
         }, OutDir);
@@ -83,11 +85,15 @@ public sealed class ProcessFaultTests : FaultTestBase
             await Until(() => journal.ReadJobs().Count(j => j.RequestId.Length > 0) == 3 && held.Fired >= 1,
                 "3 submissions journaled and the 4th in flight", seconds: 60);
         }
+        catch (Xunit.Sdk.XunitException e)
+        {
+            throw new Xunit.Sdk.XunitException($"{e.Message}. pwsh said:\n{child.Output}");
+        }
         finally
         {
-            child.Kill(entireProcessTree: true);
-            await child.WaitForExitAsync();
+            await child.KillAsync();
         }
+        Assert.Equal(137, child.Process.ExitCode); // 128 + SIGKILL: pwsh itself was killed, it did not end on its own
         var atKill = journal.ReadJobs();
         var journaledAtKill = atKill.Count(j => j.RequestId.Length > 0);
         // Submissions in flight at the kill were written ahead: listed as Unknown with their prompt, never lost from view.
@@ -97,7 +103,7 @@ public sealed class ProcessFaultTests : FaultTestBase
 
         var resumed = Ps.Run("Get-FalJob -Status InQueue,InProgress | Wait-FalJob | Save-FalVideo -Directory $args[0]", OutDir);
         var tally = Count();
-        ReliabilityRecorder.Record(503, "Client process killed mid-batch (SIGKILL), resumed from the journal",
+        ReliabilityRecorder.Record(503, "Client process (pwsh) killed mid-batch (SIGKILL), resumed from the journal",
             $"killed with {acceptedAtKill} jobs accepted and {journaledAtKill} journaled, {inFlight} submissions in flight that fal never processed; " +
             $"Get-FalJob -Status InQueue,InProgress | Wait-FalJob | Save-FalVideo saved {resumed.Output.Count} of {acceptedAtKill} accepted jobs, " +
             $"{tally.Accepted} submissions in all; the {inFlightJournaled} rows in flight at the kill are in the journal as Unknown with prompt and input (fal never processed them: resubmit after checking)",
