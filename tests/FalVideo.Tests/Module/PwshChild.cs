@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text;
 using FalVideo.Tools;
 
@@ -20,13 +21,41 @@ public sealed class PwshChild : IDisposable
     /// FALVIDEO_BASE_URL, FAL_KEY, FALVIDEO_JOURNAL.</param>
     /// <param name="args">The script's arguments.</param>
     public PwshChild(string script, IEnumerable<KeyValuePair<string, string?>>? environment = null, params string[] args)
+        : this(Pwsh.StartInfo(RepoPaths.Root, script, args, environment))
     {
-        Process = Pwsh.Start(RepoPaths.Root, script, args, environment);
+    }
+
+    private PwshChild(ProcessStartInfo start)
+    {
+        Process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {start.FileName}.");
         Process.OutputDataReceived += (_, e) => Append(e.Data);
         Process.ErrorDataReceived += (_, e) => Append(e.Data);
         Process.BeginOutputReadLine();
         Process.BeginErrorReadLine();
     }
+
+    /// <summary>
+    /// Like the constructor, with SIGINT handled by pwsh whatever this process inherited: a process started in the
+    /// background by a non-interactive shell (as CI runners and job wrappers do) ignores SIGINT, its children inherit
+    /// that, and pwsh would never see <see cref="Interrupt"/>. GNU env resets it and execs pwsh in the same process.
+    /// </summary>
+    public static PwshChild Interruptible(string script, IEnumerable<KeyValuePair<string, string?>>? environment = null, params string[] args)
+    {
+        var pwsh = Pwsh.StartInfo(RepoPaths.Root, script, args, environment);
+        var start = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in (string[])["--default-signal=INT", pwsh.FileName, .. pwsh.ArgumentList]) start.ArgumentList.Add(a);
+        foreach (var (name, value) in pwsh.Environment) start.Environment[name] = value;
+        return new PwshChild(start);
+    }
+
+    /// <summary>SIGINT, what Ctrl+C sends in a terminal (Unix only).</summary>
+    public void Interrupt()
+    {
+        if (Kill(Process.Id, 2) != 0) throw new InvalidOperationException($"kill(SIGINT) failed: errno {Marshal.GetLastPInvokeError()}");
+    }
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
 
     /// <summary>The first line of every child script: imports the built module by its manifest path.</summary>
     public static string ImportModule => $"Import-Module '{RepoPaths.ModuleManifest}' -ErrorAction Stop";

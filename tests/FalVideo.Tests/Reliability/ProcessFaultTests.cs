@@ -170,6 +170,46 @@ public sealed class ProcessFaultTests : FaultTestBase
         Assert.Equal(ids.Order(), resumable.Order());
     }
 
+    [Fact]
+    public async Task Ctrl_C_to_pwsh_during_a_wait_stops_the_script_at_once_and_cancels_nothing()
+    {
+        if (!OperatingSystem.IsLinux()) return; // SIGINT is sent with kill(2)
+        var script = Path.Combine(Temp, "wait.ps1");
+        File.WriteAllText(script, $$"""
+            {{PwshChild.ImportModule}}
+            1..2 | ForEach-Object { New-HailuoVideo -Prompt "Interrupted $_ [emulator:seconds=60]" } | Wait-FalJob
+            'AFTER-WAIT'
+            """);
+        using var child = PwshChild.Interruptible(script, new Dictionary<string, string?>
+        {
+            ["FALVIDEO_BASE_URL"] = Emulator.BaseUrl.ToString(), ["FAL_KEY"] = ApiKey, ["FALVIDEO_JOURNAL"] = Ps.JournalPath,
+        });
+        await Until(() => Emulator.State.StatusRequests >= 2 || child.Process.HasExited, "pwsh to follow both jobs", seconds: 60);
+        Assert.False(child.Process.HasExited, child.Output);
+        var ids = Emulator.State.Jobs.Select(j => j.RequestId).ToList();
+
+        var clock = Stopwatch.StartNew();
+        child.Interrupt();
+        await child.WaitAsync(TimeSpan.FromSeconds(30));
+        clock.Stop();
+        var output = child.Output;
+        var cancels = Emulator.Faults.RequestsTo(FaultRoute.Cancel);
+        var resumable = Ps.Run("Get-FalJob -Status InQueue,InProgress | ForEach-Object RequestId").Output.Select(o => o.ToString()).ToList();
+        ReliabilityRecorder.Record(506, "Ctrl+C (SIGINT) to pwsh -File during Wait-FalJob (2 jobs running)",
+            $"pwsh exited {clock.ElapsedMilliseconds} ms after the signal, without running the rest of the script; it printed that the jobs still run at fal, " +
+            $"with their request ids; {cancels} cancel requests; the journal lists {resumable.Count} resumable jobs",
+            resumable.Count == 2 && cancels == 0 ? "nothing" : "jobs cancelled or missing from the journal");
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"pwsh took {clock.Elapsed} to stop");
+        Assert.Contains("still running", output);
+        Assert.Contains("not cancelled", output);
+        Assert.All(ids, id => Assert.Contains(id, output));
+        Assert.DoesNotContain("AFTER-WAIT", output);
+        Assert.Equal(0, cancels);
+        Assert.DoesNotContain(Emulator.State.Jobs, j => j.CancelRequested || j.Status == JobStatus.Completed);
+        Assert.Equal(ids.Order(), resumable.Order());
+    }
+
     /// <summary>Stops the pipeline as Ctrl+C does, then reads what the host was told, the cancels fal got and the
     /// journal's resumable request ids.</summary>
     /// <summary>
