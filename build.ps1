@@ -12,6 +12,8 @@
   Package : publishes the module folder with Publish-PSResource to a local file repository, artifacts/packages
             (offline), through a repository registered for the duration of the publish only. Install from it with
             Register-PSResourceRepository -Name FalVideoLocal -Uri <that folder> -Trusted; Install-PSResource FalVideo.
+  Reliability : runs the fault tests (tests/FalVideo.Tests/Reliability) and rewrites docs/reliability.md from the
+            records they leave (tools/Render-ReliabilityTable.ps1); commit the result when the behaviour changed.
 .PARAMETER NoBuild
   Package or test what is already built.
 .PARAMETER OutputPath
@@ -21,7 +23,7 @@
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Clean', 'Build', 'Test', 'Package')]
+    [ValidateSet('Clean', 'Build', 'Test', 'Package', 'Reliability')]
     [string] $Task = 'Build',
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
@@ -54,6 +56,12 @@ switch ($Task) {
         Invoke-Native dotnet @('test', 'FalVideo.sln', '-c', $Configuration, '--no-build', '--nologo')
         # A fresh pwsh: the suite imports the built module, and a session that already has it would hide a load problem.
         Invoke-Native dotnet @('pwsh', '-NoProfile', '-File', (Join-Path $PSScriptRoot 'tests/pester/Invoke-FalVideoPester.ps1'))
+    }
+    'Reliability' {
+        Invoke-Native dotnet @('test', 'tests/FalVideo.Tests', '-c', $Configuration, '--no-build', '--nologo',
+            '--filter', 'FullyQualifiedName~FalVideo.Tests.Reliability')
+        & (Join-Path $PSScriptRoot 'tools/Render-ReliabilityTable.ps1') artifacts/reliability docs/reliability.md
+        if ($LASTEXITCODE) { throw 'docs/reliability.md was not rendered' }
     }
     'Package' {
         New-Item -ItemType Directory -Force $OutputPath | Out-Null

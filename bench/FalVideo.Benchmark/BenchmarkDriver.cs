@@ -173,13 +173,14 @@ internal static class BenchmarkDriver
 
         ProcessStartInfo start;
         string label, how;
+        string? csv = null;
         switch (contender)
         {
             case Contender.FalVideo:
-                start = SelfAsChild("falvideo", "--base-url", baseUrl, "--rows", rows);
+                csv = Path.Combine(Path.GetTempPath(), $"falvideo-bench-{Guid.NewGuid():N}.csv");
+                start = FalVideoContender.Prepare(profile.Rows, csv);
                 label = "FalVideo";
-                how = "`Import-Csv rows.csv | New-KlingVideo | Wait-FalJob` in a hosted PowerShell engine" +
-                      (s_childHost is null ? " (IL only, compiled by the JIT: `--engine il`)" : " (precompiled, ReadyToRun, as in an installed pwsh)");
+                how = $"`Import-Csv rows.csv | New-KlingVideo | Wait-FalJob` in `pwsh -NoProfile -File` ({start.FileName})";
                 break;
             case Contender.Official:
                 start = new ProcessStartInfo("node") { ArgumentList = { officialScript, "--base-url", baseUrl, "--rows", rows, "--mode", options.OfficialMode } };
@@ -199,7 +200,15 @@ internal static class BenchmarkDriver
                 how = "submit all, then poll `status_url` until COMPLETED and GET `response_url` once per job";
                 break;
         }
-        var outcome = await RunChildAsync(start, baseUrl, options);
+        ProcessOutcome outcome;
+        try
+        {
+            outcome = await RunChildAsync(start, baseUrl, options);
+        }
+        finally
+        {
+            if (csv is not null) File.Delete(csv);
+        }
         EmulatorStats? stats = null;
         try { stats = await emulator.GetStatsAsync(); }
         catch (HttpRequestException) { }
@@ -214,7 +223,7 @@ internal static class BenchmarkDriver
         return new Measurement(profile, contender, label, outcome.Report is { } r ? $"{how}; {r.Client}" : how, outcome, stats, problem);
     }
 
-    // The precompiled publish of this program the children run from (--engine precompiled), or null for this build.
+    // The precompiled publish of this program the floor and the checks run from (--engine precompiled), or null for this build.
     private static string? s_childHost;
 
     /// <summary>This program again, in a child mode: the precompiled publish of it, or this build with <c>--engine il</c>.</summary>

@@ -11,7 +11,7 @@ public sealed record BenchmarkProfile(string Name, int Rows, double JobSeconds);
 /// <summary>The three contenders, in the order they run and are printed.</summary>
 public enum Contender
 {
-    /// <summary><c>Import-Csv | New-KlingVideo | Wait-FalJob</c> in a hosted PowerShell 7.6 engine.</summary>
+    /// <summary><c>Import-Csv rows.csv | New-KlingVideo | Wait-FalJob</c> in real pwsh (<c>pwsh -NoProfile -File</c>).</summary>
     FalVideo,
 
     /// <summary>fal's official <c>@fal-ai/client</c> on Node.js (<c>tests/js/bench-official.mjs</c>).</summary>
@@ -45,9 +45,12 @@ public sealed class BenchmarkOptions
           --repeat <n>            runs per contender and profile; the run with the median wall time is shown (default 3)
           --warm-up <n>           instant jobs run through each fresh emulator, then reset, before the contender (default 200)
           --timeout <s>           longest run of one contender before it is killed (default 900)
-          --engine <e>            precompiled (default): child processes run from a ReadyToRun publish of this program
-                                  (made on first use, about a minute), the PowerShell engine precompiled as in an
-                                  installed pwsh; il: from this build, the engine compiled by the JIT as it runs
+          --engine <e>            for the children that are this program (the floor, the memory and cmdlets checks):
+                                  precompiled (default): from a ReadyToRun publish of this program (made on first
+                                  use, about a minute), the PowerShell engine precompiled as in an installed pwsh;
+                                  il: from this build, the engine compiled by the JIT as it runs. The FalVideo
+                                  contender is always real pwsh: the one pinned in .config/dotnet-tools.json, or
+                                  the one the FALVIDEO_PWSH environment variable names
           --video-mb <n>          size of the video the memory profile saves (default 500)
           --pipeline-rows <n>     jobs in the memory profile's one pipeline (default 10000)
           --cost-rows <n>         rows Measure-VideoCost prices in the cmdlets profile (default 100000)

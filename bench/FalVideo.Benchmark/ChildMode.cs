@@ -3,8 +3,9 @@ using System.Globalization;
 namespace FalVideo.Benchmark;
 
 /// <summary>
-/// <c>FalVideo.Benchmark --child falvideo|floor --base-url URL --rows N [--parallel N] [--poll-ms N]</c>: one
-/// contender's run, started by the driver as its own process. Prints a <see cref="ChildReport"/> line.
+/// <c>FalVideo.Benchmark --child floor --base-url URL --rows N [--parallel N] [--poll-ms N]</c>: the floor contender's
+/// run, started by the driver as its own process. Prints a <see cref="ChildReport"/> line. (The FalVideo contender is
+/// real pwsh, <see cref="FalVideoContender"/>.)
 /// <c>--child save-video|pipeline|cmdlets|overhead|first-job [--base-url URL] --rows N [--video-mb N]</c>: one resource check
 /// (<see cref="ResourceChecks"/>); prints a <see cref="FigureReport"/> line.
 /// </summary>
@@ -14,7 +15,7 @@ internal static class ChildMode
 
     public static async Task<int> RunAsync(string[] args)
     {
-        if (args.Length == 0) return Fail("--child needs falvideo or floor.");
+        if (args.Length == 0) return Fail("--child needs floor or a check.");
         var kind = args[0];
         string? baseUrl = null;
         int rows = 0, parallel = 32, pollMs = 1000, videoMb = 500;
@@ -50,7 +51,6 @@ internal static class ChildMode
         {
             var report = kind switch
             {
-                "falvideo" => FalVideoContender.Run(new Uri(baseUrl), rows),
                 "floor" => await FloorContender.RunAsync(new Uri(baseUrl), rows, parallel, TimeSpan.FromMilliseconds(pollMs)),
                 _ => throw new ArgumentException($"Unknown contender {kind}."),
             };

@@ -23,9 +23,11 @@ internal static class Report
         md.AppendLine(inv, $"- Command: `{Command(options)}`");
         md.AppendLine(inv, $"- Date: {started.ToString("yyyy-MM-dd HH:mm zzz", inv)}");
         md.AppendLine(inv, $"- Machine: {machine}");
+        if (results.Any(r => r.Contender == Contender.FalVideo))
+            md.AppendLine("- FalVideo contender: real pwsh, `pwsh -NoProfile -File` (the pwsh pinned in `.config/dotnet-tools.json`, or `FALVIDEO_PWSH`)");
         md.AppendLine(options.Engine == "il"
-            ? "- PowerShell engine in the children: IL only, compiled by the JIT as it runs (`--engine il`)"
-            : "- PowerShell engine in the children: precompiled (a ReadyToRun publish of this program, as an installed pwsh is built)");
+            ? "- PowerShell engine hosted by the checks' children: IL only, compiled by the JIT as it runs (`--engine il`)"
+            : "- PowerShell engine hosted by the checks' children: precompiled (a ReadyToRun publish of this program, as an installed pwsh is built)");
         var warmUp = options.WarmUpJobs > 0 ? $"warmed up with 3 rounds of {options.WarmUpJobs} jobs (submit, status stream, status, result) and reset before the contender starts" : "not warmed up";
         md.AppendLine(inv, $"- Emulator: a fresh `src/FalVideo.Emulator` process per run, `--concurrency {options.Concurrency}`, on 127.0.0.1, {warmUp}");
         if (options.Repeat > 1 && options.Profiles.Count > 0) md.AppendLine(inv, $"- Each row of the job tables: the run with the median wall time of {options.Repeat} runs");

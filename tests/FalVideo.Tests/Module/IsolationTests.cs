@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using FalVideo.Emulator;
 
 namespace FalVideo.Tests.Module;
@@ -23,9 +22,10 @@ public sealed class IsolationTests
         var work = Directory.CreateTempSubdirectory("falvideo-isolation-").FullName;
         var otherPolly = FindBuilt("tests/fixtures/OtherPolly", "Polly.Core.dll");
         var script = Path.Combine(work, "isolation.ps1");
-        File.WriteAllText(script, """
+        File.WriteAllText(script, $$"""
             param($OtherPolly)
             Add-Type -Path $OtherPolly
+            {{PwshChild.ImportModule}}
             $job = New-KlingVideo -Prompt 'Isolation check' -Duration 3 -GenerateAudio $false | Wait-FalJob
             "STATUS=$($job.Status)"
             [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'Polly.Core' } | ForEach-Object {
@@ -33,19 +33,15 @@ public sealed class IsolationTests
                     [Runtime.Loader.AssemblyLoadContext]::GetLoadContext($_).Name
             }
             """);
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(FindBuilt("tools/FalVideo.Run", "FalVideo.Run.dll"));
-        start.ArgumentList.Add(script);
-        start.ArgumentList.Add(otherPolly);
-        start.Environment["FALVIDEO_BASE_URL"] = emulator.BaseUrl.ToString();
-        start.Environment["FAL_KEY"] = "isolation-key";
-        start.Environment["FALVIDEO_JOURNAL"] = Path.Combine(work, "journal.jsonl");
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        Assert.True(process.WaitForExit(120_000), "the child PowerShell did not finish");
-        var output = await stdout + await stderr;
-        Assert.True(process.ExitCode == 0, output);
+        using var child = new PwshChild(script, new Dictionary<string, string?>
+        {
+            ["FALVIDEO_BASE_URL"] = emulator.BaseUrl.ToString(),
+            ["FAL_KEY"] = "isolation-key",
+            ["FALVIDEO_JOURNAL"] = Path.Combine(work, "journal.jsonl"),
+        }, otherPolly);
+        var code = await child.WaitAsync(TimeSpan.FromSeconds(120));
+        var output = child.Output;
+        Assert.True(code == 0, output);
         Assert.Contains("STATUS=Completed", output);
         var pollies = output.Split('\n').Where(l => l.StartsWith("POLLY=")).Select(l => l.Trim()).ToList();
         Assert.Contains(pollies, p => p.StartsWith("POLLY=8.1.") && p.EndsWith("@Default"));
@@ -61,20 +57,11 @@ public sealed class IsolationTests
 /// </summary>
 public sealed class SavedConfigurationTests
 {
-    private static (int Code, string Output) RunChild(string script, Dictionary<string, string> env)
+    private static (int Code, string Output) RunChild(string script, Dictionary<string, string?> env)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        var runner = Directory.EnumerateFiles(Path.Combine(RepoPaths.Root, "tools/FalVideo.Run"), "FalVideo.Run.dll", SearchOption.AllDirectories)
-            .Where(p => p.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}")).OrderByDescending(File.GetLastWriteTimeUtc).First();
-        start.ArgumentList.Add(runner);
-        start.ArgumentList.Add(script);
-        foreach (var (k, v) in env) start.Environment[k] = v;
-        start.Environment.Remove("FAL_KEY");
-        start.Environment.Remove("FALVIDEO_BASE_URL");
-        using var p = Process.Start(start)!;
-        var output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
-        Assert.True(p.WaitForExit(120_000));
-        return (p.ExitCode, output);
+        using var child = new PwshChild(script, env.Concat([new("FAL_KEY", null), new("FALVIDEO_BASE_URL", null)]));
+        var code = child.WaitAsync(TimeSpan.FromSeconds(120)).GetAwaiter().GetResult();
+        return (code, child.Output);
     }
 
     [Fact]
@@ -82,9 +69,10 @@ public sealed class SavedConfigurationTests
     {
         var work = Directory.CreateTempSubdirectory("falvideo-config-").FullName;
         var config = Path.Combine(work, "config.json");
-        var env = new Dictionary<string, string> { ["FALVIDEO_CONFIG"] = config };
+        var env = new Dictionary<string, string?> { ["FALVIDEO_CONFIG"] = config };
         var save = Path.Combine(work, "save.ps1");
-        File.WriteAllText(save, """
+        File.WriteAllText(save, $$"""
+            {{PwshChild.ImportModule}}
             Set-FalConfiguration -QueueUrl https://queue.example.test -RequestTimeout 123 -MaxRetries 7 -JournalPath ./saved-journal.jsonl -ApiKey 'sk-saved-9f8e7d' -Save -WarningVariable w
             "WARN=$w"
             """);
@@ -96,7 +84,8 @@ public sealed class SavedConfigurationTests
         Assert.DoesNotContain("sk-saved-9f8e7d", text);
 
         var read = Path.Combine(work, "read.ps1");
-        File.WriteAllText(read, """
+        File.WriteAllText(read, $$"""
+            {{PwshChild.ImportModule}}
             $c = Get-FalConfiguration
             "QUEUE=$($c.QueueUrl)"; "TIMEOUT=$($c.RequestTimeoutSeconds)"; "RETRIES=$($c.MaxRetries)"; "KEY=$($c.ApiKeySource)"; "JOURNAL=$($c.JournalPath)"
             Set-FalConfiguration -MaxRetries 2

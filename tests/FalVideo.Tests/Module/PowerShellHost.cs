@@ -28,7 +28,7 @@ public sealed class PowerShellHost : IDisposable
     public PowerShellHost(Uri? emulator, string apiKey = "test-key-0123456789")
     {
         Assert.True(File.Exists(RepoPaths.ModuleManifest), $"Built module not found at {RepoPaths.ModuleManifest}; run dotnet build first.");
-        _runspace = RunspaceFactory.CreateRunspace(new FalVideo.Run.TextHost(_hostText), InitialSessionState.CreateDefault2());
+        _runspace = RunspaceFactory.CreateRunspace(new TextHost(_hostText), InitialSessionState.CreateDefault2());
         _runspace.Open();
         var setup = Run("Import-Module $args[0] -ErrorAction Stop", RepoPaths.ModuleManifest);
         setup.ThrowIfErrors();

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using FalVideo.Emulator;
@@ -87,25 +86,6 @@ public abstract class FaultTestBase : IAsyncLifetime
             if (clock.Elapsed > TimeSpan.FromSeconds(seconds)) throw new Xunit.Sdk.XunitException($"Timed out waiting for: {what}");
             await Task.Delay(20);
         }
-    }
-
-    /// <summary>Runs <c>tools/FalVideo.Run</c> (built in the same configuration as these tests) as a child process, with
-    /// <paramref name="environment"/> added to its environment (e.g. FALVIDEO_BASE_URL, FAL_KEY, FALVIDEO_JOURNAL).</summary>
-    protected static Process StartRunner(string script, Dictionary<string, string> environment, params string[] args)
-    {
-        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
-        var runner = Path.Combine(RepoPaths.Root, "tools", "FalVideo.Run", "bin", configuration, "net10.0", "FalVideo.Run.dll");
-        Assert.True(File.Exists(runner), $"{runner} not found; build the solution first (dotnet build FalVideo.sln).");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in (string[])[runner, script, .. args]) start.ArgumentList.Add(a);
-        foreach (var (name, value) in environment) start.Environment[name] = value;
-        var process = Process.Start(start)!;
-        // Drained so a full pipe can never block the child.
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
     }
 
     protected static string Ids(PsResult r) => string.Join(" | ", r.Errors.Select(e => e.FullyQualifiedErrorId.Split(',')[0]));

@@ -4,6 +4,7 @@ using System.Text.Json;
 using FalVideo.Emulator.Faults;
 using FalVideo.Jobs;
 using FalVideo.Journal;
+using FalVideo.Tests.Module;
 
 namespace FalVideo.Tests.Reliability;
 
@@ -48,8 +49,9 @@ public sealed class JournalTests : FaultTestBase
         for (var i = 0; i < Old; i++) journal.Append("submitted", SyntheticJob($"old-{i}", DateTimeOffset.UtcNow.AddDays(-60)));
         var go = Path.Combine(Temp, "go");
         var script = Path.Combine(Temp, "append.ps1");
-        File.WriteAllText(script, """
+        File.WriteAllText(script, $$"""
             param($journalPath, $name, $count, $go)
+            {{PwshChild.ImportModule}}
             # The module keeps FalVideo.Core in a private load context: reach its types through the module's settings.
             Set-FalConfiguration -JournalPath $journalPath
             $journal = [FalVideo.PowerShell.Settings.FalSettings]::Current.Journal
@@ -64,7 +66,7 @@ public sealed class JournalTests : FaultTestBase
             }
             """);
         var children = Enumerable.Range(1, Processes)
-            .Select(n => StartRunner(script, new(), journalPath, $"p{n}", PerProcess.ToString(), go)).ToList();
+            .Select(n => new PwshChild(script, null, journalPath, $"p{n}", PerProcess.ToString(), go)).ToList();
         try
         {
             await Until(() => Enumerable.Range(1, Processes).All(n => File.Exists($"{go}.p{n}")), "every writer ready", seconds: 60);
@@ -78,8 +80,8 @@ public sealed class JournalTests : FaultTestBase
                 await Task.Delay(10);
             }
             await writer;
-            foreach (var child in children) await child.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-            Assert.All(children, c => Assert.Equal(0, c.ExitCode));
+            foreach (var child in children) await child.WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.All(children, c => Assert.True(c.Process.ExitCode == 0, c.Output));
 
             var lines = File.ReadAllLines(journalPath).Where(l => l.Length > 0).ToList();
             var ids = lines.Select(RequestIdOf).ToList();
@@ -106,7 +108,6 @@ public sealed class JournalTests : FaultTestBase
         }
         finally
         {
-            foreach (var child in children.Where(c => !c.HasExited)) child.Kill(entireProcessTree: true);
             foreach (var child in children) child.Dispose();
         }
     }

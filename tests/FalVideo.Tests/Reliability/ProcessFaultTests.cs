@@ -3,6 +3,7 @@ using System.Management.Automation;
 using FalVideo.Emulator;
 using FalVideo.Emulator.Faults;
 using FalVideo.Jobs;
+using FalVideo.Tests.Module;
 
 namespace FalVideo.Tests.Reliability;
 
@@ -67,13 +68,14 @@ public sealed class ProcessFaultTests : FaultTestBase
         // The first three submissions go through; the next ones are held at the emulator, unprocessed, when the process dies.
         var held = Inject(new FaultRule { Route = FaultRoute.Submit, Action = FaultAction.DelayBefore, DelaySeconds = 120, Skip = 3, Times = 100 });
         var script = Path.Combine(Temp, "batch.ps1");
-        File.WriteAllText(script, """
+        File.WriteAllText(script, $$"""
             param($out)
+            {{PwshChild.ImportModule}}
             Set-FalConfiguration -RetryBaseDelay 0.05
             1..6 | ForEach-Object { [pscustomobject]@{ Id = "k$_"; Prompt = "Killed batch $_ [emulator:seconds=2]"; Duration = '3' } } |
                 New-KlingVideo | Wait-FalJob | Save-FalVideo -Directory $out
             """);
-        using var child = StartRunner(script, new()
+        using var child = new PwshChild(script, new Dictionary<string, string?>
         {
             ["FALVIDEO_BASE_URL"] = Emulator.BaseUrl.ToString(), ["FAL_KEY"] = ApiKey, ["FALVIDEO_JOURNAL"] = Ps.JournalPath,
         }, OutDir);
@@ -83,11 +85,15 @@ public sealed class ProcessFaultTests : FaultTestBase
             await Until(() => journal.ReadJobs().Count(j => j.RequestId.Length > 0) == 3 && held.Fired >= 1,
                 "3 submissions journaled and the 4th in flight", seconds: 60);
         }
+        catch (Xunit.Sdk.XunitException e)
+        {
+            throw new Xunit.Sdk.XunitException($"{e.Message}. pwsh said:\n{child.Output}");
+        }
         finally
         {
-            child.Kill(entireProcessTree: true);
-            await child.WaitForExitAsync();
+            await child.KillAsync();
         }
+        Assert.Equal(137, child.Process.ExitCode); // 128 + SIGKILL: pwsh itself was killed, it did not end on its own
         var atKill = journal.ReadJobs();
         var journaledAtKill = atKill.Count(j => j.RequestId.Length > 0);
         // Submissions in flight at the kill were written ahead: listed as Unknown with their prompt, never lost from view.
@@ -97,7 +103,7 @@ public sealed class ProcessFaultTests : FaultTestBase
 
         var resumed = Ps.Run("Get-FalJob -Status InQueue,InProgress | Wait-FalJob | Save-FalVideo -Directory $args[0]", OutDir);
         var tally = Count();
-        ReliabilityRecorder.Record(503, "Client process killed mid-batch (SIGKILL), resumed from the journal",
+        ReliabilityRecorder.Record(503, "Client process (pwsh) killed mid-batch (SIGKILL), resumed from the journal",
             $"killed with {acceptedAtKill} jobs accepted and {journaledAtKill} journaled, {inFlight} submissions in flight that fal never processed; " +
             $"Get-FalJob -Status InQueue,InProgress | Wait-FalJob | Save-FalVideo saved {resumed.Output.Count} of {acceptedAtKill} accepted jobs, " +
             $"{tally.Accepted} submissions in all; the {inFlightJournaled} rows in flight at the kill are in the journal as Unknown with prompt and input (fal never processed them: resubmit after checking)",
@@ -161,6 +167,46 @@ public sealed class ProcessFaultTests : FaultTestBase
         Assert.Contains(ids[0], host);
         Assert.DoesNotContain(ids[1], host);   // never reached Wait-FalJob; it is in the journal like the first
         Assert.Equal(0, cancels);
+        Assert.Equal(ids.Order(), resumable.Order());
+    }
+
+    [Fact]
+    public async Task Ctrl_C_to_pwsh_during_a_wait_stops_the_script_at_once_and_cancels_nothing()
+    {
+        if (!OperatingSystem.IsLinux()) return; // SIGINT is sent with kill(2)
+        var script = Path.Combine(Temp, "wait.ps1");
+        File.WriteAllText(script, $$"""
+            {{PwshChild.ImportModule}}
+            1..2 | ForEach-Object { New-HailuoVideo -Prompt "Interrupted $_ [emulator:seconds=60]" } | Wait-FalJob
+            'AFTER-WAIT'
+            """);
+        using var child = PwshChild.Interruptible(script, new Dictionary<string, string?>
+        {
+            ["FALVIDEO_BASE_URL"] = Emulator.BaseUrl.ToString(), ["FAL_KEY"] = ApiKey, ["FALVIDEO_JOURNAL"] = Ps.JournalPath,
+        });
+        await Until(() => Emulator.State.StatusRequests >= 2 || child.Process.HasExited, "pwsh to follow both jobs", seconds: 60);
+        Assert.False(child.Process.HasExited, child.Output);
+        var ids = Emulator.State.Jobs.Select(j => j.RequestId).ToList();
+
+        var clock = Stopwatch.StartNew();
+        child.Interrupt();
+        await child.WaitAsync(TimeSpan.FromSeconds(30));
+        clock.Stop();
+        var output = child.Output;
+        var cancels = Emulator.Faults.RequestsTo(FaultRoute.Cancel);
+        var resumable = Ps.Run("Get-FalJob -Status InQueue,InProgress | ForEach-Object RequestId").Output.Select(o => o.ToString()).ToList();
+        ReliabilityRecorder.Record(506, "Ctrl+C (SIGINT) to pwsh -File during Wait-FalJob (2 jobs running)",
+            $"pwsh exited {clock.ElapsedMilliseconds} ms after the signal, without running the rest of the script; it printed that the jobs still run at fal, " +
+            $"with their request ids; {cancels} cancel requests; the journal lists {resumable.Count} resumable jobs",
+            resumable.Count == 2 && cancels == 0 ? "nothing" : "jobs cancelled or missing from the journal");
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"pwsh took {clock.Elapsed} to stop");
+        Assert.Contains("still running", output);
+        Assert.Contains("not cancelled", output);
+        Assert.All(ids, id => Assert.Contains(id, output));
+        Assert.DoesNotContain("AFTER-WAIT", output);
+        Assert.Equal(0, cancels);
+        Assert.DoesNotContain(Emulator.State.Jobs, j => j.CancelRequested || j.Status == JobStatus.Completed);
         Assert.Equal(ids.Order(), resumable.Order());
     }
 

@@ -8,8 +8,9 @@ namespace FalVideo.Tests.Reliability;
 
 /// <summary>
 /// Writes one record per fault test to <c>artifacts/reliability/&lt;fault&gt;.json</c>: the fault, what happened and
-/// what was lost, as measured by the test. <c>test.sh</c> renders them into <c>docs/reliability.md</c> with
-/// <c>FalVideo.Run --render-reliability</c>. Records are written before the test's assertions, so a failing test
+/// what was lost, as measured by the test. <c>tools/Render-ReliabilityTable.ps1</c> renders them: <c>test.sh</c> into
+/// <c>artifacts/reliability.md</c>, <c>./build.ps1 -Task Reliability</c> into <c>docs/reliability.md</c>. Records are
+/// written before the test's assertions, so a failing test
 /// still leaves an honest row. The folder is emptied once per test run, before the first record.
 /// </summary>
 internal static class ReliabilityRecorder

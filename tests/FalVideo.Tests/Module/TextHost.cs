@@ -3,7 +3,7 @@ using System.Management.Automation;
 using System.Management.Automation.Host;
 using System.Security;
 
-namespace FalVideo.Run;
+namespace FalVideo.Tests.Module;
 
 /// <summary>
 /// A minimal, non-interactive PowerShell host that writes what the engine shows a user (-WhatIf lines,
