@@ -3,9 +3,12 @@ using FalVideo.Emulator;
 namespace FalVideo.Tests.Module;
 
 /// <summary>
-/// The module's dependencies load into their own context: with another Polly.Core already in the process (as
-/// another module would bring), FalVideo still imports and runs a job. Runs in a child process, because this
-/// test process has FalVideo.Core and Polly on its own probing path.
+/// The module's third-party dependencies load into their own context, its own assemblies into the default one (so
+/// scripts can name its types). Imported first, FalVideo keeps its Polly.Core private while another module loads an
+/// older one; imported after another module loaded Polly.Core into the default context, it still runs a job (the
+/// default context then answers FalVideo.Core's request with the copy already there, as it does for PSResourceGet's
+/// dependencies: every Polly.Core 8.x has assembly version 8.0.0.0). Runs in a child pwsh, because this test process
+/// has FalVideo.Core and Polly on its own probing path.
 /// </summary>
 public sealed class IsolationTests
 {
@@ -15,19 +18,23 @@ public sealed class IsolationTests
             .OrderByDescending(File.GetLastWriteTimeUtc).FirstOrDefault()
         ?? throw new Xunit.Sdk.XunitException($"{file} not built under {folder}; run dotnet build FalVideo.sln");
 
-    [Fact]
-    public async Task Runs_a_job_when_another_Polly_is_loaded_first()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Runs_a_job_beside_another_modules_Polly(bool otherFirst)
     {
         await using var emulator = await EmulatorServer.StartAsync(new EmulatorOptions { Urls = "http://127.0.0.1:0" });
         var work = Directory.CreateTempSubdirectory("falvideo-isolation-").FullName;
         var otherPolly = FindBuilt("tests/fixtures/OtherPolly", "Polly.Core.dll");
         var script = Path.Combine(work, "isolation.ps1");
         File.WriteAllText(script, $$"""
-            param($OtherPolly)
-            Add-Type -Path $OtherPolly
+            param($OtherPolly, $OtherFirst)
+            if ($OtherFirst -eq 'True') { Add-Type -Path $OtherPolly }
             {{PwshChild.ImportModule}}
             $job = New-KlingVideo -Prompt 'Isolation check' -Duration 3 -GenerateAudio $false | Wait-FalJob
             "STATUS=$($job.Status)"
+            "TYPE=$(([FalVideo.Jobs.FalJob]).FullName)@$([Runtime.Loader.AssemblyLoadContext]::GetLoadContext([FalVideo.Jobs.FalJob].Assembly).Name)"
+            if ($OtherFirst -ne 'True') { Add-Type -Path $OtherPolly }
             [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'Polly.Core' } | ForEach-Object {
                 'POLLY=' + [Diagnostics.FileVersionInfo]::GetVersionInfo($_.Location).FileVersion + '@' +
                     [Runtime.Loader.AssemblyLoadContext]::GetLoadContext($_).Name
@@ -38,14 +45,16 @@ public sealed class IsolationTests
             ["FALVIDEO_BASE_URL"] = emulator.BaseUrl.ToString(),
             ["FAL_KEY"] = "isolation-key",
             ["FALVIDEO_JOURNAL"] = Path.Combine(work, "journal.jsonl"),
-        }, otherPolly);
+        }, otherPolly, otherFirst.ToString());
         var code = await child.WaitAsync(TimeSpan.FromSeconds(120));
         var output = child.Output;
         Assert.True(code == 0, output);
         Assert.Contains("STATUS=Completed", output);
+        Assert.Contains("TYPE=FalVideo.Jobs.FalJob@Default", output);
         var pollies = output.Split('\n').Where(l => l.StartsWith("POLLY=")).Select(l => l.Trim()).ToList();
         Assert.Contains(pollies, p => p.StartsWith("POLLY=8.1.") && p.EndsWith("@Default"));
-        Assert.Contains(pollies, p => p.StartsWith("POLLY=8.9.") && p.EndsWith("@FalVideo.Dependencies"));
+        if (!otherFirst)
+            Assert.Contains(pollies, p => p.StartsWith("POLLY=8.9.") && p.EndsWith("@FalVideo.Dependencies"));
         Assert.Equal(1, emulator.State.AcceptedSubmissions);
         try { Directory.Delete(work, true); } catch (IOException) { }
     }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using FalVideo.Emulator;
 
 namespace FalVideo.Tests.Module;
@@ -19,7 +18,7 @@ public sealed class PackageTests
         Directory.CreateDirectory(home);
         try
         {
-            var publish = RunPwsh(home, ["-File", Path.Combine(RepoPaths.Root, "build.ps1"), "-Task", "Package", "-NoBuild", "-OutputPath", repository]);
+            var publish = RunPwsh(home, Path.Combine(RepoPaths.Root, "build.ps1"), "-Task", "Package", "-NoBuild", "-OutputPath", repository);
             Assert.True(publish.Code == 0, publish.Output);
             var package = Assert.Single(Directory.GetFiles(repository, "FalVideo.*.nupkg"));
             using (var zip = System.IO.Compression.ZipFile.OpenRead(package))
@@ -44,7 +43,7 @@ public sealed class PackageTests
                 "STATUS=$($job.Status)"
                 "TYPE=$([FalVideo.Jobs.FalJob].Assembly.Location)"
                 """);
-            var install = RunPwsh(home, ["-File", script, repository, emulator.BaseUrl.ToString(), Path.Combine(work, "journal.jsonl")]);
+            var install = RunPwsh(home, script, repository, emulator.BaseUrl.ToString(), Path.Combine(work, "journal.jsonl"));
             Assert.True(install.Code == 0, install.Output);
             var lines = install.Output.Split('\n').Select(l => l.Trim()).ToList();
             var moduleBase = lines.Single(l => l.StartsWith("BASE=", StringComparison.Ordinal))[5..];
@@ -59,17 +58,15 @@ public sealed class PackageTests
         }
     }
 
-    private static (int Code, string Output) RunPwsh(string home, string[] arguments)
+    private static (int Code, string Output) RunPwsh(string home, string script, params string[] arguments)
     {
-        var start = new ProcessStartInfo(PwshPath.Value) { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add("-NoProfile");
-        foreach (var a in arguments) start.ArgumentList.Add(a);
         // A home of its own: PSResourceGet's repository list, the user's module folder and the saved configuration.
-        start.Environment["HOME"] = home;
-        foreach (var xdg in new[] { "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME" }) start.Environment.Remove(xdg);
-        start.Environment.Remove("PSModulePath");
-        start.Environment.Remove("FALVIDEO_CONFIG");
-        using var process = Process.Start(start)!;
+        var environment = new Dictionary<string, string?>
+        {
+            ["HOME"] = home, ["XDG_DATA_HOME"] = null, ["XDG_CONFIG_HOME"] = null, ["XDG_CACHE_HOME"] = null,
+            ["PSModulePath"] = null, ["FALVIDEO_CONFIG"] = null,
+        };
+        using var process = FalVideo.Tools.Pwsh.Start(RepoPaths.Root, script, arguments, environment);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(180_000))
@@ -79,16 +76,4 @@ public sealed class PackageTests
         }
         return (process.ExitCode, stdout.Result + stderr.Result);
     }
-
-    /// <summary>The pwsh the tool manifest pins (.config/dotnet-tools.json), asked once for its $PSHOME.</summary>
-    private static readonly Lazy<string> PwshPath = new(() =>
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, WorkingDirectory = RepoPaths.Root };
-        foreach (var a in new[] { "pwsh", "-NoProfile", "-Command", "$PSHOME" }) start.ArgumentList.Add(a);
-        using var process = Process.Start(start)!;
-        var home = process.StandardOutput.ReadToEnd().Trim();
-        process.WaitForExit();
-        var path = Path.Combine(home, OperatingSystem.IsWindows() ? "pwsh.exe" : "pwsh");
-        return File.Exists(path) ? path : throw new InvalidOperationException($"pwsh not found ({path}): run dotnet tool restore.");
-    });
 }
