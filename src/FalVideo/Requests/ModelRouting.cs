@@ -91,7 +91,8 @@ internal static class CheapestRouter
             {
                 Mode = mode,
                 DurationSeconds = shotSeconds ?? (m.Durations.Length > 0 ? seconds : null),
-                GenerateAudio = needs.Contains("audio") ? true : m.SupportsAudio ? false : null,
+                // The row's own audio setting is what will be sent, so it is what the choice is priced at.
+                GenerateAudio = row.GenerateAudio ?? (needs.Contains("audio") ? true : m.SupportsAudio ? false : null),
                 Elements = needs.Contains("elements"),
                 Voice = needs.Contains("voice"),
             });
