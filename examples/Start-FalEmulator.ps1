@@ -11,7 +11,9 @@
 #>
 param(
     # How long each emulated job runs once started (0: instant).
-    [double] $JobSeconds = 0
+    [double] $JobSeconds = 0,
+    # How many jobs run at once; the rest wait in the queue (fal's default account limit is 2).
+    [int] $Concurrency = 2
 )
 $dll = Join-Path $PSScriptRoot '../src/FalVideo.Emulator/bin/Release/net10.0/FalVideo.Emulator.dll'
 if (-not (Test-Path $dll)) { throw "The emulator is not built ($dll); run: dotnet build FalVideo.sln -c Release" }
@@ -24,7 +26,7 @@ $probe.Stop()
 $baseUrl = "http://127.0.0.1:$port"
 
 $log = Join-Path ([System.IO.Path]::GetTempPath()) "falvideo-emulator-$port.log"
-$arguments = @((Resolve-Path $dll).Path, '--urls', $baseUrl, '--job-seconds', $JobSeconds.ToString([cultureinfo]::InvariantCulture))
+$arguments = @((Resolve-Path $dll).Path, '--urls', $baseUrl, '--job-seconds', $JobSeconds.ToString([cultureinfo]::InvariantCulture), '--concurrency', $Concurrency)
 $process = Start-Process dotnet -ArgumentList $arguments -PassThru -RedirectStandardOutput $log -RedirectStandardError "$log.err"
 
 $deadline = [DateTime]::UtcNow.AddSeconds(30)
