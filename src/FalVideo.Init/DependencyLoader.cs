@@ -47,7 +47,8 @@ public static class DependencyLoader
     /// (two copies of the module in one session): the first one keeps serving.</exception>
     public static void Register(string binFolder)
     {
-        var folder = Path.GetFullPath(binFolder);
+        // Without a trailing separator: the same folder written with one is the same folder, and IsOwn appends one.
+        var folder = Path.GetFullPath(binFolder).TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
         lock (s_sync)
         {
             if (s_binFolder is not null)
