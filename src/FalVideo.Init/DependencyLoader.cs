@@ -48,7 +48,8 @@ public static class DependencyLoader
     /// <returns>The folder that serves: <paramref name="binFolder"/>, or the one registered before it.</returns>
     public static string Register(string binFolder)
     {
-        var folder = Path.GetFullPath(binFolder);
+        // Without a trailing separator: the same folder written with one is the same folder, and IsOwn appends one.
+        var folder = Path.GetFullPath(binFolder).TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
         lock (s_sync)
         {
             if (s_binFolder is not null) return s_binFolder;

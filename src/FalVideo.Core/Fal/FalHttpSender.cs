@@ -119,6 +119,11 @@ internal sealed class FalHttpSender
         try
         {
             response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, attempt.Token).ConfigureAwait(false);
+#if NETFRAMEWORK
+            // .NET Framework leaves Content null when a handler sets none (.NET gives an empty one); every reader here
+            // expects a body, empty or not.
+            response.Content ??= new ByteArrayContent([]);
+#endif
             if (!response.IsSuccessStatusCode || (!call.StreamSuccessBody && call.ConsumeSuccessBody is null))
             {
                 await BufferAsync(response, attempt.Token).ConfigureAwait(false);

@@ -2,7 +2,7 @@ using System.Net;
 using FalVideo.Fal;
 using Xunit;
 
-namespace FalVideo.Tests.Client;
+namespace FalVideo.Core.Tests.Client;
 
 public class StreamAndWaitTests
 {

@@ -1,6 +1,6 @@
 using FalVideo.Fal;
 
-namespace FalVideo.Tests.Client;
+namespace FalVideo.Core.Tests.Client;
 
 /// <summary>Shared set-up: a client against a loopback base with tiny delays, a log sink and the scripted handler.</summary>
 internal sealed class TestClient : IDisposable

@@ -1,7 +1,14 @@
 using System.Net;
 using System.Text;
 
-namespace FalVideo.Tests.Client;
+namespace FalVideo.Core.Tests.Client;
+
+/// <summary>Status codes .NET Framework's <see cref="HttpStatusCode"/> has no name for.</summary>
+internal static class StatusCodes
+{
+    public const HttpStatusCode UnprocessableEntity = (HttpStatusCode)422;
+    public const HttpStatusCode TooManyRequests = (HttpStatusCode)429;
+}
 
 /// <summary>One request as the handler saw it.</summary>
 internal sealed record RecordedRequest(HttpMethod Method, Uri Url, IReadOnlyDictionary<string, string> Headers, string? Body)

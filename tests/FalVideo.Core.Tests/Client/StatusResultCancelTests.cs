@@ -2,7 +2,7 @@ using System.Net;
 using FalVideo.Fal;
 using Xunit;
 
-namespace FalVideo.Tests.Client;
+namespace FalVideo.Core.Tests.Client;
 
 public class StatusResultCancelTests
 {
@@ -114,7 +114,7 @@ public class StatusResultCancelTests
     public async Task Retry_After_seconds_is_honoured()
     {
         using var t = new TestClient(o => o.MaxRetryDelay = TimeSpan.FromSeconds(5));
-        t.Handler.Respond(HttpStatusCode.TooManyRequests, null, "application/json", ("Retry-After", "1"))
+        t.Handler.Respond(StatusCodes.TooManyRequests, null, "application/json", ("Retry-After", "1"))
             .Respond(HttpStatusCode.Accepted, """{"status":"IN_QUEUE"}""");
 
         await t.Client.GetStatusAsync(TestClient.Handle());
@@ -127,7 +127,7 @@ public class StatusResultCancelTests
     public async Task Retry_After_longer_than_the_cap_is_not_waited_for()
     {
         using var t = new TestClient();
-        t.Handler.Respond(HttpStatusCode.TooManyRequests, null, "application/json", ("Retry-After", "120"));
+        t.Handler.Respond(StatusCodes.TooManyRequests, null, "application/json", ("Retry-After", "120"));
 
         var error = await Assert.ThrowsAsync<FalRateLimitException>(() => t.Client.GetStatusAsync(TestClient.Handle()));
 

@@ -2,7 +2,7 @@ using System.Net;
 using FalVideo.Fal;
 using Xunit;
 
-namespace FalVideo.Tests.Client;
+namespace FalVideo.Core.Tests.Client;
 
 public class ErrorMappingTests
 {
@@ -10,7 +10,7 @@ public class ErrorMappingTests
     public async Task Detail_array_becomes_validation_errors()
     {
         using var t = new TestClient();
-        t.Handler.Respond(HttpStatusCode.UnprocessableEntity, """
+        t.Handler.Respond(StatusCodes.UnprocessableEntity, """
             {"detail":[
               {"loc":["body","prompt"],"msg":"Field required","type":"missing"},
               {"loc":["body","image",0],"msg":"Invalid URL","type":"url_parsing"}]}
@@ -35,7 +35,7 @@ public class ErrorMappingTests
     public async Task Detail_string_is_kept_as_detail()
     {
         using var t = new TestClient();
-        t.Handler.Respond(HttpStatusCode.UnprocessableEntity, """{"detail":"Image too large"}""");
+        t.Handler.Respond(StatusCodes.UnprocessableEntity, """{"detail":"Image too large"}""");
 
         var error = await Assert.ThrowsAsync<FalValidationException>(() => t.Client.GetResultAsync(TestClient.Handle()));
 

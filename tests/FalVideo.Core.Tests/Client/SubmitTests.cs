@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 using FalVideo.Fal;
 using Xunit;
 
-namespace FalVideo.Tests.Client;
+namespace FalVideo.Core.Tests.Client;
 
 public class SubmitTests
 {
@@ -17,8 +17,15 @@ public class SubmitTests
 
     private static JsonObject Input() => new() { ["prompt"] = "a cat", ["duration"] = "5" };
 
+    // A refused connection as each HTTP stack reports it.
+#if NET8_0_OR_GREATER
     private static HttpRequestException Refused() =>
         new(HttpRequestError.ConnectionError, "Connection refused", new SocketException((int)SocketError.ConnectionRefused));
+#else
+    private static HttpRequestException Refused() =>
+        new("An error occurred while sending the request.", new WebException(
+            "Unable to connect to the remote server", new SocketException((int)SocketError.ConnectionRefused), WebExceptionStatus.ConnectFailure, null));
+#endif
 
     [Fact]
     public async Task Submit_posts_to_the_full_endpoint_id_with_auth_and_json()
@@ -89,7 +96,7 @@ public class SubmitTests
     public async Task Submit_is_retried_on_429()
     {
         using var t = new TestClient();
-        t.Handler.Respond(HttpStatusCode.TooManyRequests, """{"detail":"slow down"}""")
+        t.Handler.Respond(StatusCodes.TooManyRequests, """{"detail":"slow down"}""")
             .Respond(HttpStatusCode.OK, Accepted);
 
         var result = await t.Client.SubmitAsync(TestClient.Kling, Input());
@@ -216,7 +223,7 @@ public class SubmitTests
     public async Task Submit_422_is_a_validation_error_and_not_resent()
     {
         using var t = new TestClient();
-        t.Handler.Respond(HttpStatusCode.UnprocessableEntity,
+        t.Handler.Respond(StatusCodes.UnprocessableEntity,
             """{"detail":[{"loc":["body","duration"],"msg":"Input should be '5' or '10'","type":"literal_error"}]}""");
 
         var error = await Assert.ThrowsAsync<FalValidationException>(() => t.Client.SubmitAsync(TestClient.Kling, Input()));
@@ -229,7 +236,7 @@ public class SubmitTests
     public async Task Submit_429_after_all_retries_is_a_rate_limit_error()
     {
         using var t = new TestClient(o => o.MaxRetries = 1);
-        t.Handler.Respond(HttpStatusCode.TooManyRequests).Respond(HttpStatusCode.TooManyRequests);
+        t.Handler.Respond(StatusCodes.TooManyRequests).Respond(StatusCodes.TooManyRequests);
 
         var error = await Assert.ThrowsAsync<FalRateLimitException>(() => t.Client.SubmitAsync(TestClient.Kling, Input()));
 
@@ -241,7 +248,7 @@ public class SubmitTests
     public async Task Log_has_one_line_per_attempt_and_never_the_key()
     {
         using var t = new TestClient();
-        t.Handler.Respond(HttpStatusCode.TooManyRequests).Respond(HttpStatusCode.OK, Accepted);
+        t.Handler.Respond(StatusCodes.TooManyRequests).Respond(HttpStatusCode.OK, Accepted);
 
         await t.Client.SubmitAsync(TestClient.Kling, Input());
 

@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using FalVideo.Fal;
 using Xunit;
 
-namespace FalVideo.Tests.Client;
+namespace FalVideo.Core.Tests.Client;
 
 public sealed class UploadDownloadTests : IDisposable
 {

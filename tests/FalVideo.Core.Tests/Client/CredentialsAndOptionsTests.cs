@@ -1,7 +1,7 @@
 using FalVideo.Fal;
 using Xunit;
 
-namespace FalVideo.Tests.Client;
+namespace FalVideo.Core.Tests.Client;
 
 public class CredentialsAndOptionsTests
 {
