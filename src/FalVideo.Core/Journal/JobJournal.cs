@@ -229,8 +229,9 @@ public sealed class JobJournal
         {
             Directory.CreateDirectory(System.IO.Path.GetDirectoryName(FilePath)!);
             using var held = AcquireLock();
-            // bufferSize 0: the batch goes to the file in one write call, not through a 4 KB buffer.
-            using var stream = new FileStream(FilePath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
+            // bufferSize 1: the batch goes to the file in one write call, not through a 4 KB buffer (.NET Framework refuses
+            // 0, which .NET takes for the same).
+            using var stream = new FileStream(FilePath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, bufferSize: 1);
             WriteAtEnd(stream, block);
             if (flushToDisk) stream.Flush(flushToDisk: true);
         }

@@ -1,0 +1,75 @@
+using FalVideo.Jobs;
+using FalVideo.Journal;
+
+namespace FalVideo.Core.Tests.Journal;
+
+/// <summary>
+/// The job journal on this runtime (file locking, flushes, JSON through System.Text.Json's source generation): what is
+/// appended reads back as each request's latest state; writers racing on one file lose nothing; a line torn by a
+/// killed process is skipped with a warning and the lines after it still count.
+/// </summary>
+public sealed class JobJournalTests : IDisposable
+{
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "falvideo-journal-" + Guid.NewGuid().ToString("N"));
+
+    public JobJournalTests() => Directory.CreateDirectory(_folder);
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private static FalJob Job(string requestId, FalJobStatus status = FalJobStatus.InQueue) => new()
+    {
+        RequestId = requestId, EndpointId = "fal-ai/kling-video/v3/pro/text-to-video", Model = "kling-v3-pro",
+        Mode = "text-to-video", Status = status, Prompt = "A lighthouse at dusk " + requestId, DurationSeconds = 5,
+        EstimatedCostUsd = 0.56m, SubmittedAt = DateTimeOffset.UtcNow,
+    };
+
+    [Fact]
+    public void What_is_appended_reads_back_as_each_requests_latest_state()
+    {
+        var journal = new JobJournal(Path.Combine(_folder, "jobs.jsonl"));
+        journal.Append("submitted", Job("r-1"));
+        journal.Append("submitted", Job("r-2"));
+        var done = Job("r-1", FalJobStatus.Completed);
+        done.VideoUrl = "https://v3.fal.media/files/r-1.mp4";
+        journal.Append("status", done);
+
+        var jobs = journal.ReadJobs();
+        Assert.Equal(["r-1", "r-2"], jobs.Select(j => j.RequestId));
+        Assert.Equal(FalJobStatus.Completed, jobs[0].Status);
+        Assert.Equal("https://v3.fal.media/files/r-1.mp4", jobs[0].VideoUrl);
+        Assert.Equal("A lighthouse at dusk r-1", jobs[0].Prompt);
+        Assert.Equal(0.56m, jobs[1].EstimatedCostUsd);
+    }
+
+    [Fact]
+    public async Task Writers_racing_on_one_file_lose_no_entry()
+    {
+        var path = Path.Combine(_folder, "jobs.jsonl");
+        // Separate instances, as separate sessions and runspaces have, each writing from several threads.
+        var writers = Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
+        {
+            var journal = new JobJournal(path);
+            for (var i = 0; i < 50; i++) await journal.AppendAsync("submitted", Job($"w{w}-{i}"));
+        }));
+        await Task.WhenAll(writers);
+
+        var ids = new JobJournal(path).ReadJobs().Select(j => j.RequestId).ToList();
+        Assert.Equal(200, ids.Count);
+        Assert.Equal(200, ids.Distinct().Count());
+    }
+
+    [Fact]
+    public void A_torn_line_is_skipped_with_a_warning_and_the_lines_after_it_still_count()
+    {
+        var path = Path.Combine(_folder, "jobs.jsonl");
+        var journal = new JobJournal(path);
+        journal.Append("submitted", Job("r-1"));
+        File.AppendAllText(path, "{\"entry\":\"submitted\",\"request_id\":\"r-torn");   // a process killed mid-write
+        journal.Append("submitted", Job("r-2"));
+
+        var warnings = new List<string>();
+        var ids = journal.ReadJobs(warnings.Add).Select(j => j.RequestId).ToList();
+        Assert.Equal(["r-1", "r-2"], ids);
+        Assert.Single(warnings);
+    }
+}
