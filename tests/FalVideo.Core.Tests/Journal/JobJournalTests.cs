@@ -72,4 +72,20 @@ public sealed class JobJournalTests : IDisposable
         Assert.Equal(["r-1", "r-2"], ids);
         Assert.Single(warnings);
     }
+
+    [Fact]
+    public void Removing_jobs_rewrites_the_journal_without_them_and_keeps_the_rest()
+    {
+        var path = Path.Combine(_folder, "jobs.jsonl");
+        var journal = new JobJournal(path);
+        foreach (var id in new[] { "r-1", "r-2", "r-3" }) journal.Append("submitted", Job(id));
+
+        var removed = journal.Remove([Job("r-2")]);
+
+        Assert.Equal(1, removed);
+        Assert.Equal(["r-1", "r-3"], journal.ReadJobs().Select(j => j.RequestId));
+        Assert.Empty(Directory.GetFiles(_folder).Where(f => f != path && !f.EndsWith(".lock", StringComparison.Ordinal)));
+        journal.Append("submitted", Job("r-4"));
+        Assert.Equal(["r-1", "r-3", "r-4"], journal.ReadJobs().Select(j => j.RequestId));
+    }
 }
