@@ -12,16 +12,30 @@ namespace FalVideo.PowerShell.Binding;
 /// </summary>
 internal static class BindingProblems
 {
-    [ThreadStatic] private static List<string>? t_pending;
+    [ThreadStatic] private static List<(string Field, string Message)>? t_pending;
 
-    public static void Add(string message) => (t_pending ??= new()).Add(message);
+    public static void Add(string field, string message) => (t_pending ??= new()).Add((field, message));
 
     /// <summary>Returns and clears what was recorded since the last call.</summary>
     public static IReadOnlyList<string> Take()
     {
         var list = t_pending;
         t_pending = null;
-        return (IReadOnlyList<string>?)list ?? Array.Empty<string>();
+        return list is null ? Array.Empty<string>() : list.ConvertAll(p => p.Message);
+    }
+
+    /// <summary>
+    /// Returns and clears the problems of values given on the command line, for BeginProcessing: those of fields
+    /// bound (as null, the value an unusable one becomes) in <paramref name="bound"/>. PowerShell binds every
+    /// command's command-line arguments before any BeginProcessing, so problems of other commands are left for them.
+    /// </summary>
+    public static IReadOnlyList<string> TakeCommandLine(IDictionary<string, object> bound)
+    {
+        if (t_pending is not { } list) return Array.Empty<string>();
+        var mine = list.FindAll(p => bound.TryGetValue(p.Field, out var v) && v is null);
+        list.RemoveAll(mine.Contains);
+        if (list.Count == 0) t_pending = null;
+        return mine.ConvertAll(p => p.Message);
     }
 }
 
@@ -29,7 +43,7 @@ internal static class BindingProblems
 public abstract class CsvValueAttribute : ArgumentTransformationAttribute
 {
     /// <inheritdoc />
-    public override object? Transform(EngineIntrinsics engineIntrinsics, object? inputData) => Convert(inputData, BindingProblems.Add);
+    public override object? Transform(EngineIntrinsics engineIntrinsics, object? inputData) => Convert(inputData, m => BindingProblems.Add(Field, m));
 
     /// <summary>Converts a cell or argument; an unusable value is reported through <paramref name="report"/> and becomes null.</summary>
     public object? Convert(object? inputData, Action<string> report)

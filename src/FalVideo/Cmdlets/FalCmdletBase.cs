@@ -83,6 +83,24 @@ public abstract class FalCmdletBase : PSCmdlet, IDisposable
     protected internal static string JournalWarning(FalVideo.Journal.JobJournal journal, FalVideo.Jobs.FalJob job, string error) =>
         $"Could not write the job journal {journal.FilePath}: {error}. Keep request id {job.RequestId} ({job.EndpointId}) yourself.";
 
+    /// <summary>
+    /// The terminating error for unusable values given on the command line (<c>-Duration abc</c>), or null. Call in
+    /// BeginProcessing: such a value applies to every row, so it is refused once before any row, instead of failing
+    /// the first row and letting the others go out at the default.
+    /// </summary>
+    /// <param name="invocation">The cmdlet's invocation, whose bound parameters are the command-line ones at BeginProcessing.</param>
+    /// <param name="outcome">What did not happen, e.g. "Nothing was sent."</param>
+    protected internal static ErrorRecord? CommandLineValueError(InvocationInfo invocation, string outcome)
+    {
+        var problems = BindingProblems.TakeCommandLine(invocation.BoundParameters);
+        if (problems.Count == 0) return null;
+        var message = $"{string.Join(" ", problems)} {outcome}";
+        return new ErrorRecord(new ArgumentException(message), "FalInvalidInput", ErrorCategory.InvalidArgument, null)
+        {
+            ErrorDetails = new ErrorDetails(message),
+        };
+    }
+
     /// <summary>Problems recorded while binding this record's parameters (see <see cref="CsvValueAttribute"/>).</summary>
     protected static IReadOnlyList<string> TakeBindingProblems() => BindingProblems.Take();
 

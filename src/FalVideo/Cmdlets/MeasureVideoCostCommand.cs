@@ -76,6 +76,13 @@ public sealed class MeasureVideoCostCommand : PSCmdlet
     public SwitchParameter NoTotal { get; set; }
 
     /// <inheritdoc />
+    protected override void BeginProcessing()
+    {
+        if (FalCmdletBase.CommandLineValueError(MyInvocation, "Nothing was priced: a value given on the command line applies to every row.") is { } error)
+            ThrowTerminatingError(error);
+    }
+
+    /// <inheritdoc />
     protected override void ProcessRecord()
     {
         if (InputObject?.BaseObject is FalJob job)
