@@ -474,8 +474,11 @@ public sealed class JobJournal
             {
                 return new FileStream(LockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, bufferSize: 1);
             }
-            catch (IOException) when (clock.Elapsed < LockTimeout && File.Exists(LockPath))
+            catch (IOException ex) when (File.Exists(LockPath))
             {
+                // The caller's entry is not written: say why, so a write-ahead that fails names the lock, not a sharing error.
+                if (clock.Elapsed >= LockTimeout)
+                    throw new IOException($"another process has held the journal's lock {LockPath} for more than {LockTimeout.TotalSeconds:0} s", ex);
                 // Another process is writing; its lines are short, so it is done within milliseconds.
                 Thread.Sleep(Random.Shared.Next(1, 8));
             }

@@ -33,6 +33,26 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     private string? _locationPsPath;
     private string? _locationProviderPath;
 
+    // Fail closed: a row is sent only once its write-ahead entry is on disk and nothing has stopped the batch. Rows
+    // numbered above _haltAfter are never sent: Ctrl+C, the cmdlet's end before its EndProcessing (a terminating
+    // error here or downstream), a row's error under -ErrorAction Stop, or a journal that can't be written.
+    private CancellationToken _stop;     // StopToken, kept: still readable by the rows after the token source is disposed
+    private bool _stopOnError;
+    private int _haltAfter = int.MaxValue;
+    private ErrorRecord? _haltError;     // what ends the batch when no row's own error does
+    private int _sending;                // rows past their last check before sending, until their outcome is recorded
+    private int _accepted;
+    private int _cutOff;                 // submissions whose answer a stop cut off: recorded as ambiguous
+    private int _notSent;
+    private bool _completed;
+    private readonly object _storeSync = new();
+    private Exception? _lastStoreFailure;
+    private int _storeFailures;
+
+    /// <summary>Write failures of the journal in a row (each failed write counts once, however many rows it carried)
+    /// after which the batch stops, when the failure is not one that stops it at once.</summary>
+    private const int StoreFailuresToStop = 3;
+
     /// <summary>Text prompt describing the video. Required for text-to-video. Binds from a <c>Prompt</c> column.</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     public string? Prompt { get; set; }
@@ -117,6 +137,10 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     /// <inheritdoc />
     protected override void BeginProcessing()
     {
+        if (CommandLineValueError(MyInvocation, "Nothing was sent: a value given on the command line applies to every row.") is { } bad)
+            ThrowTerminatingError(bad);
+        _stop = StopToken;
+        _stopOnError = StopsOnError();
         _gate = new SemaphoreSlim(ThrottleLimit);
         _uploadGate = new SemaphoreSlim(Math.Min(ThrottleLimit, MaxParallelUploads));
         _uploadProgress = new UploadProgress(this);
@@ -126,6 +150,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     protected override void ProcessRecord()
     {
         DrainResults(block: false);
+        if (Volatile.Read(ref _haltAfter) != int.MaxValue) StopBatch();
         _row++;
         var label = MyInvocation.ExpectingInput ? $"Row {_row}" : "Input";
         var problems = TakeBindingProblems().ToList();
@@ -135,6 +160,12 @@ public abstract class NewVideoCommandBase : FalCmdletBase
         {
             var target = row.Id ?? row.Prompt;
             Post(seq, () => WriteInputError(label, problems, target));
+            if (_stopOnError)
+            {
+                // The error will end the pipeline: no later row may go out meanwhile, and the earlier ones finish first.
+                Halt(seq, null);
+                StopBatch();
+            }
             DrainResults(block: false);
             return;
         }
@@ -161,13 +192,77 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     protected override void EndProcessing()
     {
         DrainResults(block: true);
+        if (Volatile.Read(ref _haltAfter) != int.MaxValue) StopBatch();
         _uploadProgress?.Write(force: true);
         _waiter?.Finish();
         base.EndProcessing();
+        _completed = !StopToken.IsCancellationRequested;
     }
 
     /// <inheritdoc />
-    protected override void OnDispose() => _waiter?.Dispose();
+    protected override void OnDispose()
+    {
+        // Nothing is sent from here on. Rows already sending get a moment to record fal's answer (or, cut off by Ctrl+C,
+        // an ambiguous entry) before the client goes; their write-ahead entries are on disk whatever happens.
+        Interlocked.Exchange(ref _haltAfter, 0);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var grace = _stop.IsCancellationRequested ? TimeSpan.FromSeconds(2) : TimeSpan.FromSeconds(10);
+        while (Volatile.Read(ref _sending) > 0 && clock.Elapsed < grace) Thread.Sleep(10);
+        _waiter?.Dispose();
+        if (!_completed) WarnStopped();
+    }
+
+    /// <summary>
+    /// Tells the host, which still listens while a stopped pipeline refuses Write*, what a stop left at fal: the jobs
+    /// fal accepted and nobody waited for to the end, the submissions cut off, and the command that resumes them.
+    /// </summary>
+    private void WarnStopped()
+    {
+        var running = Volatile.Read(ref _accepted) - (_waiter?.FinishedCount ?? 0);
+        var unknown = Volatile.Read(ref _cutOff) + Volatile.Read(ref _sending);
+        var notSent = Volatile.Read(ref _notSent);
+        if (running <= 0 && unknown == 0) return;
+        var text = $"Stopped: {Math.Max(running, 0)} job(s) fal accepted from this command are still running at fal and were not cancelled " +
+                   $"(Stop-FalJob cancels). They are in the job journal: resume with {JobWaiter.ResumeCommand}.";
+        if (unknown > 0)
+            text += $" {unknown} submission(s) were in flight at the stop: fal may have accepted them; the journal lists them with status Unknown " +
+                    "(Get-FalJob -Status Unknown). Check fal's dashboard before sending them again.";
+        if (notSent > 0) text += $" {notSent} row(s) already prepared were not sent.";
+        Host.UI.WriteWarningLine(text);
+    }
+
+    /// <summary>Whether this invocation's errors stop the pipeline (-ErrorAction Stop, or $ErrorActionPreference).</summary>
+    private bool StopsOnError()
+    {
+        var preference = MyInvocation.BoundParameters.TryGetValue("ErrorAction", out var bound) ? bound : GetVariableValue("ErrorActionPreference");
+        return LanguagePrimitives.TryConvertTo<ActionPreference>(preference, out var p) && p == ActionPreference.Stop;
+    }
+
+    /// <summary>No row numbered above <paramref name="seq"/> is sent from now on; <paramref name="error"/> ends the batch
+    /// when no row's own error does.</summary>
+    private void Halt(int seq, ErrorRecord? error)
+    {
+        var current = Volatile.Read(ref _haltAfter);
+        while (seq < current)
+        {
+            var seen = Interlocked.CompareExchange(ref _haltAfter, seq, current);
+            if (seen == current) break;
+            current = seen;
+        }
+        if (error is not null) Interlocked.CompareExchange(ref _haltError, error, null);
+    }
+
+    private bool Halted(int seq) => seq > Volatile.Read(ref _haltAfter) || _stop.IsCancellationRequested;
+
+    /// <summary>Ends a halted batch on the pipeline thread: the rows before the halt are written in order (a row's error
+    /// under -ErrorAction Stop throws there), then the error that halted it.</summary>
+    private void StopBatch()
+    {
+        DrainResults(block: true);
+        if (StopToken.IsCancellationRequested) throw new PipelineStoppedException();
+        ThrowTerminatingError(_haltError ?? new ErrorRecord(new OperationCanceledException("The batch was stopped by an earlier error; no later row was sent."),
+            "FalBatchStopped", ErrorCategory.OperationStopped, null));
+    }
 
     /// <summary>One row's place among the -ThrottleLimit submissions in flight, given back once (early or at the end).</summary>
     private sealed class Slot(SemaphoreSlim gate)
@@ -183,12 +278,19 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     private async Task SubmitAsync(int seq, FalQueueClient client, FalVideo.Journal.JobJournal journal, VideoRequestPlan plan, VideoRow row, string label, Slot slot)
     {
         var target = row.Id ?? (object?)row.Prompt;
-        FalJob? ahead = null;
+        var stop = _stop;
+        if (Halted(seq))
+        {
+            Interlocked.Increment(ref _notSent);
+            Post(seq, () => { });
+            return;
+        }
+        FalJob ahead;
         try
         {
             if (plan.Uploads.Count > 0)
             {
-                await _uploadGate!.WaitAsync(StopToken).ConfigureAwait(false);
+                await _uploadGate!.WaitAsync(stop).ConfigureAwait(false);
                 try
                 {
                     foreach (var upload in plan.Uploads)
@@ -196,7 +298,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
                         var tracked = _uploadProgress!.Start(upload.Path);
                         try
                         {
-                            var url = await client.UploadFileAsync(upload.Path, null, tracked.Report, StopToken).ConfigureAwait(false);
+                            var url = await client.UploadFileAsync(upload.Path, null, tracked.Report, stop).ConfigureAwait(false);
                             plan.ResolveUpload(upload, url);
                         }
                         finally { tracked.Done = true; }
@@ -206,15 +308,61 @@ public abstract class NewVideoCommandBase : FalCmdletBase
             }
             // Write-ahead: the row is on disk before the request leaves, so no death in between can lose a paid job.
             // Rows submitting at the same moment share one flush to disk (the journal's group commit), and each
-            // row's own entry is on disk before its await returns.
-            var input = plan.Input.ToJsonString();
-            ahead = NewJob(plan, row, "", FalJobStatus.Unknown, input);
-            await TryAppendAsync(journal, FalVideo.Journal.JobJournal.SubmittingEntry, ahead).ConfigureAwait(false);
-            var submitted = await client.SubmitAsync(plan.EndpointId, plan.Input, null, StopToken).ConfigureAwait(false);
+            // row's own entry is on disk before its await returns. A row whose entry can't be written is not sent.
+            ahead = NewJob(plan, row, "", FalJobStatus.Unknown, plan.Input.ToJsonString());
+            await journal.AppendAsync(FalVideo.Journal.JobJournal.SubmittingEntry, ahead).ConfigureAwait(false);
+            StoreWritten();
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // Stopped while uploading: uploads alone cost nothing and leave no entry.
+            Post(seq, () => { });
+            return;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            var error = StoreFailed(seq, journal, ex, target, label);
+            Post(seq, () => WriteError(error));
+            return;
+        }
+        catch (Exception ex)
+        {
+            Post(seq, () => WriteError(ToErrorRecord(ex, target, label)));
+            if (_stopOnError) Halt(seq, null);
+            return;
+        }
+
+        // Counted before the last look at the halt, which the cmdlet's disposal sets before it counts these rows:
+        // either this row sees the halt and sends nothing, or the disposal waits for this row's outcome.
+        Interlocked.Increment(ref _sending);
+        try
+        {
+            if (Halted(seq))
+            {
+                ahead.Status = FalJobStatus.Rejected;
+                ahead.Error = "Not sent: the batch was stopped before this row's request left.";
+                await TryAppendAsync(journal, FalVideo.Journal.JobJournal.RejectedEntry, ahead).ConfigureAwait(false);
+                Interlocked.Increment(ref _notSent);
+                Post(seq, () => { });
+                return;
+            }
+            await SendAsync(seq, client, journal, plan, row, label, slot, ahead, stop).ConfigureAwait(false);
+        }
+        finally { Interlocked.Decrement(ref _sending); }
+    }
+
+    private async Task SendAsync(int seq, FalQueueClient client, FalVideo.Journal.JobJournal journal, VideoRequestPlan plan, VideoRow row,
+        string label, Slot slot, FalJob ahead, CancellationToken stop)
+    {
+        var target = row.Id ?? (object?)row.Prompt;
+        try
+        {
+            var submitted = await client.SubmitAsync(plan.EndpointId, plan.Input, null, stop).ConfigureAwait(false);
+            Interlocked.Increment(ref _accepted);
             // fal has answered: the next row may send its request while this one's id is flushed to disk. The job is
             // still emitted only after that flush.
             slot.Release();
-            var job = NewJob(plan, row, submitted.RequestId, FalJobStatus.InQueue, input);
+            var job = NewJob(plan, row, submitted.RequestId, FalJobStatus.InQueue, ahead.Input ?? plan.Input.ToJsonString());
             job.JournalId = ahead.JournalId;
             job.QueuePosition = submitted.QueuePosition;
             job.StatusUrl = submitted.StatusUrl.ToString();
@@ -222,46 +370,107 @@ public abstract class NewVideoCommandBase : FalCmdletBase
             job.CancelUrl = submitted.CancelUrl.ToString();
             // The request id reaches the disk before anything else can fail, and before the job is emitted. Flushing
             // here, in the row's own task, keeps the flush off the pipeline thread (which feeds the submissions), and
-            // the rows that finish at the same moment still share one flush (group commit).
+            // the rows that finish at the same moment still share one flush (group commit). If it fails, the job is
+            // paid and its write-ahead entry is on disk: it is emitted with a warning, and the failure counts towards
+            // stopping the batch.
             var journalError = await TryAppendAsync(journal, "submitted", job).ConfigureAwait(false);
+            if (journalError is not null) StoreFailed(seq, journal, journalError, target, label);
+            else StoreWritten();
             Post(seq, () =>
             {
                 if (journalError is not null)
-                    WriteWarning(JournalWarning(journal, job, journalError));
+                    WriteWarning(JournalWarning(journal, job, journalError.Message));
                 if (Wait) (_waiter ??= new JobWaiter(this, client, ClientOptions.QueueBaseUrl, JobWaiter.DefaultThrottleLimit, Timeout, StopToken)).Add(job);
                 else WriteObject(job);
             });
         }
-        catch (FalAmbiguousSubmissionException ex)
+        catch (Exception ex) when (ex is FalException and not FalAmbiguousSubmissionException || ex is ArgumentException)
         {
-            // fal may have accepted (and will bill) this request; there is no request id to follow. Never resubmit.
-            var job = ahead ?? NewJob(plan, row, "", FalJobStatus.Unknown, plan.Input.ToJsonString());
-            job.Error = ex.Message;
-            await TryAppendAsync(journal, FalVideo.Journal.JobJournal.AmbiguousEntry, job).ConfigureAwait(false);
-            Post(seq, () => WriteError(ToErrorRecord(ex, target,
-                $"{label} (ambiguous submission: fal may have accepted it; check fal's dashboard before resubmitting)")));
-        }
-        catch (OperationCanceledException) when (StopToken.IsCancellationRequested)
-        {
-            // Stopped with the submit in flight: fal may have it. Uploads alone cost nothing and leave no entry.
-            if (ahead is not null)
-            {
-                ahead.Error = "Stopped (Ctrl+C) while the submission was in flight; fal may have accepted it.";
-                await TryAppendAsync(journal, FalVideo.Journal.JobJournal.AmbiguousEntry, ahead).ConfigureAwait(false);
-            }
-            Post(seq, () => { });
+            // fal refused it, or it provably never left (the client says so with these): close the write-ahead entry.
+            ahead.Status = FalJobStatus.Rejected;
+            ahead.Error = ex.Message;
+            await TryAppendAsync(journal, FalVideo.Journal.JobJournal.RejectedEntry, ahead).ConfigureAwait(false);
+            Post(seq, () => WriteError(ToErrorRecord(ex, target, label)));
+            if (_stopOnError) Halt(seq, null);
         }
         catch (Exception ex)
         {
-            // fal refused it or never got it (the client throws the ambiguous exception otherwise): close the write-ahead entry.
-            if (ahead is not null)
+            // Anything else leaves the answer unknown: fal may have accepted (and will bill) this request, and there is
+            // no request id to follow. A stop that cut the request off is one of these. Never resubmit, never call it rejected.
+            var cutOff = stop.IsCancellationRequested;
+            ahead.Error = cutOff ? "Stopped while the submission was in flight; fal may have accepted it." : ex.Message;
+            await TryAppendAsync(journal, FalVideo.Journal.JobJournal.AmbiguousEntry, ahead).ConfigureAwait(false);
+            if (cutOff)
             {
-                ahead.Status = FalJobStatus.Rejected;
-                ahead.Error = ex.Message;
-                await TryAppendAsync(journal, FalVideo.Journal.JobJournal.RejectedEntry, ahead).ConfigureAwait(false);
+                Interlocked.Increment(ref _cutOff);
+                Post(seq, () => { });
+                return;
             }
-            Post(seq, () => WriteError(ToErrorRecord(ex, target, label)));
+            Post(seq, () => WriteError(ToErrorRecord(ex, target,
+                $"{label} (ambiguous submission: fal may have accepted it; check fal's dashboard before resubmitting)")));
+            if (_stopOnError) Halt(seq, null);
         }
+    }
+
+    /// <summary>A journal write succeeded: the failures in a row start again from zero.</summary>
+    private void StoreWritten()
+    {
+        lock (_storeSync)
+        {
+            _storeFailures = 0;
+            _lastStoreFailure = null;
+        }
+    }
+
+    /// <summary>
+    /// Counts a journal write that failed and halts the batch when the journal keeps failing or fails in a way that won't
+    /// heal (a folder, a path under a file, no permission); returns the row's own error (its row was not sent).
+    /// </summary>
+    private ErrorRecord StoreFailed(int seq, FalVideo.Journal.JobJournal journal, Exception ex, object? target, string label)
+    {
+        var cause = StoreFailureCause(journal.FilePath, ex, out var lasting);
+        int failures;
+        lock (_storeSync)
+        {
+            // Rows written together fail with the same exception: one failed write, counted once.
+            if (!ReferenceEquals(ex, _lastStoreFailure))
+            {
+                _lastStoreFailure = ex;
+                _storeFailures++;
+            }
+            failures = _storeFailures;
+        }
+        if (lasting || failures >= StoreFailuresToStop)
+        {
+            var why = lasting ? cause : $"{cause}; {failures} writes failed in a row";
+            var message = $"The batch was stopped: the job journal {journal.FilePath} cannot be written ({why}). No row is sent before its " +
+                          "journal entry is on disk, so no later row was sent. Fix the journal, or choose another with Set-FalConfiguration " +
+                          $"-JournalPath (or {FalVideo.Journal.JobJournal.PathVariable}), then send the remaining rows again.";
+            Halt(seq, new ErrorRecord(new IOException(message, ex), "FalJournalUnavailable", ErrorCategory.WriteError, journal.FilePath)
+            {
+                ErrorDetails = new ErrorDetails(message),
+            });
+        }
+        else if (_stopOnError) Halt(seq, null);
+        var rowMessage = $"{label}: not sent: its entry could not be written to the job journal {journal.FilePath} ({cause}). " +
+                         "A row is sent only once its journal entry is on disk, so nothing was billed for it.";
+        return new ErrorRecord(new IOException(rowMessage, ex), "FalJournalNotWritten", ErrorCategory.WriteError, target)
+        {
+            ErrorDetails = new ErrorDetails(rowMessage),
+        };
+    }
+
+    /// <summary>Why the journal could not be written, in words; <paramref name="lasting"/> when retrying cannot help.</summary>
+    private static string StoreFailureCause(string path, Exception ex, out bool lasting)
+    {
+        lasting = true;
+        if (Directory.Exists(path)) return "the path is a folder, not a file";
+        for (var dir = Path.GetDirectoryName(path); !string.IsNullOrEmpty(dir); dir = Path.GetDirectoryName(dir))
+        {
+            if (File.Exists(dir)) return $"{dir} is a file, not a folder";
+        }
+        lasting = ex is UnauthorizedAccessException;
+        return ex.Message;
     }
 
     private static FalJob NewJob(VideoRequestPlan plan, VideoRow row, string requestId, FalJobStatus status, string input) => new()
@@ -280,14 +489,14 @@ public abstract class NewVideoCommandBase : FalCmdletBase
         RouteReason = plan.RouteReason,
     };
 
-    private static async Task<string?> TryAppendAsync(FalVideo.Journal.JobJournal journal, string kind, FalJob job)
+    private static async Task<Exception?> TryAppendAsync(FalVideo.Journal.JobJournal journal, string kind, FalJob job)
     {
         try
         {
             await journal.AppendAsync(kind, job).ConfigureAwait(false);
             return null;
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return ex.Message; }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return ex; }
     }
 
     private void Post(int seq, Action write)

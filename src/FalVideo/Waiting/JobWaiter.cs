@@ -34,6 +34,9 @@ internal sealed class JobWaiter : IDisposable
     /// </summary>
     public const int DefaultThrottleLimit = 32;
 
+    /// <summary>The one command that picks up every job still running at fal, wherever a stop tells the user about them.</summary>
+    public const string ResumeCommand = "Get-FalJob -Status InQueue,InProgress | Wait-FalJob";
+
     private abstract record WaitEvent(FalJob Job);
     private sealed record StatusChanged(FalJob Job, FalStatus Status) : WaitEvent(Job);
     private sealed record Finished(FalJob Job, FalStatus Status, FalResult? Result) : WaitEvent(Job);
@@ -89,6 +92,9 @@ internal sealed class JobWaiter : IDisposable
 
     /// <summary>Jobs added and not yet finished.</summary>
     public int OpenCount => _open.Count;
+
+    /// <summary>Jobs that finished at fal (completed, failed or cancelled) while this waiter followed them.</summary>
+    public int FinishedCount { get; private set; }
 
     /// <summary>
     /// Starts following <paramref name="job"/> (a finished or id-less one is reported at once), then writes whatever
@@ -199,7 +205,7 @@ internal sealed class JobWaiter : IDisposable
         var ids = string.Join(", ", _open.Select(j => string.IsNullOrEmpty(j.RequestId) ? $"(no request id) {j.EndpointId}" : $"{j.RequestId} ({j.EndpointId})"));
         _cmdlet.Host.UI.WriteWarningLine(
             $"Stopped waiting; {_open.Count} fal job(s) are still running at fal and were not cancelled (Stop-FalJob cancels). " +
-            "They are in the job journal: resume with Get-FalJob -Status InQueue,InProgress | Wait-FalJob " +
+            $"They are in the job journal: resume with {ResumeCommand} " +
             $"(or one job: Get-FalJob -RequestId <id> -EndpointId <endpoint> | Wait-FalJob). Request ids: {ids}");
         _open.Clear();
     }
@@ -280,6 +286,7 @@ internal sealed class JobWaiter : IDisposable
                 break;
             case Finished f:
                 _open.Remove(f.Job);
+                FinishedCount++;
                 if (f.Status is not null) f.Job.Apply(f.Status);
                 if (f.Result is not null) f.Job.Apply(f.Result);
                 f.Job.LastError = null;

@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using System.Management.Automation;
+using FalVideo.Emulator.Faults;
+using FalVideo.Jobs;
+
+namespace FalVideo.Tests.Reliability;
+
+/// <summary>
+/// Fail closed: a row is sent only once its write-ahead entry is on disk, nothing is sent after a stop (Ctrl+C,
+/// -ErrorAction Stop, a bad command-line value), and a submission whose answer is unknown at a stop is recorded as
+/// ambiguous, never as rejected. Counted at the emulator: every accepted submission must be in the journal.
+/// </summary>
+public sealed class FailClosedTests : FaultTestBase
+{
+    private const string ResumeCommand = "Get-FalJob -Status InQueue,InProgress | Wait-FalJob";
+
+    [Theory]
+    [InlineData(801, "the journal path is a folder")]
+    [InlineData(802, "the journal path is under a file")]
+    public void An_unwritable_journal_sends_no_row_and_stops_the_batch(int number, string fault)
+    {
+        string journal;
+        if (number == 801)
+        {
+            journal = Path.Combine(Temp, "journal-is-a-folder");
+            Directory.CreateDirectory(journal);
+        }
+        else
+        {
+            var file = Path.Combine(Temp, "a-file");
+            File.WriteAllText(file, "not a folder");
+            journal = Path.Combine(file, "journal.jsonl");
+        }
+        Ps.Run("Set-FalConfiguration -JournalPath $args[0]", journal).ThrowIfErrors();
+
+        var r = Ps.Run($"{Rows(20, "Unwritable")} | New-KlingVideo");
+        var accepted = Emulator.State.AcceptedSubmissions;
+        var terminating = r.Errors.LastOrDefault(e => e.FullyQualifiedErrorId.StartsWith("FalJournalUnavailable,", StringComparison.Ordinal));
+        ReliabilityRecorder.Record(number, $"Write-ahead journal unwritable: {fault} (20 rows)",
+            $"{accepted} submissions reached fal; {r.Errors.Count} row errors ({Ids(r)}); the batch ended with " +
+            $"{terminating?.FullyQualifiedErrorId.Split(',')[0] ?? "no terminating error"}: {terminating?.ErrorDetails?.Message ?? terminating?.Exception.Message}",
+            accepted == 0 ? "nothing (no row was sent, none was paid)" : $"{accepted} paid job(s) with no journal line");
+
+        Assert.Equal(0, accepted);
+        Assert.NotNull(terminating);
+        Assert.StartsWith("FalJournalUnavailable,", terminating!.FullyQualifiedErrorId);
+        Assert.Contains(journal, terminating.ErrorDetails.Message);
+        // Each row already prepared when the first write failed gets its own error; the first failure of a kind that
+        // won't heal stops the batch there, and the rows after are never read.
+        Assert.Same(terminating, r.Errors[^1]);
+        var rowErrors = r.Errors.Take(r.Errors.Count - 1).ToList();
+        Assert.InRange(rowErrors.Count, 1, 19);
+        Assert.All(rowErrors, e => Assert.StartsWith("FalJournalNotWritten,", e.FullyQualifiedErrorId));
+        Assert.All(rowErrors, e => Assert.Contains(journal, e.ErrorDetails.Message));
+        var rowError = rowErrors[0];
+        Assert.StartsWith("Row 1:", rowError.ErrorDetails.Message);
+    }
+
+    [Fact]
+    public async Task A_journal_lock_held_past_the_timeout_fails_the_waiting_row_closed()
+    {
+        // Another process's writer (a long Remove-FalJob) holds the journal's lock: an exclusive open of the lock file.
+        File.WriteAllText(Ps.JournalPath, "");
+        var lockPath = Ps.JournalPath + ".lock";
+        var holder = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        var release = Task.Delay(TimeSpan.FromSeconds(17)).ContinueWith(_ => holder.Dispose());
+        var clock = Stopwatch.StartNew();
+        var r = Ps.Run($"{Rows(3, "Locked")} | New-KlingVideo");
+        clock.Stop();
+        await release;
+        var tally = Count(savedExpected: false);
+        ReliabilityRecorder.Record(803, "Write-ahead journal locked by another process for 17 s (3 rows)",
+            $"after {clock.Elapsed.TotalSeconds:0} s: {tally.Accepted} submissions reached fal, {r.Output.Count} jobs emitted, {r.Errors.Count} row errors ({Ids(r)})",
+            tally.Lost);
+
+        // Row 1's entry waited the full lock timeout and was refused: the row was not sent. Rows whose entries were written
+        // once the lock was free went out, each recorded.
+        Assert.Equal(3, r.Errors.Count + r.Output.Count);
+        Assert.Equal(r.Output.Count, tally.Accepted);
+        Assert.NotEmpty(r.Errors);
+        Assert.All(r.Errors, e => Assert.StartsWith("FalJournalNotWritten,", e.FullyQualifiedErrorId));
+        Assert.All(r.Errors, e => Assert.Contains("lock", e.ErrorDetails.Message));
+        tally.AssertNothingLost(accepted: r.Output.Count);
+    }
+
+    [Fact]
+    public async Task Ctrl_C_with_submissions_in_flight_records_them_as_ambiguous_sends_nothing_more_and_says_how_to_resume()
+    {
+        // fal creates each job, then takes 30 s to answer: at the stop, every submission in flight is paid and unanswered.
+        Inject(new FaultRule { Route = FaultRoute.Submit, Action = FaultAction.DelayAfter, DelaySeconds = 30, Skip = 2, Times = 100 });
+        var (shell, handle, _) = Begin($"{Rows(40, "Stopped", "[emulator:seconds=60]")} | New-KlingVideo -ThrottleLimit 8");
+        using var __ = shell;
+        await Until(() => Emulator.State.AcceptedSubmissions >= 10, "two answered and eight unanswered submissions");
+        Ps.TakeHostText();
+        var clock = Stopwatch.StartNew();
+        shell.Stop();
+        clock.Stop();
+        try { shell.EndInvoke(handle); } catch (PipelineStoppedException) { }
+        var atStop = Emulator.State.AcceptedSubmissions;
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        var afterStop = Emulator.State.AcceptedSubmissions - atStop;
+        var host = Ps.TakeHostText();
+        var journal = Journal();
+        var rejected = journal.Count(j => j.Status == FalJobStatus.Rejected && Emulator.State.Jobs.Any(e => e.Input == j.Input));
+        var tally = Count(savedExpected: false);
+        ReliabilityRecorder.Record(804, "Ctrl+C with 8 submissions in flight (fal created the jobs, answers pending)",
+            $"Stop() returned in {clock.ElapsedMilliseconds} ms; {atStop} submissions accepted at the stop, {afterStop} after it; " +
+            $"{tally.AmbiguousRecorded} recorded as ambiguous (Unknown), {rejected} paid ones recorded as rejected; the host was told: " +
+            $"{(host.Contains(ResumeCommand, StringComparison.Ordinal) ? "how many still run and '" + ResumeCommand + "'" : "nothing")}",
+            rejected == 0 ? tally.Lost : $"{rejected} paid job(s) recorded as rejected (nothing billed); " + tally.Lost);
+
+        Assert.Equal(0, afterStop);
+        Assert.Equal(0, rejected);
+        Assert.True(tally.AmbiguousRecorded >= 8, $"{tally.AmbiguousRecorded} ambiguous");
+        Assert.Contains(ResumeCommand, host);
+        Assert.Contains("still running at fal", host);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"Stop took {clock.Elapsed}");
+        tally.AssertNothingLost(accepted: atStop);
+    }
+
+    [Fact]
+    public async Task ErrorAction_Stop_on_a_bad_row_sends_no_later_row()
+    {
+        var rows = "(1..20 | ForEach-Object { [pscustomobject]@{ Id = \"r$_\"; Prompt = \"Stop at bad $_\"; Duration = $(if ($_ -eq 2) { '99' } else { '3' }) } })";
+        var r = Ps.Run($"$ErrorActionPreference = 'Stop'; {rows} | New-KlingVideo");
+        await Task.Delay(500);
+        var tally = Count(savedExpected: false);
+        var terminating = (r.Terminating as IContainsErrorRecord)?.ErrorRecord;
+        ReliabilityRecorder.Record(805, "$ErrorActionPreference = 'Stop' with a bad row 2 of 20",
+            $"{tally.Accepted} submissions reached fal; the pipeline ended with {terminating?.FullyQualifiedErrorId.Split(',')[0] ?? "no terminating error"}; " +
+            $"{r.Output.Count} jobs emitted", tally.Lost);
+
+        Assert.NotNull(terminating);
+        Assert.StartsWith("FalInvalidInput,", terminating!.FullyQualifiedErrorId);
+        Assert.True(tally.Accepted <= 1, $"{tally.Accepted} submissions after a stopping error on row 2");
+        tally.AssertNothingLost(accepted: tally.Accepted);
+    }
+
+    [Theory]
+    [InlineData(806, "-GenerateAudio maybe")]
+    [InlineData(807, "-Duration abc")]
+    public void A_bad_command_line_value_is_one_terminating_error_before_any_row_is_sent(int number, string argument)
+    {
+        // Only a terminating error reaches the catch block.
+        var r = Ps.Run($"try {{ {Rows(5, "Bad argument")} | New-KlingVideo {argument} }} catch {{ $_ }}");
+        var terminating = r.Output.Select(o => o.BaseObject).OfType<ErrorRecord>().SingleOrDefault();
+        var accepted = Emulator.State.AcceptedSubmissions;
+        ReliabilityRecorder.Record(number, $"A bad command-line value with 5 piped rows: New-KlingVideo {argument}",
+            $"{accepted} submissions reached fal; {r.Errors.Count} non-terminating error(s); terminating: {terminating?.FullyQualifiedErrorId.Split(',')[0] ?? "none"}",
+            accepted == 0 ? "nothing" : $"{accepted} row(s) sent at the default instead of the value asked for");
+
+        Assert.Equal(0, accepted);
+        Assert.Empty(r.Errors);
+        Assert.NotNull(terminating);
+        Assert.Single(r.Output);
+        Assert.Equal("FalInvalidInput,FalVideo.PowerShell.Cmdlets.NewKlingVideoCommand", terminating!.FullyQualifiedErrorId);
+        Assert.Contains(argument.Split(' ')[1], terminating.ErrorDetails.Message);
+    }
+}
