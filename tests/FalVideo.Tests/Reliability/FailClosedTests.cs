@@ -119,6 +119,32 @@ public sealed class FailClosedTests : FaultTestBase
     }
 
     [Fact]
+    public async Task Ctrl_C_while_rows_wait_for_a_held_journal_lock_is_prompt_and_sends_nothing_after()
+    {
+        // Another process (a long Remove-FalJob) holds the journal's lock for 6 s; the rows wait to write ahead.
+        File.WriteAllText(Ps.JournalPath, "");
+        var holder = new FileStream(Ps.JournalPath + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        var release = Task.Delay(TimeSpan.FromSeconds(6)).ContinueWith(_ => holder.Dispose());
+        var (shell, handle, _) = Begin($"{Rows(5, "Stopped while locked")} | New-KlingVideo");
+        using var __ = shell;
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        var clock = Stopwatch.StartNew();
+        shell.Stop();
+        try { shell.EndInvoke(handle); } catch (PipelineStoppedException) { }
+        clock.Stop();
+        await release;
+        await Task.Delay(TimeSpan.FromSeconds(1.5)); // the rows' entries are written once the lock is free
+        var tally = Count(savedExpected: false);
+        ReliabilityRecorder.Record(808, "Ctrl+C while 5 rows wait 6 s for the journal's lock (held by another process)",
+            $"the pipeline stopped {clock.ElapsedMilliseconds} ms after Stop(); {tally.Accepted} submissions reached fal after the lock was free",
+            tally.Accepted == 0 ? "nothing (no row was sent after the stop)" : $"{tally.Accepted} row(s) sent after the stop; " + tally.Lost);
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"Stop took {clock.Elapsed}");
+        Assert.Equal(0, tally.Accepted);
+        tally.AssertNothingLost(accepted: 0);
+    }
+
+    [Fact]
     public async Task ErrorAction_Stop_on_a_bad_row_sends_no_later_row()
     {
         var rows = "(1..20 | ForEach-Object { [pscustomobject]@{ Id = \"r$_\"; Prompt = \"Stop at bad $_\"; Duration = $(if ($_ -eq 2) { '99' } else { '3' }) } })";
