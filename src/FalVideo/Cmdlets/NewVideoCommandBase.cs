@@ -29,7 +29,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     private int _row;
     // Resolved once per invocation, like the client options: reading them costs file and environment look-ups per row.
     private FalVideo.Catalog.ModelCatalog? _catalog;
-    private FalVideo.Journal.JobJournal? _journal;
+    private FalVideo.Journal.IJobStore? _journal;
     private string? _locationPsPath;
     private string? _locationProviderPath;
 
@@ -180,7 +180,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
         }
     }
 
-    private async Task SubmitAsync(int seq, FalQueueClient client, FalVideo.Journal.JobJournal journal, VideoRequestPlan plan, VideoRow row, string label, Slot slot)
+    private async Task SubmitAsync(int seq, FalQueueClient client, FalVideo.Journal.IJobStore journal, VideoRequestPlan plan, VideoRow row, string label, Slot slot)
     {
         var target = row.Id ?? (object?)row.Prompt;
         FalJob? ahead = null;
@@ -280,7 +280,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
         RouteReason = plan.RouteReason,
     };
 
-    private static async Task<string?> TryAppendAsync(FalVideo.Journal.JobJournal journal, string kind, FalJob job)
+    private static async Task<string?> TryAppendAsync(FalVideo.Journal.IJobStore journal, string kind, FalJob job)
     {
         try
         {
