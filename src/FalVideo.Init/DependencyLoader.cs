@@ -113,6 +113,9 @@ public static class DependencyLoader
     /// </summary>
     private sealed class DependencyLoadContext(string folder) : AssemblyLoadContext(ContextName, isCollectible: false)
     {
+        // The provider's P/Invokes ask once each (about twenty times for SQLite): one load per library.
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, IntPtr> _native = new(StringComparer.Ordinal);
+
         protected override Assembly? Load(AssemblyName name)
         {
             if (name.Name is null) return null;
@@ -120,6 +123,38 @@ public static class DependencyLoader
             if (!File.Exists(path) || HostCarries(name)) return null;
             return LoadFromAssemblyPath(path);
         }
+
+        /// <summary>A native library a dependency imports (SQLitePCLRaw's <c>e_sqlite3</c>), from
+        /// <c>dependencies/runtimes/&lt;rid&gt;/native/</c>, which the runtime never probes; else the runtime's own search.</summary>
+        protected override IntPtr LoadUnmanagedDll(string unmanagedDllName) =>
+            _native.GetOrAdd(unmanagedDllName, name => NativeLibraryPath(folder, name) is { } path ? LoadUnmanagedDllFromPath(path) : IntPtr.Zero);
+    }
+
+    /// <summary>The file in <paramref name="dependencyFolder"/><c>/runtimes/&lt;rid&gt;/native/</c> for the native library
+    /// <paramref name="name"/> (as a <c>DllImport</c> names it: <c>e_sqlite3</c>), or null when none is shipped for
+    /// this platform.</summary>
+    public static string? NativeLibraryPath(string dependencyFolder, string name)
+    {
+        if (NativeRuntimeId() is not { } rid) return null;
+        var native = Path.Combine(dependencyFolder, "runtimes", rid, "native");
+        string[] files = OperatingSystem.IsWindows() ? [name, name + ".dll"]
+            : OperatingSystem.IsMacOS() ? [name, "lib" + name + ".dylib", name + ".dylib"]
+            : [name, "lib" + name + ".so", name + ".so"];
+        return files.Select(f => Path.Combine(native, f)).FirstOrDefault(File.Exists);
+    }
+
+    /// <summary>The runtime identifier the module ships natives for on this process (<c>linux-x64</c>, <c>osx-arm64</c>,
+    /// <c>win-x64</c>...), or null.</summary>
+    public static string? NativeRuntimeId()
+    {
+        var os = OperatingSystem.IsWindows() ? "win" : OperatingSystem.IsMacOS() ? "osx" : OperatingSystem.IsLinux() ? "linux" : null;
+        var arch = System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture switch
+        {
+            System.Runtime.InteropServices.Architecture.X64 => "x64",
+            System.Runtime.InteropServices.Architecture.Arm64 => "arm64",
+            _ => null,
+        };
+        return os is null || arch is null ? null : os + "-" + arch;
     }
 
     /// <summary>True when the runtime's own (trusted platform) assemblies include <paramref name="name"/> at an equal

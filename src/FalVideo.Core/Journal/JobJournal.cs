@@ -26,7 +26,7 @@ namespace FalVideo.Journal;
 /// leaves at most one torn line, which readers skip with a warning; the next append starts on a fresh line so the
 /// torn one never swallows a good entry.
 /// </remarks>
-public sealed class JobJournal
+public sealed class JobJournal : IJobStore
 {
     /// <summary>Environment variable naming the journal file.</summary>
     public const string PathVariable = "FALVIDEO_JOURNAL";
@@ -375,25 +375,7 @@ public sealed class JobJournal
             }
             if (!jobs.TryGetValue(key, out var job))
                 jobs[key] = job = new FalJob { RequestId = e.RequestId ?? "", JournalId = e.JournalId };
-            job.EndpointId = e.EndpointId ?? job.EndpointId;
-            job.Model = e.Model ?? job.Model;
-            job.Mode = e.Mode ?? job.Mode;
-            job.Id = e.Id ?? job.Id;
-            job.Status = e.Status ?? job.Status;
-            job.Prompt = e.Prompt ?? job.Prompt;
-            job.DurationSeconds = e.DurationSeconds ?? job.DurationSeconds;
-            job.EstimatedCostUsd = e.EstimatedCostUsd ?? job.EstimatedCostUsd;
-            if (e.SubmittedAt is { } at && at != default) job.SubmittedAt = at;
-            job.StatusUrl = e.StatusUrl ?? job.StatusUrl;
-            job.ResponseUrl = e.ResponseUrl ?? job.ResponseUrl;
-            job.CancelUrl = e.CancelUrl ?? job.CancelUrl;
-            job.Input = e.Input ?? job.Input;
-            job.VideoUrl = e.VideoUrl ?? job.VideoUrl;
-            job.Error = e.Error ?? job.Error;
-            job.ErrorType = e.ErrorType ?? job.ErrorType;
-            job.SavedPath = e.SavedPath ?? job.SavedPath;
-            // The latest entry speaks for the module's own last error: a later status or save clears it.
-            job.LastError = e.LastError;
+            Apply(job, e);
         }
         return jobs.Values.ToList();
     }
@@ -453,13 +435,75 @@ public sealed class JobJournal
         }
     }
 
-    private static JournalEntry? Parse(string line)
+    /// <summary>The latest known state of the jobs whose last status is one of <paramref name="statuses"/>: the whole
+    /// journal is read, then filtered.</summary>
+    /// <param name="statuses">The statuses wanted.</param>
+    /// <param name="warn">Receives one message per unreadable line.</param>
+    public IReadOnlyList<FalJob> ReadJobsByStatus(IReadOnlyCollection<FalJobStatus> statuses, Action<string>? warn = null)
+    {
+        ArgumentNullException.ThrowIfNull(statuses);
+        return ReadJobs(warn).Where(j => statuses.Contains(j.Status)).ToList();
+    }
+
+    /// <summary>Brings <paramref name="job"/> to the state one entry records: what the entry says wins, what it leaves
+    /// out stays (the entries of a job are transitions, not whole states).</summary>
+    internal static void Apply(FalJob job, JournalEntry e)
+    {
+        job.EndpointId = e.EndpointId ?? job.EndpointId;
+        job.Model = e.Model ?? job.Model;
+        job.Mode = e.Mode ?? job.Mode;
+        job.Id = e.Id ?? job.Id;
+        job.Status = e.Status ?? job.Status;
+        job.Prompt = e.Prompt ?? job.Prompt;
+        job.DurationSeconds = e.DurationSeconds ?? job.DurationSeconds;
+        job.EstimatedCostUsd = e.EstimatedCostUsd ?? job.EstimatedCostUsd;
+        if (e.SubmittedAt is { } at && at != default) job.SubmittedAt = at;
+        job.StatusUrl = e.StatusUrl ?? job.StatusUrl;
+        job.ResponseUrl = e.ResponseUrl ?? job.ResponseUrl;
+        job.CancelUrl = e.CancelUrl ?? job.CancelUrl;
+        job.Input = e.Input ?? job.Input;
+        job.VideoUrl = e.VideoUrl ?? job.VideoUrl;
+        job.Error = e.Error ?? job.Error;
+        job.ErrorType = e.ErrorType ?? job.ErrorType;
+        job.SavedPath = e.SavedPath ?? job.SavedPath;
+        // The latest entry speaks for the module's own last error: a later status or save clears it.
+        job.LastError = e.LastError;
+    }
+
+    /// <summary>The whole known state of <paramref name="job"/> in the entry shape (what a store keeps per job).</summary>
+    internal static JournalEntry StateOf(FalJob job, DateTimeOffset time) => new()
+    {
+        Entry = "state", Time = time, RequestId = NullIfEmpty(job.RequestId), JournalId = job.JournalId,
+        EndpointId = job.EndpointId, Model = job.Model, Mode = job.Mode, Id = job.Id, Status = job.Status,
+        Prompt = job.Prompt, DurationSeconds = job.DurationSeconds, EstimatedCostUsd = job.EstimatedCostUsd,
+        SubmittedAt = job.SubmittedAt == default ? null : job.SubmittedAt, StatusUrl = job.StatusUrl, ResponseUrl = job.ResponseUrl,
+        CancelUrl = job.CancelUrl, Input = job.Input, VideoUrl = job.VideoUrl, Error = job.Error, ErrorType = job.ErrorType,
+        LastError = job.LastError, SavedPath = NullIfEmpty(job.SavedPath),
+    };
+
+    /// <summary>A job from a state written by <see cref="StateOf"/>.</summary>
+    internal static FalJob JobOf(JournalEntry state)
+    {
+        var job = new FalJob { RequestId = state.RequestId ?? "", JournalId = state.JournalId };
+        Apply(job, state);
+        return job;
+    }
+
+    internal static string Serialize(JournalEntry entry) => JsonSerializer.Serialize(entry, s_entryInfo);
+
+    internal static JournalEntry? Parse(ReadOnlySpan<byte> line)
     {
         try { return JsonSerializer.Deserialize(line, s_entryInfo); }
         catch (JsonException) { return null; }
     }
 
-    private static string? KeyOf(JournalEntry e) =>
+    internal static JournalEntry? Parse(string line)
+    {
+        try { return JsonSerializer.Deserialize(line, s_entryInfo); }
+        catch (JsonException) { return null; }
+    }
+
+    internal static string? KeyOf(JournalEntry e) =>
         e.RequestId is { Length: > 0 } id ? id : e.JournalId is { Length: > 0 } local ? "journal:" + local : null;
 
     private static string? NullIfEmpty(string? text) => string.IsNullOrEmpty(text) ? null : text;

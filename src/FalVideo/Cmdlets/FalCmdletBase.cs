@@ -80,7 +80,7 @@ public abstract class FalCmdletBase : PSCmdlet, IDisposable
     }
 
     /// <summary>The warning for a journal that could not be written: the job itself still reaches the pipeline.</summary>
-    protected internal static string JournalWarning(FalVideo.Journal.JobJournal journal, FalVideo.Jobs.FalJob job, string error) =>
+    protected internal static string JournalWarning(FalVideo.Journal.IJobStore journal, FalVideo.Jobs.FalJob job, string error) =>
         $"Could not write the job journal {journal.FilePath}: {error}. Keep request id {job.RequestId} ({job.EndpointId}) yourself.";
 
     /// <summary>

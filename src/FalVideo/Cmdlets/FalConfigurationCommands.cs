@@ -48,7 +48,7 @@ public sealed class SetFalConfigurationCommand : PSCmdlet
     [ValidateRange(0.0, 60.0)]
     public double? RetryBaseDelay { get; set; }
 
-    /// <summary>Job journal file (JSON Lines) for this session; default FALVIDEO_JOURNAL or FalVideo/journal.jsonl under local application data.</summary>
+    /// <summary>Job journal file for this session: a SQLite database, or JSON Lines when the path ends in .jsonl; default FALVIDEO_JOURNAL or FalVideo/jobs.db under local application data.</summary>
     [Parameter]
     public string? JournalPath { get; set; }
 

@@ -29,7 +29,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     private int _row;
     // Resolved once per invocation, like the client options: reading them costs file and environment look-ups per row.
     private FalVideo.Catalog.ModelCatalog? _catalog;
-    private FalVideo.Journal.JobJournal? _journal;
+    private FalVideo.Journal.IJobStore? _journal;
     private string? _locationPsPath;
     private string? _locationProviderPath;
 
@@ -275,7 +275,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
         }
     }
 
-    private async Task SubmitAsync(int seq, FalQueueClient client, FalVideo.Journal.JobJournal journal, VideoRequestPlan plan, VideoRow row, string label, Slot slot)
+    private async Task SubmitAsync(int seq, FalQueueClient client, FalVideo.Journal.IJobStore journal, VideoRequestPlan plan, VideoRow row, string label, Slot slot)
     {
         var target = row.Id ?? (object?)row.Prompt;
         var stop = _stop;
@@ -351,7 +351,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
         finally { Interlocked.Decrement(ref _sending); }
     }
 
-    private async Task SendAsync(int seq, FalQueueClient client, FalVideo.Journal.JobJournal journal, VideoRequestPlan plan, VideoRow row,
+    private async Task SendAsync(int seq, FalQueueClient client, FalVideo.Journal.IJobStore journal, VideoRequestPlan plan, VideoRow row,
         string label, Slot slot, FalJob ahead, CancellationToken stop)
     {
         var target = row.Id ?? (object?)row.Prompt;
@@ -426,7 +426,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     /// Counts a journal write that failed and halts the batch when the journal keeps failing or fails in a way that won't
     /// heal (a folder, a path under a file, no permission); returns the row's own error (its row was not sent).
     /// </summary>
-    private ErrorRecord StoreFailed(int seq, FalVideo.Journal.JobJournal journal, Exception ex, object? target, string label)
+    private ErrorRecord StoreFailed(int seq, FalVideo.Journal.IJobStore journal, Exception ex, object? target, string label)
     {
         var cause = StoreFailureCause(journal.FilePath, ex, out var lasting);
         int failures;
@@ -489,7 +489,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
         RouteReason = plan.RouteReason,
     };
 
-    private static async Task<Exception?> TryAppendAsync(FalVideo.Journal.JobJournal journal, string kind, FalJob job)
+    private static async Task<Exception?> TryAppendAsync(FalVideo.Journal.IJobStore journal, string kind, FalJob job)
     {
         try
         {

@@ -94,7 +94,7 @@ public sealed class RemoveFalJobCommand : PSCmdlet
         if (PassThru) WriteObject(_chosen, enumerateCollection: true);
     }
 
-    private static JobJournal Journal => FalSettings.Current.Journal;
+    private static IJobStore Journal => FalSettings.Current.Journal;
 
     private void Consider(FalJob job)
     {

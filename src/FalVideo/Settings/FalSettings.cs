@@ -67,11 +67,11 @@ public sealed class FalSettings
         }
     }
 
-    /// <summary>The job journal in effect.</summary>
-    public FalVideo.Journal.JobJournal Journal => new(JournalPath
+    /// <summary>The job store in effect: SQLite, or the JSON Lines journal for a path ending in <c>.jsonl</c>
+    /// (<see cref="FalVideo.Journal.JobStore.Open"/>).</summary>
+    public FalVideo.Journal.IJobStore Journal => FalVideo.Journal.JobStore.Open(JournalPath
         ?? NonEmpty(Environment.GetEnvironmentVariable(FalVideo.Journal.JobJournal.PathVariable))
-        ?? SavedConfiguration.Load()?.JournalPath
-        ?? FalVideo.Journal.JobJournal.DefaultPath());
+        ?? SavedConfiguration.Load()?.JournalPath);
 
     private static string? NonEmpty(string? text) => string.IsNullOrWhiteSpace(text) ? null : text;
 

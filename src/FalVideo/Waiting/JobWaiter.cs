@@ -55,7 +55,7 @@ internal sealed class JobWaiter : IDisposable
     private readonly int? _timeoutSeconds;
     private readonly CancellationToken _stopping;
     private readonly CancellationTokenSource _deadline;
-    private readonly JobJournal _journal;
+    private readonly IJobStore _journal;
     private readonly BlockingCollection<WaitEvent> _events = new();
     private readonly Channel<FalJob> _toFollow = Channel.CreateUnbounded<FalJob>(new UnboundedChannelOptions { SingleWriter = true });
     private int _workers;

@@ -1,0 +1,57 @@
+using FalVideo.Jobs;
+
+namespace FalVideo.Journal;
+
+/// <summary>
+/// Where the module records every paid job before and after it is sent, so a job is never lost and never paid for
+/// twice: each append is a state transition of one job, keyed by its request id (or, for a submission without one,
+/// by its <see cref="FalJob.JournalId"/>), and <see cref="ReadJobs(Action{string})"/> gives back the latest known state
+/// of every job. Two implementations: <see cref="SqliteJobStore"/> (the default) and <see cref="JobJournal"/> (a JSON
+/// Lines file, chosen by a path ending in <c>.jsonl</c>); <see cref="JobStore.Open"/> picks one from a path.
+/// Entry kinds and which of them must reach the disk are <see cref="JobJournal"/>'s constants and
+/// <see cref="JobJournal.MustReachDisk"/>; entries to append together are captured by <see cref="JobJournal.Capture"/>.
+/// </summary>
+public interface IJobStore
+{
+    /// <summary>Full path of the store's file: what a message names when the store cannot be written.</summary>
+    string FilePath { get; }
+
+    /// <summary>
+    /// Records a state of <paramref name="job"/>; returns once it is written, and for every kind but <c>status</c> and
+    /// <c>error</c> once it is on the disk. A job without a request id gets a <see cref="FalJob.JournalId"/> here when
+    /// it has none. Appends from several threads at once share one commit.
+    /// </summary>
+    /// <param name="entryKind">What happened (<c>submitted</c>, <c>status</c>, <see cref="JobJournal.SubmittingEntry"/>...).</param>
+    /// <param name="job">The job as it is now.</param>
+    /// <param name="savedPath">The file a video was saved to, for <c>saved</c>.</param>
+    /// <exception cref="IOException">The store cannot be written, or another process held it too long.</exception>
+    /// <exception cref="UnauthorizedAccessException">The store or its folder is not writable.</exception>
+    void Append(string entryKind, FalJob job, string? savedPath = null);
+
+    /// <summary>The same as <see cref="Append"/> without blocking the calling thread while another thread's commit
+    /// is on its way to the disk; the job's state is captured before this method returns.</summary>
+    /// <param name="entryKind">What happened.</param>
+    /// <param name="job">The job as it is now.</param>
+    /// <param name="savedPath">The file a video was saved to, for <c>saved</c>.</param>
+    Task AppendAsync(string entryKind, FalJob job, string? savedPath = null);
+
+    /// <summary>Appends entries captured by <see cref="JobJournal.Capture"/>, in order, in one commit.</summary>
+    /// <param name="records">The entries.</param>
+    void AppendMany(IReadOnlyCollection<JournalRecord> records);
+
+    /// <summary>The latest known state of every job, in the order first recorded.</summary>
+    /// <param name="warn">Receives one message per entry that could not be read.</param>
+    /// <exception cref="IOException">The store exists but cannot be read.</exception>
+    IReadOnlyList<FalJob> ReadJobs(Action<string>? warn = null);
+
+    /// <summary>The latest known state of the jobs whose last known status is one of <paramref name="statuses"/>, in the
+    /// order first recorded.</summary>
+    /// <param name="statuses">The statuses wanted.</param>
+    /// <param name="warn">Receives one message per entry that could not be read.</param>
+    IReadOnlyList<FalJob> ReadJobsByStatus(IReadOnlyCollection<FalJobStatus> statuses, Action<string>? warn = null);
+
+    /// <summary>Forgets <paramref name="jobs"/> (every entry of each) locally; nothing is sent to fal.</summary>
+    /// <param name="jobs">The jobs to forget.</param>
+    /// <returns>The number of entries removed.</returns>
+    int Remove(IEnumerable<FalJob> jobs);
+}

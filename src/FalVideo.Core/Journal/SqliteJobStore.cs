@@ -1,0 +1,623 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text;
+using FalVideo.Jobs;
+using Microsoft.Data.Sqlite;
+
+namespace FalVideo.Journal;
+
+/// <summary>
+/// The job store as one SQLite database: the latest known state of every job (table <c>jobs</c>, one row per job,
+/// keyed by request id, or <c>journal:&lt;JournalId&gt;</c> for a submission without one) and every state transition
+/// recorded (table <c>entries</c>, each in the journal's JSON line shape). The same semantics as <see cref="JobJournal"/>:
+/// an append merges what the entry says into the job's row, a write-ahead row moves to the request id fal's answer
+/// names, <see cref="ReadJobs(Action{string})"/> lists jobs in the order first recorded.
+/// </summary>
+/// <remarks>
+/// WAL with <c>synchronous=FULL</c>: a commit is on the disk when it returns. Several processes may share a store;
+/// SQLite's own locking and a busy timeout replace the journal's lock file. Appends from several threads of one
+/// process at once are group-committed: the first writer commits every entry queued so far in one transaction, and
+/// the others wait for that commit. Removal and pruning delete in small transactions, so writers never wait long.
+/// On first use of a store whose file does not exist, a JSON Lines journal given as <c>importFrom</c> is imported
+/// once (streamed, into a temporary database renamed into place when complete); the journal is left where it is.
+/// </remarks>
+public sealed class SqliteJobStore : IJobStore
+{
+    /// <summary>The schema version this code writes (<c>PRAGMA user_version</c>).</summary>
+    public const int SchemaVersion = 1;
+
+    // Rows deleted per transaction by Remove and Prune: each transaction stays in the milliseconds.
+    private const int DeleteBatch = 256;
+    // Journal lines imported per transaction.
+    private const int ImportBatch = 2000;
+
+    private static readonly ConcurrentDictionary<string, bool> s_ready = new(StringComparer.Ordinal);
+    private static readonly object s_setupGate = new();
+
+    private readonly string? _importFrom;
+
+    /// <summary>Opens (without creating yet) the store at <paramref name="path"/>.</summary>
+    /// <param name="path">The database file.</param>
+    /// <param name="importFrom">A JSON Lines journal imported when the store file does not exist yet, or null.</param>
+    public SqliteJobStore(string path, string? importFrom = null)
+    {
+        FilePath = Path.GetFullPath(path);
+        _importFrom = string.IsNullOrEmpty(importFrom) ? null : Path.GetFullPath(importFrom);
+    }
+
+    /// <summary>Full path of the database file (SQLite keeps <c>-wal</c> and <c>-shm</c> files beside it).</summary>
+    public string FilePath { get; }
+
+    /// <inheritdoc />
+    public void Append(string entryKind, FalJob job, string? savedPath = null) =>
+        AppendAsync(entryKind, job, savedPath).GetAwaiter().GetResult();
+
+    /// <inheritdoc />
+    public Task AppendAsync(string entryKind, FalJob job, string? savedPath = null)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var record = JobJournal.Capture(entryKind, job, savedPath);
+        return Writer.For(FilePath).Enqueue([record], this);
+    }
+
+    /// <inheritdoc />
+    public void AppendMany(IReadOnlyCollection<JournalRecord> records)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        if (records.Count == 0) return;
+        Writer.For(FilePath).Enqueue(records, this).GetAwaiter().GetResult();
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<FalJob> ReadJobs(Action<string>? warn = null) => Guard(() => Read(null, warn));
+
+    /// <inheritdoc />
+    public IReadOnlyList<FalJob> ReadJobsByStatus(IReadOnlyCollection<FalJobStatus> statuses, Action<string>? warn = null)
+    {
+        ArgumentNullException.ThrowIfNull(statuses);
+        return statuses.Count == 0 ? [] : Guard(() => Read(statuses, warn));
+    }
+
+    private List<FalJob> Read(IReadOnlyCollection<FalJobStatus>? statuses, Action<string>? warn)
+    {
+        if (!EnsureReady(create: false)) return [];
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT seq, state FROM jobs" + StatusFilter(command, statuses, "WHERE") + " ORDER BY seq";
+        using var reader = command.ExecuteReader();
+        var jobs = new List<FalJob>();
+        while (reader.Read())
+        {
+            if (JobJournal.Parse(reader.GetString(1)) is { } state) jobs.Add(JobJournal.JobOf(state));
+            else warn?.Invoke($"Job store {FilePath}: the state of job #{reader.GetInt64(0)} could not be read and was skipped.");
+        }
+        return jobs;
+    }
+
+    /// <summary><c>WHERE status IN ($s0, ...)</c> (or with <paramref name="keyword"/> AND) with its parameters, or "".</summary>
+    private static string StatusFilter(SqliteCommand command, IReadOnlyCollection<FalJobStatus>? statuses, string keyword)
+    {
+        if (statuses is null) return "";
+        var names = statuses.Distinct().Select((s, i) =>
+        {
+            command.Parameters.AddWithValue("$s" + i, s.ToString());
+            return "$s" + i;
+        }).ToList();
+        return $" {keyword} status IN ({string.Join(", ", names)})";
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Deletes in transactions of a few hundred jobs, so concurrent appends wait milliseconds, not the whole
+    /// removal; the jobs are read from <paramref name="jobs"/> as it goes.</remarks>
+    public int Remove(IEnumerable<FalJob> jobs)
+    {
+        ArgumentNullException.ThrowIfNull(jobs);
+        return Guard(() => RemoveKeys(jobs));
+    }
+
+    private int RemoveKeys(IEnumerable<FalJob> jobs)
+    {
+        // A job's write-ahead row is keyed by its journal id until fal's answer names the request id.
+        var keys = jobs.SelectMany(j => j.JournalId is { Length: > 0 } id ? [JobJournal.KeyOf(j), "journal:" + id] : new[] { JobJournal.KeyOf(j) });
+        if (!EnsureReady(create: false)) return 0;
+        using var connection = Open();
+        using var find = Command(connection, "SELECT seq FROM jobs WHERE job_key = $key", "$key");
+        var removed = 0;
+        foreach (var chunk in Chunks(keys.Distinct(StringComparer.Ordinal), DeleteBatch))
+        {
+            using var transaction = connection.BeginTransaction();
+            find.Transaction = transaction;
+            var seqs = new List<long>();
+            foreach (var key in chunk)
+            {
+                find.Parameters[0].Value = key;
+                if (find.ExecuteScalar() is long seq) seqs.Add(seq);
+            }
+            removed += Delete(connection, transaction, seqs);
+            transaction.Commit();
+        }
+        return removed;
+    }
+
+    /// <summary>
+    /// Forgets jobs whose last known status is one of <paramref name="statuses"/> and whose last entry is older than
+    /// <paramref name="before"/>, a few hundred per transaction: memory stays bounded by that batch, and a concurrent
+    /// append waits for one small transaction at most.
+    /// </summary>
+    /// <param name="before">Jobs last changed before this moment.</param>
+    /// <param name="statuses">The statuses that may go (e.g. Completed, Failed, Cancelled, Rejected).</param>
+    /// <returns>The number of jobs removed.</returns>
+    public int Prune(DateTimeOffset before, IReadOnlyCollection<FalJobStatus> statuses)
+    {
+        ArgumentNullException.ThrowIfNull(statuses);
+        return Guard(() => PruneBatches(before, statuses));
+    }
+
+    private int PruneBatches(DateTimeOffset before, IReadOnlyCollection<FalJobStatus> statuses)
+    {
+        if (statuses.Count == 0 || !EnsureReady(create: false)) return 0;
+        using var connection = Open();
+        var pruned = 0;
+        while (true)
+        {
+            using var transaction = connection.BeginTransaction();
+            var seqs = new List<long>(DeleteBatch);
+            using (var select = connection.CreateCommand())
+            {
+                select.Transaction = transaction;
+                select.CommandText = "SELECT seq FROM jobs WHERE updated_time < $before"
+                    + StatusFilter(select, statuses, "AND") + $" ORDER BY updated_time LIMIT {DeleteBatch}";
+                select.Parameters.AddWithValue("$before", before.ToUnixTimeMilliseconds());
+                using var reader = select.ExecuteReader();
+                while (reader.Read()) seqs.Add(reader.GetInt64(0));
+            }
+            if (seqs.Count == 0) return pruned;
+            Delete(connection, transaction, seqs);
+            transaction.Commit();
+            pruned += seqs.Count;
+        }
+    }
+
+    /// <summary>Deletes jobs and their entries; returns the number of entries deleted.</summary>
+    private static int Delete(SqliteConnection connection, SqliteTransaction transaction, List<long> seqs)
+    {
+        if (seqs.Count == 0) return 0;
+        using var entries = Command(connection, "DELETE FROM entries WHERE job_seq = $seq", "$seq");
+        using var job = Command(connection, "DELETE FROM jobs WHERE seq = $seq", "$seq");
+        entries.Transaction = job.Transaction = transaction;
+        var removed = 0;
+        foreach (var seq in seqs)
+        {
+            entries.Parameters[0].Value = job.Parameters[0].Value = seq;
+            removed += entries.ExecuteNonQuery();
+            job.ExecuteNonQuery();
+        }
+        return removed;
+    }
+
+    private static IEnumerable<List<T>> Chunks<T>(IEnumerable<T> items, int size)
+    {
+        var chunk = new List<T>(size);
+        foreach (var item in items)
+        {
+            chunk.Add(item);
+            if (chunk.Count < size) continue;
+            yield return chunk;
+            chunk = new List<T>(size);
+        }
+        if (chunk.Count > 0) yield return chunk;
+    }
+
+    /// <summary>What the store records about the journal it imported, or null when it imported none.</summary>
+    public JournalImport? ImportRecord() => Guard(ReadImportRecord);
+
+    private JournalImport? ReadImportRecord()
+    {
+        if (!EnsureReady(create: false)) return null;
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT source, imported_at, lines, skipped FROM imports ORDER BY imported_at LIMIT 1";
+        using var reader = command.ExecuteReader();
+        return reader.Read()
+            ? new JournalImport(reader.GetString(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)), reader.GetInt64(2), reader.GetInt64(3))
+            : null;
+    }
+
+    /// <summary>Runs <paramref name="action"/>, reporting SQLite's errors as the <see cref="IOException"/> the
+    /// store's callers handle (a busy timeout, a full disk, a file that is not a database).</summary>
+    private T Guard<T>(Func<T> action)
+    {
+        try { return action(); }
+        catch (SqliteException ex) { throw StoreError(ex); }
+    }
+
+    private IOException StoreError(Exception ex) => new($"The job store {FilePath} could not be used: {ex.Message}", ex);
+
+    // ---- Opening, schema and import ----
+
+    private SqliteConnection Open() => Open(FilePath, pooled: true, synchronous: "FULL");
+
+    private static SqliteConnection Open(string path, bool pooled, string synchronous)
+    {
+        var builder = new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Mode = SqliteOpenMode.ReadWrite,
+            Pooling = pooled,
+            // Microsoft.Data.Sqlite retries a busy database for this long, as PRAGMA busy_timeout does inside SQLite.
+            DefaultTimeout = 15,
+        };
+        var connection = new SqliteConnection(builder.ToString());
+        try
+        {
+            connection.Open();
+            using var pragmas = connection.CreateCommand();
+            pragmas.CommandText = $"PRAGMA busy_timeout = 15000; PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = OFF;";
+            pragmas.ExecuteNonQuery();
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Makes the store usable: the native library loaded, the file and schema in place (importing the journal when the
+    /// file is new). Returns false, doing nothing, when <paramref name="create"/> is false and there is nothing to read:
+    /// no store file and no journal to import.
+    /// </summary>
+    private bool EnsureReady(bool create)
+    {
+        if (s_ready.ContainsKey(FilePath) && File.Exists(FilePath)) return true;
+        var importing = _importFrom is not null && File.Exists(_importFrom);
+        if (!create && !importing && !File.Exists(FilePath)) return false;
+        SqliteNative.EnsureInitialized();
+        lock (s_setupGate)
+        {
+            if (!File.Exists(FilePath))
+            {
+                OwnerOnly.CreateDirectory(Path.GetDirectoryName(FilePath)!);
+                if (importing) ImportIntoNewStore(_importFrom!);
+                else OwnerOnly.CreateFile(FilePath);
+            }
+            using (var connection = Open())
+            {
+                using var wal = connection.CreateCommand();
+                wal.CommandText = "PRAGMA journal_mode = WAL";
+                wal.ExecuteNonQuery();
+                using var transaction = connection.BeginTransaction();
+                CreateSchema(connection, transaction);
+                transaction.Commit();
+            }
+            s_ready[FilePath] = true;
+        }
+        return true;
+    }
+
+    /// <summary>Creates the tables of an empty database, checks the version of an existing one.</summary>
+    private void CreateSchema(SqliteConnection connection, SqliteTransaction transaction)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "PRAGMA user_version";
+        var version = Convert.ToInt32(command.ExecuteScalar());
+        if (version == SchemaVersion) return;
+        if (version > SchemaVersion)
+            throw new IOException($"The job store {FilePath} was written by a newer FalVideo (schema {version}; this one knows {SchemaVersion}).");
+        command.CommandText = $"""
+            CREATE TABLE jobs (
+                seq          INTEGER PRIMARY KEY,   -- first-recorded order
+                job_key      TEXT NOT NULL UNIQUE,  -- the request id, or journal:<journal id> before fal's answer
+                journal_id   TEXT,
+                status       TEXT,
+                first_time   INTEGER NOT NULL,      -- Unix milliseconds
+                updated_time INTEGER NOT NULL,
+                state        TEXT NOT NULL          -- the job's latest known state, in the journal's JSON shape
+            );
+            CREATE INDEX jobs_status ON jobs (status, seq);
+            CREATE INDEX jobs_updated ON jobs (updated_time);
+            CREATE TABLE entries (
+                id      INTEGER PRIMARY KEY,
+                job_seq INTEGER NOT NULL,
+                kind    TEXT NOT NULL,
+                time    INTEGER NOT NULL,
+                line    TEXT NOT NULL               -- the entry as a journal line
+            );
+            CREATE INDEX entries_job ON entries (job_seq);
+            CREATE INDEX entries_time ON entries (time);
+            CREATE TABLE imports (
+                source      TEXT NOT NULL,
+                imported_at INTEGER NOT NULL,
+                lines       INTEGER NOT NULL,
+                skipped     INTEGER NOT NULL
+            );
+            PRAGMA user_version = {SchemaVersion};
+            """;
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>
+    /// Imports <paramref name="journal"/> into a new database beside the store, then renames it into place: the store
+    /// appears whole or not at all, and a process stopped halfway leaves only a temporary file. Streams the journal
+    /// line by line, a transaction every <see cref="ImportBatch"/> lines. Another process that created the store
+    /// meanwhile wins; this copy is dropped.
+    /// </summary>
+    private void ImportIntoNewStore(string journal)
+    {
+        var folder = Path.GetDirectoryName(FilePath)!;
+        var temp = Path.Combine(folder, $".{Path.GetFileName(FilePath)}.import-{Guid.NewGuid():N}.tmp");
+        try
+        {
+            OwnerOnly.CreateFile(temp);
+            // Not pooled, so the file is closed when the import is done; the rollback journal in memory and no syncs
+            // but the last: a crash leaves a temporary file nobody reads.
+            using (var connection = Open(temp, pooled: false, synchronous: "OFF"))
+            {
+                using (var mode = connection.CreateCommand())
+                {
+                    mode.CommandText = "PRAGMA journal_mode = MEMORY";
+                    mode.ExecuteNonQuery();
+                }
+                using (var transaction = connection.BeginTransaction())
+                {
+                    CreateSchema(connection, transaction);
+                    transaction.Commit();
+                }
+                long lines = 0, skipped = 0;
+                using (var stream = new FileStream(journal, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 64 * 1024))
+                using (var reader = new StreamReader(stream, Encoding.UTF8))
+                {
+                    var done = false;
+                    while (!done)
+                    {
+                        using var transaction = connection.BeginTransaction();
+                        using var batch = new EntryWriter(connection, transaction);
+                        for (var n = 0; n < ImportBatch; n++)
+                        {
+                            if (reader.ReadLine() is not { } line)
+                            {
+                                done = true;
+                                break;
+                            }
+                            if (line.Length == 0) continue;
+                            lines++;
+                            if (JobJournal.Parse(line) is not { } entry || !batch.Write(entry, line)) skipped++;
+                        }
+                        transaction.Commit();
+                    }
+                }
+                using (var sync = connection.CreateCommand())
+                {
+                    sync.CommandText = "PRAGMA synchronous = FULL";
+                    sync.ExecuteNonQuery();
+                }
+                using (var transaction = connection.BeginTransaction())
+                {
+                    using var record = connection.CreateCommand();
+                    record.Transaction = transaction;
+                    record.CommandText = "INSERT INTO imports (source, imported_at, lines, skipped) VALUES ($source, $at, $lines, $skipped)";
+                    record.Parameters.AddWithValue("$source", journal);
+                    record.Parameters.AddWithValue("$at", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+                    record.Parameters.AddWithValue("$lines", lines);
+                    record.Parameters.AddWithValue("$skipped", skipped);
+                    record.ExecuteNonQuery();
+                    transaction.Commit();
+                }
+            }
+            try
+            {
+                File.Move(temp, FilePath);
+            }
+            catch (IOException) when (File.Exists(FilePath))
+            {
+                // Another process imported it first.
+            }
+        }
+        finally
+        {
+            try { if (File.Exists(temp)) File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    private static SqliteCommand Command(SqliteConnection connection, string sql, params string[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var p in parameters) command.Parameters.Add(new SqliteParameter { ParameterName = p });
+        return command;
+    }
+
+    /// <summary>
+    /// Applies entries inside one transaction, with its statements prepared once: the entry's row in <c>entries</c>,
+    /// and its job's row in <c>jobs</c> merged as <see cref="JobJournal"/> merges lines when it reads them.
+    /// </summary>
+    private sealed class EntryWriter : IDisposable
+    {
+        private readonly SqliteCommand _find, _rekey, _insert, _update, _entry;
+
+        public EntryWriter(SqliteConnection connection, SqliteTransaction transaction)
+        {
+            _find = Command(connection, "SELECT seq, state FROM jobs WHERE job_key = $key", "$key");
+            _rekey = Command(connection, "UPDATE jobs SET job_key = $key WHERE seq = $seq", "$key", "$seq");
+            _insert = Command(connection,
+                "INSERT INTO jobs (job_key, journal_id, status, first_time, updated_time, state) VALUES ($key, $jid, $status, $time, $time, $state) RETURNING seq",
+                "$key", "$jid", "$status", "$time", "$state");
+            _update = Command(connection, "UPDATE jobs SET journal_id = $jid, status = $status, updated_time = $time, state = $state WHERE seq = $seq",
+                "$jid", "$status", "$time", "$state", "$seq");
+            _entry = Command(connection, "INSERT INTO entries (job_seq, kind, time, line) VALUES ($seq, $kind, $time, $line)",
+                "$seq", "$kind", "$time", "$line");
+            foreach (var c in new[] { _find, _rekey, _insert, _update, _entry }) c.Transaction = transaction;
+        }
+
+        /// <summary>Records one entry; false when it names no job (no request id nor journal id).</summary>
+        public bool Write(JobJournal.JournalEntry e, string line)
+        {
+            if (JobJournal.KeyOf(e) is not { } key) return false;
+            var (seq, job) = Find(key);
+            // A submit's answer names the write-ahead entry it completes: the job moves to its request id.
+            if (seq is null && e.RequestId is { Length: > 0 } && e.JournalId is { Length: > 0 } jid
+                && Find("journal:" + jid) is ({ } ahead, { } aheadJob))
+            {
+                _rekey.Parameters[0].Value = key;
+                _rekey.Parameters[1].Value = ahead;
+                _rekey.ExecuteNonQuery();
+                aheadJob.RequestId = e.RequestId;
+                (seq, job) = (ahead, aheadJob);
+            }
+            job ??= new FalJob { RequestId = e.RequestId ?? "", JournalId = e.JournalId };
+            JobJournal.Apply(job, e);
+            var time = e.Time.ToUnixTimeMilliseconds();
+            var state = JobJournal.Serialize(JobJournal.StateOf(job, e.Time));
+            var command = seq is null ? _insert : _update;
+            var p = command.Parameters;
+            var at = 0;
+            if (seq is null) p[at++].Value = key;
+            p[at++].Value = (object?)job.JournalId ?? DBNull.Value;
+            p[at++].Value = job.Status.ToString();
+            p[at++].Value = time;
+            p[at++].Value = state;
+            if (seq is not null)
+            {
+                p[at].Value = seq;
+                command.ExecuteNonQuery();
+            }
+            else
+            {
+                seq = (long)command.ExecuteScalar()!;
+            }
+            _entry.Parameters[0].Value = seq;
+            _entry.Parameters[1].Value = e.Entry;
+            _entry.Parameters[2].Value = time;
+            _entry.Parameters[3].Value = line;
+            _entry.ExecuteNonQuery();
+            return true;
+        }
+
+        private (long? Seq, FalJob? Job) Find(string key)
+        {
+            _find.Parameters[0].Value = key;
+            using var reader = _find.ExecuteReader();
+            if (!reader.Read()) return (null, null);
+            var state = JobJournal.Parse(reader.GetString(1));
+            return (reader.GetInt64(0), state is null ? null : JobJournal.JobOf(state));
+        }
+
+        public void Dispose()
+        {
+            foreach (var c in new[] { _find, _rekey, _insert, _update, _entry }) c.Dispose();
+        }
+    }
+
+    // ---- Group commit ----
+
+    /// <summary>Transactions this process committed for appends to <paramref name="path"/>'s store (tests of the group commit).</summary>
+    internal static long CommitsFor(string path) => Writer.For(Path.GetFullPath(path)).Commits;
+
+    /// <summary>Commits a batch of records in one transaction.</summary>
+    private void Commit(List<Pending> batch)
+    {
+        EnsureReady(create: true);
+        using var connection = Open();
+        using var transaction = connection.BeginTransaction();
+        using (var writer = new EntryWriter(connection, transaction))
+        {
+            foreach (var pending in batch)
+            {
+                foreach (var record in pending.Records)
+                {
+                    var text = Encoding.UTF8.GetString(record.Line).TrimEnd('\n');
+                    if (JobJournal.Parse(text) is { } entry) writer.Write(entry, text);
+                }
+            }
+        }
+        transaction.Commit();
+    }
+
+    /// <summary>
+    /// The group commit of one store file in this process, as <see cref="JobJournal"/> has it: the caller that finds
+    /// nobody writing commits every batch queued so far in one transaction, and repeats while more arrived; once its
+    /// own entries are committed it hands the rest to a thread-pool thread.
+    /// </summary>
+    private sealed class Writer
+    {
+        private static readonly ConcurrentDictionary<string, Writer> s_byPath = new(StringComparer.Ordinal);
+
+        private readonly object _sync = new();
+        private List<Pending> _queue = new();
+        private bool _writing;
+        private long _commits;
+
+        public static Writer For(string path) => s_byPath.GetOrAdd(path, _ => new Writer());
+
+        /// <summary>Transactions committed for appends to this file by this process.</summary>
+        public long Commits => Interlocked.Read(ref _commits);
+
+        public Task Enqueue(IReadOnlyCollection<JournalRecord> records, SqliteJobStore store)
+        {
+            var pending = new Pending(records, store);
+            lock (_sync)
+            {
+                _queue.Add(pending);
+                if (_writing) return pending.Done.Task;
+                _writing = true;
+            }
+            WriteQueued(stopAfter: pending);
+            return pending.Done.Task;
+        }
+
+        private void WriteQueued(Pending? stopAfter)
+        {
+            while (true)
+            {
+                List<Pending> batch;
+                lock (_sync)
+                {
+                    if (_queue.Count == 0)
+                    {
+                        _writing = false;
+                        return;
+                    }
+                    if (stopAfter is not null && stopAfter.Done.Task.IsCompleted)
+                    {
+#if NET8_0_OR_GREATER
+                        ThreadPool.UnsafeQueueUserWorkItem(static w => w.WriteQueued(null), this, preferLocal: false);
+#else
+                        ThreadPool.UnsafeQueueUserWorkItem(static w => ((Writer)w!).WriteQueued(null), this);
+#endif
+                        return;
+                    }
+                    batch = _queue;
+                    _queue = new List<Pending>();
+                }
+                try
+                {
+                    batch[0].Store.Commit(batch);
+                    Interlocked.Increment(ref _commits);
+                }
+                catch (Exception ex)
+                {
+                    var error = ex as IOException ?? ex as UnauthorizedAccessException ?? (Exception)batch[0].Store.StoreError(ex);
+                    foreach (var p in batch) p.Done.TrySetException(error);
+                    continue;
+                }
+                foreach (var p in batch) p.Done.TrySetResult(true);
+            }
+        }
+    }
+
+    private sealed class Pending(IReadOnlyCollection<JournalRecord> records, SqliteJobStore store)
+    {
+        public IReadOnlyCollection<JournalRecord> Records { get; } = records;
+        public SqliteJobStore Store { get; } = store;
+        public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
+
+/// <summary>The import of a JSON Lines journal a <see cref="SqliteJobStore"/> recorded when it was created.</summary>
+/// <param name="Source">The journal imported.</param>
+/// <param name="ImportedAt">When.</param>
+/// <param name="Lines">Non-empty lines read.</param>
+/// <param name="Skipped">Lines that were unreadable (torn) or named no job.</param>
+public sealed record JournalImport(string Source, DateTimeOffset ImportedAt, long Lines, long Skipped);
