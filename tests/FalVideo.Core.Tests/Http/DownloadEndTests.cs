@@ -3,6 +3,8 @@ using FalVideo.Fal;
 namespace FalVideo.Core.Tests.Http;
 
 /// <summary>A download whose end the transfer cannot prove, over this runtime's own HTTP stack.</summary>
+// Creates the process-wide client (or its handler, which sets TLS on .NET Framework): it runs with the other shared-client tests.
+[Collection(nameof(SharedHttpCollection))]
 public sealed class DownloadEndTests
 {
     [Fact]

@@ -10,6 +10,8 @@ namespace FalVideo.Core.Tests.Http;
 /// runtime's own stack, and still sends remote ones through it. The process's proxy (HTTP_PROXY on .NET and Mono) is read
 /// once per process, so the test hands the handler factory a proxy of its own: a listener that counts connections.
 /// </summary>
+// Creates the process-wide client (or its handler, which sets TLS on .NET Framework): it runs with the other shared-client tests.
+[Collection(nameof(SharedHttpCollection))]
 public sealed class LoopbackProxyTests
 {
     private static readonly byte[] Ok = Encoding.ASCII.GetBytes("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
