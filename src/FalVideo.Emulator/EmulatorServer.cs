@@ -78,6 +78,7 @@ public static class EmulatorServer
             }
         });
 
+        app.Use((context, next) => LocalOnlyGuard.InvokeAsync(context, next, options));
         app.Use((context, next) => FaultMiddleware.InvokeAsync(context, next, live.Faults));
 
         ControlRoutes.Map(app);

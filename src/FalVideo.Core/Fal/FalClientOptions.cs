@@ -23,6 +23,14 @@ public sealed class FalClientOptions
     /// Distinct from the caller's cancellation token. Default 60 seconds.</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>How long a download may receive no byte before it fails. Default 60 seconds.</summary>
+    public TimeSpan DownloadIdleTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Lowest average rate of a download, in bytes per second, measured from its start once
+    /// <see cref="DownloadIdleTimeout"/> has passed; a server that trickles bytes just often enough to beat the idle
+    /// timeout fails here instead of holding the download for ever. 0 turns the check off. Default 8192 (8 KB/s).</summary>
+    public long DownloadMinBytesPerSecond { get; set; } = 8192;
+
     /// <summary>Retries after the first attempt (0 disables retries). Default 4.</summary>
     public int MaxRetries { get; set; } = 4;
 
@@ -79,6 +87,12 @@ public sealed class FalClientOptions
         CheckBase(QueueBaseUrl, nameof(QueueBaseUrl));
         CheckBase(RestBaseUrl, nameof(RestBaseUrl));
         CheckPositive(RequestTimeout, nameof(RequestTimeout));
+        CheckPositive(DownloadIdleTimeout, nameof(DownloadIdleTimeout));
+        if (DownloadMinBytesPerSecond < 0)
+        {
+            throw new FalConfigurationException($"{nameof(DownloadMinBytesPerSecond)} must not be negative; it is {DownloadMinBytesPerSecond}.");
+        }
+
         CheckPositive(MinPollInterval, nameof(MinPollInterval));
         CheckPositive(MaxPollInterval, nameof(MaxPollInterval));
         if (MinPollInterval > MaxPollInterval)

@@ -1,3 +1,5 @@
+using System.Text.RegularExpressions;
+
 namespace FalVideo.Fal;
 
 /// <summary>
@@ -31,33 +33,44 @@ public static class FalCredentials
         return id is not null && secret is not null ? $"{id}:{secret}" : null;
     }
 
-    /// <summary>Replaces the key, and each half of an <c>id:secret</c> key, with <c>***</c>.</summary>
+    /// <summary>Replaces the key, and each half of an <c>id:secret</c> key, with <c>***</c>; so is the token of any
+    /// <c>Key …</c> or <c>Bearer …</c> credential, whoever's it is (a server may echo another header back).</summary>
     /// <param name="text">Text that may contain the key (a log line, an error body).</param>
-    /// <param name="key">The key; null or empty returns <paramref name="text"/> unchanged.</param>
+    /// <param name="key">The key; null or empty masks only <c>Key …</c>/<c>Bearer …</c> credentials.</param>
     /// <returns>The masked text.</returns>
     public static string Mask(string text, string? key)
     {
-        if (string.IsNullOrEmpty(text) || string.IsNullOrEmpty(key))
+        if (string.IsNullOrEmpty(text))
         {
             return text ?? "";
         }
 
-        var masked = text.Replace(key, "***");
-        var colon = key.IndexOf(':');
-        if (colon >= 0)
+        var masked = text;
+        if (!string.IsNullOrEmpty(key))
         {
-            // The secret goes first: it is the half that matters and may contain the id as a substring.
-            foreach (var part in new[] { key[(colon + 1)..], key[..colon] })
+            masked = masked.Replace(key, "***");
+            var colon = key.IndexOf(':');
+            if (colon >= 0)
             {
-                if (part.Length >= MinMaskedPartLength)
+                // The secret goes first: it is the half that matters and may contain the id as a substring.
+                foreach (var part in new[] { key[(colon + 1)..], key[..colon] })
                 {
-                    masked = masked.Replace(part, "***");
+                    if (part.Length >= MinMaskedPartLength)
+                    {
+                        masked = masked.Replace(part, "***");
+                    }
                 }
             }
         }
 
-        return masked;
+        return Credential.Replace(masked, "$1 ***");
     }
+
+    /// <summary>An authorization scheme and its token. The token must hold a digit so prose ("Key frames matter")
+    /// stays readable; fal keys and bearer tokens all do.</summary>
+    private static readonly Regex Credential = new(
+        @"(?<![A-Za-z])(Key|[Bb]earer|BEARER|KEY)\s+(?=[A-Za-z0-9._~+/=:-]*[0-9])[A-Za-z0-9._~+/=:-]{8,}",
+        RegexOptions.CultureInvariant);
 
     private static string? Clean(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 }

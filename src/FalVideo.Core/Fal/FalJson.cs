@@ -14,9 +14,10 @@ internal static class FalJson
     /// <summary>Largest JSON body read into memory, in bytes; larger ones are a <see cref="FalProtocolException"/>.</summary>
     public const int MaxBodyBytes = 4 * 1024 * 1024;
 
-    /// <summary>Parses a body that must be a JSON object.</summary>
+    /// <summary>Parses a body that must be a JSON object. The start of a bad body goes into the error, masked with
+    /// <paramref name="apiKey"/> (<see cref="FalCredentials.Mask"/>): a server may echo the key back.</summary>
     /// <exception cref="FalProtocolException">Not JSON, or JSON that is not an object.</exception>
-    public static JsonObject ParseObject(ReadOnlySpan<byte> utf8, string what)
+    public static JsonObject ParseObject(ReadOnlySpan<byte> utf8, string what, string? apiKey)
     {
         JsonNode? node;
         try
@@ -26,19 +27,19 @@ internal static class FalJson
         }
         catch (JsonException ex)
         {
-            throw new FalProtocolException($"The {what} is not valid JSON: {Preview(utf8)}", ex);
+            throw new FalProtocolException($"The {what} is not valid JSON: {Preview(utf8, apiKey)}", ex);
         }
 
         return node as JsonObject
-            ?? throw new FalProtocolException($"The {what} is not a JSON object: {Preview(utf8)}");
+            ?? throw new FalProtocolException($"The {what} is not a JSON object: {Preview(utf8, apiKey)}");
     }
 
-    /// <summary>Parses a text body that must be a JSON object.</summary>
-    /// <exception cref="FalProtocolException">Not JSON, or JSON that is not an object.</exception>
     /// <summary>True for a number that is neither NaN nor infinite (<c>double.IsFinite</c>, which net472 lacks).</summary>
     public static bool IsFinite(double value) => !double.IsNaN(value) && !double.IsInfinity(value);
 
-    public static JsonObject ParseObject(string text, string what) => ParseObject(Encoding.UTF8.GetBytes(text), what);
+    /// <summary>Parses a text body that must be a JSON object (see the byte overload).</summary>
+    /// <exception cref="FalProtocolException">Not JSON, or JSON that is not an object.</exception>
+    public static JsonObject ParseObject(string text, string what, string? apiKey) => ParseObject(Encoding.UTF8.GetBytes(text), what, apiKey);
 
     /// <summary>Parses JSON when possible, else null (error bodies).</summary>
     public static JsonNode? TryParse(ReadOnlySpan<byte> utf8)
@@ -108,10 +109,11 @@ internal static class FalJson
             ? url
             : null;
 
-    /// <summary>The start of a body for an error message: enough to recognise an HTML error page.</summary>
-    public static string Preview(ReadOnlySpan<byte> utf8, int maxChars = 200)
+    /// <summary>The start of a body for an error message, masked: enough to recognise an HTML error page.</summary>
+    public static string Preview(ReadOnlySpan<byte> utf8, string? apiKey, int maxChars = 200)
     {
-        var text = Encoding.UTF8.GetString(utf8[..Math.Min(utf8.Length, maxChars * 4)]).Trim();
+        // Masked before it is cut, so a key straddling the cut cannot leave its first half behind.
+        var text = FalCredentials.Mask(Encoding.UTF8.GetString(utf8[..Math.Min(utf8.Length, maxChars * 4)]), apiKey).Trim();
         text = string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
         if (text.Length == 0)
         {

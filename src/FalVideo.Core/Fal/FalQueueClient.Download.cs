@@ -17,8 +17,10 @@ public sealed partial class FalQueueClient
     /// <param name="ct">Cancels the download, retries included.</param>
     /// <returns>The number of bytes written.</returns>
     /// <exception cref="ArgumentException">A relative or non-http(s) URL, or a blank path.</exception>
-    /// <exception cref="FalDownloadException">HTTP failure, transport failure after the retries, size mismatch, plain
-    /// http:// to a non-loopback host, or a local write error.</exception>
+    /// <exception cref="FalDownloadException">HTTP failure, transport failure after the retries, size mismatch, a body
+    /// whose end cannot be verified, a server silent for <see cref="FalClientOptions.DownloadIdleTimeout"/> or slower than
+    /// <see cref="FalClientOptions.DownloadMinBytesPerSecond"/>, plain http:// to a non-loopback host, or a local write
+    /// error.</exception>
     public async Task<long> DownloadFileAsync(Uri url, string destinationPath, long? expectedSize = null, Action<long, long?>? progress = null, CancellationToken ct = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -50,7 +52,7 @@ public sealed partial class FalQueueClient
                 Accept = "*/*",
                 HideQueryInLog = true,
                 ConsumeSuccessBody = async (response, token) =>
-                    written = await CopyToFileAsync(response, temp, expectedSize, progress, _options.RequestTimeout, token).ConfigureAwait(false),
+                    written = await CopyToFileAsync(response, temp, expectedSize, progress, _options, token).ConfigureAwait(false),
             };
 
             using (var response = await _sender.SendAsync(call, ct).ConfigureAwait(false))
@@ -81,9 +83,19 @@ public sealed partial class FalQueueClient
     }
 
     private static async Task<long> CopyToFileAsync(
-        HttpResponseMessage response, string temp, long? expectedSize, Action<long, long?>? progress, TimeSpan idleTimeout, CancellationToken ct)
+        HttpResponseMessage response, string temp, long? expectedSize, Action<long, long?>? progress, FalClientOptions options, CancellationToken ct)
     {
-        var total = response.Content.Headers.ContentLength ?? expectedSize;
+        var contentLength = response.Content.Headers.ContentLength;
+        var total = contentLength ?? expectedSize;
+        if (total is null && !HasVerifiableEnd(response))
+        {
+            // HTTP/1 without Content-Length or chunked framing ends with the connection: a cut connection looks exactly
+            // like the end of the file, and nothing (not even fal's file_size) could tell a truncated video apart.
+            throw new FalDownloadException(
+                "The server sent the file without a length (no Content-Length, no chunked encoding) and fal gave no file_size, so its end cannot be verified; the file was not saved.");
+        }
+
+
         FileStream file;
         try
         {
@@ -102,13 +114,15 @@ public sealed partial class FalQueueClient
         using (file)
 #endif
         {
-            using var body = new IdleTimeoutStream(await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false), idleTimeout);
+            using var body = new IdleTimeoutStream(await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false), options.DownloadIdleTimeout);
             var buffer = new byte[81920];
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             long written = 0;
             int read;
             while ((read = await body.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
             {
                 written += read;
+                ThrowIfTooSlow(written, System.Diagnostics.Stopwatch.GetElapsedTime(started), options);
                 if (expectedSize is { } expected && written > expected)
                 {
                     // Stop early: the rest would be thrown away anyway.
@@ -127,7 +141,36 @@ public sealed partial class FalQueueClient
                 progress?.Invoke(written, total);
             }
 
+            if (contentLength is { } length && written != length)
+            {
+                // .NET fails a short Content-Length body itself; .NET Framework's stack may just report the end.
+                throw new FalDownloadException(FormattableString.Invariant(
+                    $"The connection closed after {written} of the {length} bytes the server announced; the file was not saved."));
+            }
+
             return written;
+        }
+    }
+
+    /// <summary>True when the transfer itself marks its end (chunked encoding, or HTTP/2 and later), so a cut
+    /// connection is an error rather than a silent early end.</summary>
+    private static bool HasVerifiableEnd(HttpResponseMessage response) =>
+        response.Headers.TransferEncodingChunked == true || response.Version.Major >= 2;
+
+    /// <exception cref="FalDownloadException">The average rate since the start is below the minimum, once the idle
+    /// timeout has passed (a slow start is normal; a slow whole is a trickling server).</exception>
+    private static void ThrowIfTooSlow(long written, TimeSpan elapsed, FalClientOptions options)
+    {
+        if (options.DownloadMinBytesPerSecond <= 0 || elapsed <= options.DownloadIdleTimeout)
+        {
+            return;
+        }
+
+        var rate = written / elapsed.TotalSeconds;
+        if (rate < options.DownloadMinBytesPerSecond)
+        {
+            throw new FalDownloadException(FormattableString.Invariant(
+                $"The download is too slow: {written} bytes in {elapsed.TotalSeconds:0.#} seconds ({rate:0} bytes/s, the minimum is {options.DownloadMinBytesPerSecond} bytes/s); the file was not saved."));
         }
     }
 

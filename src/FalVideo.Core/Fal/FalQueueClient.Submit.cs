@@ -75,7 +75,7 @@ public sealed partial class FalQueueClient
             {
                 try
                 {
-                    var json = FalJson.ParseObject(await FalHttpSender.ReadBodyAsync(response, ct).ConfigureAwait(false), "submit response");
+                    var json = FalJson.ParseObject(await FalHttpSender.ReadBodyAsync(response, ct).ConfigureAwait(false), "submit response", _options.ApiKey);
                     return ReadSubmitResult(id, json);
                 }
                 catch (FalProtocolException ex)

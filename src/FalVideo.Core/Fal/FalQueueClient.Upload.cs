@@ -85,7 +85,7 @@ public sealed partial class FalQueueClient
 
         using var response = await SendAsync(call, action, ct).ConfigureAwait(false);
         await ThrowIfFailedAsync(response, action, null).ConfigureAwait(false);
-        var json = FalJson.ParseObject(await FalHttpSender.ReadBodyAsync(response, ct).ConfigureAwait(false), "upload initiate response");
+        var json = FalJson.ParseObject(await FalHttpSender.ReadBodyAsync(response, ct).ConfigureAwait(false), "upload initiate response", _options.ApiKey);
         var uploadUrl = FalJson.GetAbsoluteUri(json, "upload_url");
         var fileUrl = FalJson.GetAbsoluteUri(json, "file_url");
         if (uploadUrl is null || fileUrl is null)

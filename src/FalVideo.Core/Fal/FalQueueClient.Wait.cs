@@ -43,12 +43,12 @@ public sealed partial class FalQueueClient
         if (IsJson(response.Content.Headers.ContentType))
         {
             var body = await FalHttpSender.ReadCappedAsync(response.Content, (int)response.StatusCode, ct).ConfigureAwait(false);
-            yield return FalStatus.FromJson(FalJson.ParseObject(body, "status response"), handle.RequestId);
+            yield return FalStatus.FromJson(FalJson.ParseObject(body, "status response", _options.ApiKey), handle.RequestId, _options.ApiKey);
             yield break;
         }
 
         var stream = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
-        await using var events = FalStatusStream.ReadAsync(stream, handle.RequestId, _options.RequestTimeout, ct).GetAsyncEnumerator(ct);
+        await using var events = FalStatusStream.ReadAsync(stream, handle.RequestId, _options.RequestTimeout, _options.ApiKey, ct).GetAsyncEnumerator(ct);
         while (true)
         {
             // yield cannot sit inside try/catch, so the move is wrapped on its own.

@@ -47,7 +47,7 @@ public sealed partial class FalQueueClient : IDisposable
         using var response = await SendAsync(Get(FalQueueUrls.WithLogs(handle.StatusUrl, includeLogs)), action, ct).ConfigureAwait(false);
         await ThrowIfFailedAsync(response, action, handle.RequestId).ConfigureAwait(false);
         var body = await FalHttpSender.ReadBodyAsync(response, ct).ConfigureAwait(false);
-        return FalStatus.FromJson(FalJson.ParseObject(body, "status response"), handle.RequestId);
+        return FalStatus.FromJson(FalJson.ParseObject(body, "status response", _options.ApiKey), handle.RequestId, _options.ApiKey);
     }
 
     /// <summary>Fetches the output: <c>GET response_url</c> (PROTOCOL.md "Result"). For a failed job fal answers with
@@ -66,7 +66,7 @@ public sealed partial class FalQueueClient : IDisposable
         using var response = await SendAsync(Get(handle.ResponseUrl), action, ct).ConfigureAwait(false);
         await ThrowIfFailedAsync(response, action, handle.RequestId).ConfigureAwait(false);
         var body = await FalHttpSender.ReadBodyAsync(response, ct).ConfigureAwait(false);
-        var json = FalJson.ParseObject(body, "result");
+        var json = FalJson.ParseObject(body, "result", _options.ApiKey);
         return new FalResult
         {
             RequestId = HeaderRequestId(response) ?? handle.RequestId,

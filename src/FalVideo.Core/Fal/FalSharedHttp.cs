@@ -13,29 +13,36 @@ internal static class FalSharedHttp
     /// <summary>The shared client; its own timeout is infinite because each attempt has its own.</summary>
     public static HttpClient Client => Shared.Value;
 
+    private static HttpClient Create() => new(CreateHandler(SystemProxy())) { Timeout = Timeout.InfiniteTimeSpan };
+
+    /// <summary>The handler of the shared client; <paramref name="systemProxy"/> is used for every host but loopback
+    /// ones (see <see cref="LoopbackBypassProxy"/>). Tests pass their own proxy: the process's is read only once.</summary>
+    internal static HttpMessageHandler CreateHandler(IWebProxy? systemProxy)
+    {
 #if NET8_0_OR_GREATER
-    private static HttpClient Create() =>
-        new(new SocketsHttpHandler
+        return new SocketsHttpHandler
         {
             // Recycled so DNS changes of fal's hosts are picked up in long sessions.
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             AutomaticDecompression = DecompressionMethods.All,
             ConnectTimeout = TimeSpan.FromSeconds(30),
-        })
-        {
-            Timeout = Timeout.InfiniteTimeSpan,
+            Proxy = new LoopbackBypassProxy(systemProxy),
+            UseProxy = true,
         };
 #else
-    private static HttpClient Create()
-    {
         NetFrameworkHttp.EnsureTls12();
-        return new(new NetFrameworkHttp.ConnectionLimitHandler(new HttpClientHandler
+        return new NetFrameworkHttp.ConnectionLimitHandler(new HttpClientHandler
         {
             AutomaticDecompression = DecompressionMethods.GZip | DecompressionMethods.Deflate,
-        }))
-        {
-            Timeout = Timeout.InfiniteTimeSpan,
-        };
+            Proxy = new LoopbackBypassProxy(systemProxy),
+            UseProxy = true,
+        });
+#endif
     }
+
+#if NET8_0_OR_GREATER
+    private static IWebProxy SystemProxy() => HttpClient.DefaultProxy;
+#else
+    private static IWebProxy? SystemProxy() => WebRequest.DefaultWebProxy;
 #endif
 }

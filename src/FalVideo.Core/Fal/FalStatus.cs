@@ -84,8 +84,10 @@ public sealed class FalStatus
         _ => FalQueueStatus.Unknown,
     };
 
-    /// <summary>Reads a status object; <paramref name="fallbackRequestId"/> fills a missing <c>request_id</c>.</summary>
-    internal static FalStatus FromJson(JsonObject json, string fallbackRequestId)
+    /// <summary>Reads a status object; <paramref name="fallbackRequestId"/> fills a missing <c>request_id</c>. The texts a
+    /// job's runner or fal writes (<c>error</c>, <c>error_type</c>, log messages) are masked with <paramref name="apiKey"/>
+    /// here, so nothing downstream (errors, -Verbose, the journal) can carry the key.</summary>
+    internal static FalStatus FromJson(JsonObject json, string fallbackRequestId, string? apiKey)
     {
         var raw = FalJson.GetString(json, "status") ?? "";
         return new FalStatus
@@ -94,15 +96,17 @@ public sealed class FalStatus
             Status = ParseStatus(raw),
             RequestId = FalJson.GetString(json, "request_id") ?? fallbackRequestId,
             QueuePosition = FalJson.GetInt(json, "queue_position"),
-            Logs = ParseLogs(json["logs"]),
+            Logs = ParseLogs(json["logs"], apiKey),
             InferenceTimeSeconds = json["metrics"] is JsonObject metrics ? FalJson.GetDouble(metrics, "inference_time") : null,
-            Error = FalJson.GetText(json, "error"),
-            ErrorType = FalJson.GetString(json, "error_type"),
+            Error = MaskOrNull(FalJson.GetText(json, "error"), apiKey),
+            ErrorType = MaskOrNull(FalJson.GetString(json, "error_type"), apiKey),
             ResponseUrl = FalJson.GetAbsoluteUri(json, "response_url"),
         };
     }
 
-    private static List<FalLogEntry> ParseLogs(JsonNode? node)
+    private static string? MaskOrNull(string? text, string? apiKey) => text is null ? null : FalCredentials.Mask(text, apiKey);
+
+    private static List<FalLogEntry> ParseLogs(JsonNode? node, string? apiKey)
     {
         var logs = new List<FalLogEntry>();
         if (node is not JsonArray array)
@@ -116,7 +120,7 @@ public sealed class FalStatus
             {
                 logs.Add(new FalLogEntry
                 {
-                    Message = message,
+                    Message = FalCredentials.Mask(message, apiKey),
                     Level = FalJson.GetString(entry, "level"),
                     Source = FalJson.GetString(entry, "source"),
                     Timestamp = ParseTimestamp(entry["timestamp"]),

@@ -14,13 +14,14 @@ internal static class FalStatusStream
     /// <param name="body">The response body.</param>
     /// <param name="fallbackRequestId">Used when an event has no <c>request_id</c>.</param>
     /// <param name="idleTimeout">How long the stream may stay silent, keep-alives included.</param>
+    /// <param name="apiKey">Masked out of the text each event carries (see <see cref="FalStatus.FromJson"/>).</param>
     /// <param name="ct">The caller's token.</param>
     /// <exception cref="FalProtocolException">An event is not a JSON object, or is larger than 4 MB.</exception>
     /// <exception cref="TimeoutException">No byte arrived within <paramref name="idleTimeout"/>.</exception>
     public static async IAsyncEnumerable<FalStatus> ReadAsync(
-        Stream body, string fallbackRequestId, TimeSpan idleTimeout, [EnumeratorCancellation] CancellationToken ct)
+        Stream body, string fallbackRequestId, TimeSpan idleTimeout, string? apiKey, [EnumeratorCancellation] CancellationToken ct)
     {
-        using var stream = new IdleTimeoutStream(body, idleTimeout);
+        using var stream = new SseEventLimitStream(new IdleTimeoutStream(body, idleTimeout), FalJson.MaxBodyBytes);
         await foreach (var item in SseParser.Create(stream).EnumerateAsync(ct).ConfigureAwait(false))
         {
             if (string.IsNullOrWhiteSpace(item.Data))
@@ -28,12 +29,7 @@ internal static class FalStatusStream
                 continue;
             }
 
-            if (item.Data.Length > FalJson.MaxBodyBytes)
-            {
-                throw new FalProtocolException($"A status stream event is larger than {FalJson.MaxBodyBytes / (1024 * 1024)} MB.");
-            }
-
-            var status = FalStatus.FromJson(FalJson.ParseObject(item.Data, "status stream event"), fallbackRequestId);
+            var status = FalStatus.FromJson(FalJson.ParseObject(item.Data, "status stream event", apiKey), fallbackRequestId, apiKey);
             yield return status;
             if (status.IsCompleted)
             {

@@ -10,7 +10,8 @@ namespace FalVideo.Emulator.Faults;
 /// <summary>
 /// <c>POST /_emulator/faults</c> adds one rule (a JSON object) or several (an array), answering with them and their
 /// ids; <c>GET /_emulator/faults</c> lists the rules, how often each fired, and the requests seen per route;
-/// <c>DELETE /_emulator/faults</c> removes every rule. No key is needed; faults never apply to these routes.
+/// <c>DELETE /_emulator/faults</c> removes every rule. No key is needed unless the emulator was started with <c>--api-key</c> (see
+/// <see cref="LocalOnlyGuard"/>); faults never apply to these routes.
 /// </summary>
 internal static class FaultControlRoutes
 {

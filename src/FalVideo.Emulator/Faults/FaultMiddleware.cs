@@ -86,7 +86,9 @@ internal static class FaultMiddleware
         if (rule.RetryAfterSeconds is { } retry) response.Headers.RetryAfter = retry.ToString(System.Globalization.CultureInfo.InvariantCulture);
         if (rule.RequestIdHeader) response.Headers["x-fal-request-id"] = Guid.NewGuid().ToString();
         if (rule.TimeoutType is { } type) response.Headers["X-Fal-Request-Timeout-Type"] = type;
-        var body = Encoding.UTF8.GetBytes(rule.Body ?? $"{{\"detail\": \"Emulated fault: HTTP {rule.StatusCode}\"}}");
+        // {authorization} echoes the request's Authorization header, as a careless proxy or upstream error page does.
+        var text = rule.Body?.Replace("{authorization}", context.Request.Headers.Authorization.ToString(), StringComparison.Ordinal);
+        var body = Encoding.UTF8.GetBytes(text ?? $"{{\"detail\": \"Emulated fault: HTTP {rule.StatusCode}\"}}");
         response.ContentType = rule.ContentType;
         response.ContentLength = body.Length;
         await response.Body.WriteAsync(body, context.RequestAborted);

@@ -77,7 +77,8 @@ public sealed class FaultRule
     /// <summary>Adds <c>X-Fal-Request-Timeout-Type</c> with this value (e.g. <c>user</c> on a 504).</summary>
     public string? TimeoutType { get; init; }
 
-    /// <summary>Body of a <see cref="FaultAction.Respond"/> answer; default <c>{"detail": "Emulated fault: HTTP N"}</c>.</summary>
+    /// <summary>Body of a <see cref="FaultAction.Respond"/> answer; default <c>{"detail": "Emulated fault: HTTP N"}</c>.
+    /// <c>{authorization}</c> in it is replaced by the request's <c>Authorization</c> header (a server that echoes the key).</summary>
     public string? Body { get; init; }
 
     /// <summary>Content type of <see cref="Body"/>; default <c>application/json</c>.</summary>

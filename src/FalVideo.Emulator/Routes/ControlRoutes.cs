@@ -7,7 +7,8 @@ namespace FalVideo.Emulator.Routes;
 
 /// <summary>
 /// Emulator-only routes for tests and rehearsals. The <c>/_emulator/</c> prefix cannot be an endpoint id
-/// owner at fal, so these never shadow a model. No key is needed.
+/// owner at fal, so these never shadow a model. No key is needed unless the emulator was started with
+/// <c>--api-key</c> (<see cref="LocalOnlyGuard"/>).
 /// </summary>
 internal static class ControlRoutes
 {
