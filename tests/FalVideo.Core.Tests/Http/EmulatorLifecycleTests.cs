@@ -10,6 +10,7 @@ namespace FalVideo.Core.Tests.Http;
 /// stream stopped by cancellation. The server is the project's fal emulator, started as its own process (it runs on
 /// .NET 10 whatever runtime runs these tests).
 /// </summary>
+[Collection(nameof(SharedHttpCollection))]
 public sealed class EmulatorLifecycleTests(EmulatorProcess emulator) : IClassFixture<EmulatorProcess>
 {
     private const string Kling = "fal-ai/kling-video/v3/pro/text-to-video";

@@ -3,6 +3,8 @@ using System.Net;
 using System.Text;
 using FalVideo.Fal;
 
+[assembly: AssemblyFixture(typeof(FalVideo.Core.Tests.Http.StartingProtocols))]
+
 namespace FalVideo.Core.Tests.Http;
 
 /// <summary>
@@ -119,10 +121,11 @@ public sealed class SharedHttpTests(StartingProtocols starting)
     }
 }
 
-/// <summary>The shared client is process-wide: its tests run one at a time, and they are the only ones that create it
-/// (every other test injects its own <see cref="HttpClient"/>).</summary>
+/// <summary>The shared client is process-wide: the tests that create it run one at a time (every other test injects its
+/// own <see cref="HttpClient"/>). <see cref="StartingProtocols"/> is an assembly fixture, so it is in place before any
+/// test of any collection can create the shared client.</summary>
 [CollectionDefinition(nameof(SharedHttpCollection))]
-public sealed class SharedHttpCollection : ICollectionFixture<StartingProtocols>;
+public sealed class SharedHttpCollection;
 
 /// <summary>
 /// On .NET Framework, sets <see cref="ServicePointManager.SecurityProtocol"/> to TLS 1.0 alone before the shared client

@@ -12,6 +12,7 @@ namespace FalVideo.Core.Tests.Journal;
 /// moving to their request id, removal), group commit, the status index, pruning in small transactions, owner-only
 /// files, and the one-time import of a JSON Lines journal.
 /// </summary>
+[Collection(nameof(RunsAlone))]
 public sealed class SqliteJobStoreTests : IDisposable
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "falvideo-store-" + Guid.NewGuid().ToString("N"));
@@ -309,3 +310,8 @@ public sealed class SqliteJobStoreTests : IDisposable
         Assert.True(peak < size / 3, report);
     }
 }
+
+/// <summary>Tests that measure the process's managed heap run after the parallel ones, alone: the heap is process-wide,
+/// and another test's allocations would count as theirs.</summary>
+[CollectionDefinition(nameof(RunsAlone), DisableParallelization = true)]
+public sealed class RunsAlone;
