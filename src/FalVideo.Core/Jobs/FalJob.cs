@@ -77,6 +77,9 @@ public sealed class FalJob
     public string? RouteReason { get; set; }
     /// <summary>The model input sent, as JSON.</summary>
     public string? Input { get; set; }
+    /// <summary>What identifies this submission among re-runs of the same rows (<see cref="Jobs.IdempotencyKey"/>): a
+    /// later submission with the same key is not sent again unless forced. Null for jobs submitted before keys existed.</summary>
+    public string? IdempotencyKey { get; set; }
     /// <summary>Identifies a journal record that has no request id: an ambiguous submission (status
     /// <see cref="FalJobStatus.Unknown"/>), which fal may or may not have accepted. Null for ordinary jobs.</summary>
     public string? JournalId { get; set; }

@@ -50,6 +50,14 @@ public interface IJobStore
     /// <param name="warn">Receives one message per entry that could not be read.</param>
     IReadOnlyList<FalJob> ReadJobsByStatus(IReadOnlyCollection<FalJobStatus> statuses, Action<string>? warn = null);
 
+    /// <summary>The latest known state of the jobs submitted with one of <paramref name="keys"/> as their
+    /// <see cref="FalJob.IdempotencyKey"/>, in the order first recorded: what a re-run of the same rows finds instead of
+    /// paying again. The SQLite store looks the keys up in an index; the JSON Lines journal reads its file once.</summary>
+    /// <param name="keys">The keys wanted.</param>
+    /// <param name="warn">Receives one message per entry that could not be read.</param>
+    /// <exception cref="IOException">The store exists but cannot be read.</exception>
+    IReadOnlyList<FalJob> FindByIdempotencyKeys(IReadOnlyCollection<string> keys, Action<string>? warn = null);
+
     /// <summary>Forgets <paramref name="jobs"/> (every entry of each) locally; nothing is sent to fal.</summary>
     /// <param name="jobs">The jobs to forget.</param>
     /// <returns>The number of entries removed.</returns>

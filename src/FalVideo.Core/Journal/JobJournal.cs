@@ -188,7 +188,7 @@ public sealed class JobJournal : IJobStore
             Prompt = submission ? job.Prompt : null, DurationSeconds = job.DurationSeconds, EstimatedCostUsd = job.EstimatedCostUsd,
             SubmittedAt = job.SubmittedAt, StatusUrl = job.StatusUrl, ResponseUrl = job.ResponseUrl, CancelUrl = job.CancelUrl,
             Input = submission ? job.Input : null, VideoUrl = job.VideoUrl, Error = job.Error, ErrorType = job.ErrorType,
-            LastError = job.LastError, SavedPath = NullIfEmpty(savedPath),
+            LastError = job.LastError, SavedPath = NullIfEmpty(savedPath), IdempotencyKey = submission ? job.IdempotencyKey : null,
         };
         // One buffer and writer per thread, reused: the writer sizes its requests for the worst-case escaping of every
         // string (six bytes a character), so a fresh buffer per line would be regrown several times.
@@ -445,6 +445,16 @@ public sealed class JobJournal : IJobStore
         return ReadJobs(warn).Where(j => statuses.Contains(j.Status)).ToList();
     }
 
+    /// <inheritdoc />
+    /// <remarks>Reads the whole journal once, then keeps the jobs with one of the keys.</remarks>
+    public IReadOnlyList<FalJob> FindByIdempotencyKeys(IReadOnlyCollection<string> keys, Action<string>? warn = null)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        if (keys.Count == 0) return [];
+        var wanted = keys as ISet<string> ?? new HashSet<string>(keys, StringComparer.Ordinal);
+        return ReadJobs(warn).Where(j => j.IdempotencyKey is { } k && wanted.Contains(k)).ToList();
+    }
+
     /// <summary>Brings <paramref name="job"/> to the state one entry records: what the entry says wins, what it leaves
     /// out stays (the entries of a job are transitions, not whole states).</summary>
     internal static void Apply(FalJob job, JournalEntry e)
@@ -466,6 +476,7 @@ public sealed class JobJournal : IJobStore
         job.Error = e.Error ?? job.Error;
         job.ErrorType = e.ErrorType ?? job.ErrorType;
         job.SavedPath = e.SavedPath ?? job.SavedPath;
+        job.IdempotencyKey = e.IdempotencyKey ?? job.IdempotencyKey;
         // The latest entry speaks for the module's own last error: a later status or save clears it.
         job.LastError = e.LastError;
     }
@@ -478,7 +489,7 @@ public sealed class JobJournal : IJobStore
         Prompt = job.Prompt, DurationSeconds = job.DurationSeconds, EstimatedCostUsd = job.EstimatedCostUsd,
         SubmittedAt = job.SubmittedAt == default ? null : job.SubmittedAt, StatusUrl = job.StatusUrl, ResponseUrl = job.ResponseUrl,
         CancelUrl = job.CancelUrl, Input = job.Input, VideoUrl = job.VideoUrl, Error = job.Error, ErrorType = job.ErrorType,
-        LastError = job.LastError, SavedPath = NullIfEmpty(job.SavedPath),
+        LastError = job.LastError, SavedPath = NullIfEmpty(job.SavedPath), IdempotencyKey = job.IdempotencyKey,
     };
 
     /// <summary>A job from a state written by <see cref="StateOf"/>.</summary>
@@ -553,6 +564,7 @@ public sealed class JobJournal : IJobStore
         [JsonPropertyName("error_type")] public string? ErrorType { get; init; }
         [JsonPropertyName("last_error")] public string? LastError { get; init; }
         [JsonPropertyName("saved_path")] public string? SavedPath { get; init; }
+        [JsonPropertyName("idempotency_key")] public string? IdempotencyKey { get; init; }
     }
 }
 

@@ -24,7 +24,7 @@ namespace FalVideo.Journal;
 public sealed class SqliteJobStore : IJobStore
 {
     /// <summary>The schema version this code writes (<c>PRAGMA user_version</c>).</summary>
-    public const int SchemaVersion = 1;
+    public const int SchemaVersion = 2;
 
     // Rows deleted per transaction by Remove and Prune: each transaction stays in the milliseconds.
     private const int DeleteBatch = 256;
@@ -92,6 +92,38 @@ public sealed class SqliteJobStore : IJobStore
             else warn?.Invoke($"Job store {FilePath}: the state of job #{reader.GetInt64(0)} could not be read and was skipped.");
         }
         return jobs;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Looks the keys up in the <c>jobs_idempotency</c> index, a few hundred keys per query.</remarks>
+    public IReadOnlyList<FalJob> FindByIdempotencyKeys(IReadOnlyCollection<string> keys, Action<string>? warn = null)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        return keys.Count == 0 ? [] : Guard(() => FindKeys(keys, warn));
+    }
+
+    private List<FalJob> FindKeys(IReadOnlyCollection<string> keys, Action<string>? warn)
+    {
+        if (!EnsureReady(create: false)) return [];
+        using var connection = Open();
+        var found = new List<(long Seq, FalJob Job)>();
+        foreach (var chunk in Chunks(keys.Distinct(StringComparer.Ordinal), 500))
+        {
+            using var command = connection.CreateCommand();
+            var names = chunk.Select((k, i) =>
+            {
+                command.Parameters.AddWithValue("$k" + i, k);
+                return "$k" + i;
+            }).ToList();
+            command.CommandText = $"SELECT seq, state FROM jobs WHERE idem_key IN ({string.Join(", ", names)})";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                if (JobJournal.Parse(reader.GetString(1)) is { } state) found.Add((reader.GetInt64(0), JobJournal.JobOf(state)));
+                else warn?.Invoke($"Job store {FilePath}: the state of job #{reader.GetInt64(0)} could not be read and was skipped.");
+            }
+        }
+        return found.OrderBy(f => f.Seq).Select(f => f.Job).ToList();
     }
 
     /// <summary><c>WHERE status IN ($s0, ...)</c> (or with <paramref name="keyword"/> AND) with its parameters, or "".</summary>
@@ -306,6 +338,17 @@ public sealed class SqliteJobStore : IJobStore
         if (version == SchemaVersion) return;
         if (version > SchemaVersion)
             throw new IOException($"The job store {FilePath} was written by a newer FalVideo (schema {version}; this one knows {SchemaVersion}).");
+        if (version == 1)
+        {
+            // Schema 1 had no idempotency keys: its jobs have none, so the new column starts empty.
+            command.CommandText = $"""
+                ALTER TABLE jobs ADD COLUMN idem_key TEXT;
+                CREATE INDEX jobs_idempotency ON jobs (idem_key);
+                PRAGMA user_version = {SchemaVersion};
+                """;
+            command.ExecuteNonQuery();
+            return;
+        }
         command.CommandText = $"""
             CREATE TABLE jobs (
                 seq          INTEGER PRIMARY KEY,   -- first-recorded order
@@ -314,9 +357,11 @@ public sealed class SqliteJobStore : IJobStore
                 status       TEXT,
                 first_time   INTEGER NOT NULL,      -- Unix milliseconds
                 updated_time INTEGER NOT NULL,
-                state        TEXT NOT NULL          -- the job's latest known state, in the journal's JSON shape
+                state        TEXT NOT NULL,         -- the job's latest known state, in the journal's JSON shape
+                idem_key     TEXT                   -- FalJob.IdempotencyKey: a re-run of the same row finds its job by it
             );
             CREATE INDEX jobs_status ON jobs (status, seq);
+            CREATE INDEX jobs_idempotency ON jobs (idem_key);
             CREATE INDEX jobs_updated ON jobs (updated_time);
             CREATE TABLE entries (
                 id      INTEGER PRIMARY KEY,
@@ -442,10 +487,10 @@ public sealed class SqliteJobStore : IJobStore
             _find = Command(connection, "SELECT seq, state FROM jobs WHERE job_key = $key", "$key");
             _rekey = Command(connection, "UPDATE jobs SET job_key = $key WHERE seq = $seq", "$key", "$seq");
             _insert = Command(connection,
-                "INSERT INTO jobs (job_key, journal_id, status, first_time, updated_time, state) VALUES ($key, $jid, $status, $time, $time, $state) RETURNING seq",
-                "$key", "$jid", "$status", "$time", "$state");
-            _update = Command(connection, "UPDATE jobs SET journal_id = $jid, status = $status, updated_time = $time, state = $state WHERE seq = $seq",
-                "$jid", "$status", "$time", "$state", "$seq");
+                "INSERT INTO jobs (job_key, journal_id, status, first_time, updated_time, state, idem_key) VALUES ($key, $jid, $status, $time, $time, $state, $idem) RETURNING seq",
+                "$key", "$jid", "$status", "$time", "$state", "$idem");
+            _update = Command(connection, "UPDATE jobs SET journal_id = $jid, status = $status, updated_time = $time, state = $state, idem_key = $idem WHERE seq = $seq",
+                "$jid", "$status", "$time", "$state", "$idem", "$seq");
             _entry = Command(connection, "INSERT INTO entries (job_seq, kind, time, line) VALUES ($seq, $kind, $time, $line)",
                 "$seq", "$kind", "$time", "$line");
             foreach (var c in new[] { _find, _rekey, _insert, _update, _entry }) c.Transaction = transaction;
@@ -478,6 +523,7 @@ public sealed class SqliteJobStore : IJobStore
             p[at++].Value = job.Status.ToString();
             p[at++].Value = time;
             p[at++].Value = state;
+            p[at++].Value = (object?)job.IdempotencyKey ?? DBNull.Value;
             if (seq is not null)
             {
                 p[at].Value = seq;

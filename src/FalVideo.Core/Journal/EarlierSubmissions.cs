@@ -1,0 +1,74 @@
+using FalVideo.Jobs;
+
+namespace FalVideo.Journal;
+
+/// <summary>
+/// Finds, for each row of a batch, the job an earlier run already submitted for it (same
+/// <see cref="FalJob.IdempotencyKey"/>), so a re-run pays only for rows that never reached fal or ended without a video.
+/// </summary>
+/// <remarks>
+/// What a key finds is read from the store once, the first time the batch meets that key, before any row of this
+/// batch with that key is written: the batch's own submissions never count as earlier ones. A key that occurs n times
+/// in a batch (the same row given twice on purpose) is matched with the first n earlier jobs that block it, so a
+/// re-run of such a batch sends nothing either. The JSON Lines journal is read whole at the first row (one read per
+/// batch); the SQLite store is asked per key through its index.
+/// </remarks>
+public sealed class EarlierSubmissions
+{
+    private readonly IJobStore _store;
+    private readonly Action<string>? _warn;
+    private readonly Dictionary<string, List<FalJob>> _blocking = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _seen = new(StringComparer.Ordinal);
+    private bool _preloaded;
+
+    /// <summary>Looks up earlier submissions in <paramref name="store"/>.</summary>
+    /// <param name="store">The job store.</param>
+    /// <param name="warn">Receives one message per store entry that could not be read.</param>
+    public EarlierSubmissions(IJobStore store, Action<string>? warn = null)
+    {
+        _store = store ?? throw new ArgumentNullException(nameof(store));
+        _warn = warn;
+    }
+
+    /// <summary>Whether an earlier job with this state keeps the same row from being sent again: one fal has or may have
+    /// (queued, running, unknown) or one that completed. Failed, cancelled and rejected jobs don't: a re-run retries them.</summary>
+    /// <param name="job">The earlier job.</param>
+    public static bool Blocks(FalJob job) => job.Status is FalJobStatus.InQueue or FalJobStatus.InProgress or FalJobStatus.Completed or FalJobStatus.Unknown;
+
+    /// <summary>Whether <paramref name="job"/> is a submission whose fate is unknown: written ahead, with no request id,
+    /// so fal may or may not have it.</summary>
+    /// <param name="job">The earlier job.</param>
+    public static bool IsAmbiguous(FalJob job) => job.Status == FalJobStatus.Unknown && string.IsNullOrEmpty(job.RequestId);
+
+    /// <summary>
+    /// The earlier job that stands for this occurrence of <paramref name="key"/> in the batch, or null when the row
+    /// should be sent. Each call counts one occurrence.
+    /// </summary>
+    /// <param name="key">The row's idempotency key.</param>
+    /// <exception cref="IOException">The store exists but cannot be read.</exception>
+    public FalJob? Next(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        if (!_blocking.TryGetValue(key, out var earlier))
+        {
+            if (_store is JobJournal && !_preloaded)
+            {
+                _preloaded = true;
+                foreach (var job in _store.ReadJobs(_warn))
+                {
+                    if (job.IdempotencyKey is not { } k || !Blocks(job)) continue;
+                    if (!_blocking.TryGetValue(k, out var list)) _blocking[k] = list = [];
+                    list.Add(job);
+                }
+            }
+            if (!_blocking.TryGetValue(key, out earlier))
+            {
+                earlier = _preloaded ? [] : _store.FindByIdempotencyKeys([key], _warn).Where(Blocks).ToList();
+                _blocking[key] = earlier;
+            }
+        }
+        _seen.TryGetValue(key, out var n);
+        _seen[key] = n + 1;
+        return n < earlier.Count ? earlier[n] : null;
+    }
+}
