@@ -9,8 +9,8 @@ namespace FalVideo.Journal;
 /// <remarks>
 /// What a key finds is read from the store once, the first time the batch meets that key, before any row of this
 /// batch with that key is written: the batch's own submissions never count as earlier ones. A key that occurs n times
-/// in a batch (the same row given twice on purpose) is matched with the first n earlier jobs that block it, so a
-/// re-run of such a batch sends nothing either. The JSON Lines journal is read whole at the first row (one read per
+/// in a batch (the same row given twice on purpose) is matched with the latest n earlier jobs that block it, newest
+/// first (after a -Force re-submission, the re-submitted job), so a re-run of such a batch sends nothing either. The JSON Lines journal is read whole at the first row (one read per
 /// batch); the SQLite store is asked per key through its index.
 /// </remarks>
 public sealed class EarlierSubmissions
@@ -69,6 +69,6 @@ public sealed class EarlierSubmissions
         }
         _seen.TryGetValue(key, out var n);
         _seen[key] = n + 1;
-        return n < earlier.Count ? earlier[n] : null;
+        return n < earlier.Count ? earlier[earlier.Count - 1 - n] : null;
     }
 }

@@ -30,6 +30,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     // Resolved once per invocation, like the client options: reading them costs file and environment look-ups per row.
     private FalVideo.Catalog.ModelCatalog? _catalog;
     private FalVideo.Journal.IJobStore? _journal;
+    private FalVideo.Journal.EarlierSubmissions? _earlier;
     private string? _locationPsPath;
     private string? _locationProviderPath;
 
@@ -75,6 +76,11 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     [Parameter]
     [ValidateRange(1, int.MaxValue)]
     public int? Timeout { get; set; }
+
+    /// <summary>Submits rows the job store already has a job for (same model, input and Id: queued, running, completed or
+    /// of unknown fate) instead of emitting that job. Each forced row still goes through -WhatIf/-Confirm.</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
 
     /// <summary>How many submissions run at once; default 64, of which at most 8 upload local files at a time. fal queues what it can't run yet.</summary>
     // Why 64: fal runs 2 requests of a new account at once (up to 40 after credit purchases) and queues the rest
@@ -169,11 +175,33 @@ public abstract class NewVideoCommandBase : FalCmdletBase
             DrainResults(block: false);
             return;
         }
+        var journal = _journal ??= FalSettings.Current.Journal;
+        plan.IdempotencyKey = plan.ComputeIdempotencyKey(row.Id);
+        FalJob? earlier;
+        try { earlier = (_earlier ??= new FalVideo.Journal.EarlierSubmissions(journal, WriteWarning)).Next(plan.IdempotencyKey); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Without the store's answer a re-run could pay twice: the row is not sent.
+            var message = $"{label}: not sent: the job store {journal.FilePath} could not be read to check for an earlier submission of this row ({ex.Message}).";
+            Post(seq, () => WriteError(new ErrorRecord(new IOException(message, ex), "FalJournalNotWritten", ErrorCategory.ReadError, row.Id ?? (object?)row.Prompt)
+            {
+                ErrorDetails = new ErrorDetails(message),
+            }));
+            if (_stopOnError) { Halt(seq, null); StopBatch(); }
+            DrainResults(block: false);
+            return;
+        }
+        if (earlier is not null && !Force)
+        {
+            SkipEarlier(seq, label, plan, row, earlier);
+            DrainResults(block: false);
+            return;
+        }
         // ShouldProcess needs the pipeline thread, and earlier rows' output should come first.
-        if (!ShouldProcess(plan.Describe(label), "Submit to fal")) { Post(seq, () => { }); DrainResults(block: false); return; }
+        var shown = earlier is null ? plan.Describe(label) : $"{plan.Describe(label)} (a re-submission: {Already(earlier)})";
+        if (!ShouldProcess(shown, earlier is null ? "Submit to fal" : "Submit to fal again")) { Post(seq, () => { }); DrainResults(block: false); return; }
 
         var client = Client;         // resolved on the pipeline thread: settings belong to this runspace
-        var journal = _journal ??= FalSettings.Current.Journal;
         _gate!.Wait(StopToken);
         // Not kept: SubmitAsync reports every outcome through Post, and EndProcessing waits for all rows' posts. A list of
         // these tasks would hold every finished row's state machine (its plan, input and job) until the pipeline ends.
@@ -186,6 +214,56 @@ public abstract class NewVideoCommandBase : FalCmdletBase
             catch (Exception ex) { Post(seq, () => WriteError(ToErrorRecord(ex, row.Id ?? (object?)row.Prompt, label))); }
             finally { slot.Release(); }
         });
+    }
+
+    /// <summary>
+    /// A row the store already has a job for is not sent again: the earlier job is emitted (followed, with -Wait) with a
+    /// warning, or, when fal may or may not have the earlier attempt, the row gets an error saying how to settle it.
+    /// </summary>
+    private void SkipEarlier(int seq, string label, VideoRequestPlan plan, VideoRow row, FalJob earlier)
+    {
+        var who = row.Id ?? (plan.Prompt.Length > 40 ? plan.Prompt[..37] + "..." : plan.Prompt);
+        var rowName = string.IsNullOrEmpty(who) ? label : $"{label} ({who})";
+        if (WhatIfInEffect())
+        {
+            ShouldProcess($"{plan.Describe(label)}: {Already(earlier)}; it would not be sent again (-Force sends it)", "Skip");
+            Post(seq, () => { });
+            return;
+        }
+        if (FalVideo.Journal.EarlierSubmissions.IsAmbiguous(earlier))
+        {
+            var message = $"{rowName}: not sent: an earlier attempt on {When(earlier)} may or may not have reached fal (no request id was recorded; " +
+                          $"journal id {earlier.JournalId}), and sending it again could pay twice. Check fal's dashboard (the request list of " +
+                          $"{earlier.EndpointId}). If fal never got it, forget that record (Get-FalJob -Status Unknown | Remove-FalJob) and run the row again; " +
+                          "if it did, or to send it anyway, run the row again with -Force.";
+            Post(seq, () => WriteError(new ErrorRecord(new InvalidOperationException(message), "FalAmbiguousEarlierSubmission",
+                ErrorCategory.ResourceExists, row.Id ?? (object?)row.Prompt)
+            {
+                ErrorDetails = new ErrorDetails(message),
+            }));
+            if (_stopOnError) { Halt(seq, null); StopBatch(); }
+            return;
+        }
+        var client = Client;
+        Post(seq, () =>
+        {
+            WriteWarning($"{rowName}: {Already(earlier)}; not sent again. Use -Force to submit it anyway.");
+            if (Wait) (_waiter ??= new JobWaiter(this, client, ClientOptions.QueueBaseUrl, JobWaiter.DefaultThrottleLimit, Timeout, StopToken)).Add(earlier);
+            else WriteObject(earlier);
+        });
+    }
+
+    private static string Already(FalJob earlier) => string.IsNullOrEmpty(earlier.RequestId)
+        ? $"already attempted on {When(earlier)} with an unknown outcome"
+        : $"already submitted as {earlier.RequestId} on {When(earlier)}";
+
+    private static string When(FalJob job) =>
+        job.SubmittedAt.ToUniversalTime().ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture) + " UTC";
+
+    private bool WhatIfInEffect()
+    {
+        if (MyInvocation.BoundParameters.TryGetValue("WhatIf", out var bound)) return LanguagePrimitives.IsTrue(bound);
+        return LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
     }
 
     /// <inheritdoc />
@@ -487,6 +565,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
         SubmittedAt = DateTimeOffset.UtcNow,
         Input = input,
         RouteReason = plan.RouteReason,
+        IdempotencyKey = plan.IdempotencyKey,
     };
 
     private static async Task<Exception?> TryAppendAsync(FalVideo.Journal.IJobStore journal, string kind, FalJob job)

@@ -63,6 +63,25 @@ internal sealed class VideoRequestPlan
         return $"{rowLabel}: {name}, {length}, {price}: \"{prompt}\"{route}";
     }
 
+    /// <summary>The submission's <see cref="FalVideo.Jobs.IdempotencyKey"/>, set before the row is sent.</summary>
+    public string? IdempotencyKey { get; set; }
+
+    /// <summary>
+    /// The idempotency key of this plan for the row <paramref name="rowId"/>: computed from the input as planned, each
+    /// local file standing as its path, size and last-write time (<see cref="FalVideo.Jobs.IdempotencyKey.FileReference"/>),
+    /// because the storage URL an upload gets differs every time.
+    /// </summary>
+    public string ComputeIdempotencyKey(string? rowId)
+    {
+        JsonNode input = Input;
+        if (Uploads.Count > 0)
+        {
+            input = JsonNode.Parse(Input.ToJsonString())!;
+            foreach (var upload in Uploads) Replace(input, upload.Placeholder, FalVideo.Jobs.IdempotencyKey.FileReference(upload.Path));
+        }
+        return FalVideo.Jobs.IdempotencyKey.Compute(EndpointId, input, rowId);
+    }
+
     /// <summary>Puts the uploaded URL wherever the placeholder stands in the input.</summary>
     public void ResolveUpload(PendingUpload upload, Uri url) => Replace(Input, upload.Placeholder, url.ToString());
 
