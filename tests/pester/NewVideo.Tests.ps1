@@ -177,7 +177,7 @@ Describe 'New-FalVideo help examples' {
         $lines = (Invoke-WhatIf { Import-Csv prompts.csv | New-FalVideo -Route Cheapest -Require 1080p -WhatIf }).Lines
         $lines.Count | Should -Be (Import-Csv prompts.csv).Count
         (Get-EmulatorStats).accepted_submissions | Should -Be $before
-        $routed = Import-Csv prompts.csv | New-FalVideo -Route Cheapest -Require 1080p | Select-Object Id, Model, EstimatedCostUsd, RouteReason
+        $routed = Import-Csv prompts.csv | New-FalVideo -Route Cheapest -Require 1080p -Force | Select-Object Id, Model, EstimatedCostUsd, RouteReason
         $routed.Count | Should -Be (Import-Csv prompts.csv).Count
         foreach ($r in $routed) {
             (Get-FalModel $r.Model).Resolution | Should -Be '1080p'
