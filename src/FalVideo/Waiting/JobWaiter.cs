@@ -35,7 +35,7 @@ internal sealed class JobWaiter : IDisposable
     public const int DefaultThrottleLimit = 32;
 
     /// <summary>The one command that picks up every job still running at fal, wherever a stop tells the user about them.</summary>
-    public const string ResumeCommand = "Get-FalJob -Status InQueue,InProgress | Wait-FalJob";
+    public const string ResumeCommand = "Get-FalJob -Unfinished | Wait-FalJob | Save-FalVideo";
 
     private abstract record WaitEvent(FalJob Job);
     private sealed record StatusChanged(FalJob Job, FalStatus Status) : WaitEvent(Job);
@@ -199,6 +199,14 @@ internal sealed class JobWaiter : IDisposable
         _deadline.Dispose();
     }
 
+    /// <summary>The folder a Save-FalVideo later in this statement will save a job to, or null when there is none.</summary>
+    private Func<FalJob, string>? SaveFolderDownstream()
+    {
+        if (!SaveIntents.TryFind(_cmdlet, out var directory)) return null;
+        var here = _cmdlet.SessionState.Path.CurrentFileSystemLocation.ProviderPath;
+        return job => directory ?? (string.IsNullOrEmpty(job.SaveDirectory) ? here : job.SaveDirectory!);
+    }
+
     private void WarnStopped()
     {
         // The pipeline is stopping: Write* would throw, so tell the host directly. Nothing is cancelled at fal.
@@ -291,6 +299,13 @@ internal sealed class JobWaiter : IDisposable
                 if (f.Result is not null) f.Job.Apply(f.Result);
                 f.Job.LastError = null;
                 records.Add(JobJournal.Capture("status", f.Job));
+                // In the same commit as the completion: a kill while Save-FalVideo downloads the batch's earlier videos
+                // must not leave the later ones completed with no record that their save was asked for.
+                if (f.Job.Status == FalJobStatus.Completed && SaveFolderDownstream() is { } folder && string.IsNullOrEmpty(f.Job.SavedPath))
+                {
+                    f.Job.SaveDirectory = folder(f.Job);
+                    records.Add(JobJournal.Capture(JobJournal.SaveRequestedEntry, f.Job));
+                }
                 if (f.Job.Status == FalJobStatus.Completed) output.Add(() => _cmdlet.WriteObject(f.Job));
                 else output.Add(() => WriteJobFailed(f.Job));
                 break;
