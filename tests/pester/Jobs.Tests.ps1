@@ -143,16 +143,22 @@ Describe 'Save-FalVideo help examples' {
         }
     }
 
-    It 'Example 2: saves the videos of an earlier report; without -Force an existing file is FalFileExists' {
+    It 'Example 2: saves the videos of an earlier report; the same video already there is not downloaded again, another file is FalFileExists' {
         $jobs = Import-Csv prompts.csv | Select-Object -First 2 | New-KlingVideo
         $jobs | Export-Csv submitted-save.csv
         $first = Import-Csv submitted-save.csv | Wait-FalJob | Save-FalVideo -Directory ./save2 -Force
         $first.Count | Should -Be 2
+        $downloads = Get-EmulatorRequestCount download
+        $again = Import-Csv submitted-save.csv | Wait-FalJob | Save-FalVideo -Directory ./save2
+        ($again.FullName | Sort-Object) | Should -Be ($first.FullName | Sort-Object)
+        (Get-EmulatorRequestCount download) | Should -Be $downloads
+        Set-Content -LiteralPath $first[0].FullName -Value 'not this video'
         $errors = $null
-        $again = Import-Csv submitted-save.csv | Wait-FalJob | Save-FalVideo -Directory ./save2 -ErrorVariable errors -ErrorAction SilentlyContinue
-        $again | Should -BeNullOrEmpty
-        $errors.Count | Should -Be 2
-        $errors | ForEach-Object { $_.FullyQualifiedErrorId | Should -Be 'FalFileExists,FalVideo.PowerShell.Cmdlets.SaveFalVideoCommand'; $_.TargetObject | Should -BeIn $first.FullName }
+        $third = Import-Csv submitted-save.csv | Wait-FalJob | Save-FalVideo -Directory ./save2 -ErrorVariable errors -ErrorAction SilentlyContinue
+        @($third).Count | Should -Be 1
+        $errors.Count | Should -Be 1
+        $errors[0].FullyQualifiedErrorId | Should -Be 'FalFileExists,FalVideo.PowerShell.Cmdlets.SaveFalVideoCommand'
+        $errors[0].TargetObject | Should -Be $first[0].FullName
         $forced = Import-Csv submitted-save.csv | Wait-FalJob | Save-FalVideo -Directory ./save2 -Force
         ($forced.FullName | Sort-Object) | Should -Be ($first.FullName | Sort-Object)
     }
