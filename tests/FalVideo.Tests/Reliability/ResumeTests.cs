@@ -54,11 +54,12 @@ public sealed class ResumeTests : FaultTestBase
         Emulator.Faults.Clear();
         var completedAtKill = Emulator.State.Jobs.Count(j => j.Succeeded);
         var savedAtKill = Videos().Length;
-        // What the old resume saw: none of the 15 unsaved jobs is queued or running any more.
+        // What the old resume saw: only the jobs whose completion the killed process had not yet recorded (its pipeline
+        // thread was busy downloading); the others are recorded completed, with their save asked for.
         var oldResumeSaw = Ps.Run("Get-FalJob -Status InQueue,InProgress").Output.Count;
         // A write the kill cut short leaves its temporary file: the name pattern DownloadFileAsync uses.
         var unsaved = Journal().Where(j => UnfinishedJobs.IsUnsaved(j)).ToList();
-        var leftover = Path.Combine(OutDir, $".{Path.GetFileName(NameOf(unsaved[0]))}.{Guid.NewGuid():N}.part");
+        var leftover = Path.Combine(OutDir, $".{Path.GetFileName(NameOf(Journal().First(j => j.RequestId.Length > 0 && j.SavedPath is null)))}.{Guid.NewGuid():N}.part");
         File.WriteAllBytes(leftover, new byte[1000]);
 
         // The resume, in a fresh pwsh whose current location is not the target folder: the saves go where they were asked for.
@@ -76,7 +77,8 @@ public sealed class ResumeTests : FaultTestBase
         var saved = lines.Count(l => l.StartsWith("SAVED " + OutDir, StringComparison.Ordinal));
         var tally = Count();
         ReliabilityRecorder.Record(921, "pwsh killed (SIGKILL) during Save-FalVideo of 20 videos, resumed with one command in a fresh pwsh",
-            $"killed with {completedAtKill} of 20 jobs completed at fal and {savedAtKill} saved; the old resume (-Status InQueue,InProgress) listed {oldResumeSaw}; " +
+            $"killed with {completedAtKill} of 20 jobs completed at fal and {savedAtKill} saved, {unsaved.Count} recorded completed with a save asked for; " +
+            $"the old resume (-Status InQueue,InProgress) would have found {oldResumeSaw} of the {20 - savedAtKill} unsaved; " +
             $"'{Resume}' saved {saved} to the folder each save was asked for, removed the .part file an interrupted write left, " +
             $"and then listed {lines.LastOrDefault(l => l.StartsWith("UNFINISHED AFTER", StringComparison.Ordinal))}; {tally.Accepted} submissions in all",
             tally.Lost);
@@ -84,8 +86,8 @@ public sealed class ResumeTests : FaultTestBase
         Assert.True(exit == 0, resume.Output);
         Assert.Equal(20, completedAtKill);
         Assert.Equal(5, savedAtKill);
-        Assert.Equal(0, oldResumeSaw);
-        Assert.Equal(15, unsaved.Count);
+        Assert.Equal(15, oldResumeSaw + unsaved.Count);
+        Assert.True(unsaved.Count > 1, $"{unsaved.Count} jobs recorded completed with their save asked for: the kill should land after a batch of completions");
         Assert.Equal(15, saved);
         Assert.Contains("UNFINISHED AFTER: 0", lines);
         Assert.False(File.Exists(leftover));
