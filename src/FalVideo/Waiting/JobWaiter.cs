@@ -64,6 +64,7 @@ internal sealed class JobWaiter : IDisposable
     // The first jobs get a progress bar each; the rest are counted.
     private readonly List<FalJob> _shown = new();
     private readonly List<WaitEvent> _batch = new();
+    private readonly List<Task> _saveRequests = new();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private TimeSpan _lastProgress = TimeSpan.FromSeconds(-1);
     private int _added;
@@ -104,6 +105,7 @@ internal sealed class JobWaiter : IDisposable
     {
         if (!_open.Add(job)) return;
         _added++;
+        RecordSaveRequest(job);
         if (_shown.Count < MaxChildBars) _shown.Add(job);
         if (string.IsNullOrEmpty(job.RequestId)) Post(new Failed(job, NoRequestId(job)));
         else if (job.IsFinished && job.Status != FalJobStatus.Completed) Post(new Finished(job, null!, null));
@@ -199,6 +201,35 @@ internal sealed class JobWaiter : IDisposable
         _deadline.Dispose();
     }
 
+    /// <summary>
+    /// With a Save-FalVideo later in this statement, records the save request as the job starts being followed: a kill
+    /// while Save-FalVideo downloads earlier videos holds up this thread, so later completions may never be recorded,
+    /// and the resume must still know where their videos were meant to go. Not waited for: such entries share the
+    /// store's commits, and a failed one is a warning at the next batch.
+    /// </summary>
+    private void RecordSaveRequest(FalJob job)
+    {
+        if (string.IsNullOrEmpty(job.RequestId) || !string.IsNullOrEmpty(job.SavedPath) || SaveFolderDownstream() is not { } folder) return;
+        var target = folder(job);
+        if (string.Equals(job.SaveDirectory, target, StringComparison.Ordinal)) return;
+        job.SaveDirectory = target;
+        _saveRequests.Add(_journal.AppendAsync(JobJournal.SaveRequestedEntry, job));
+    }
+
+    /// <summary>Warns about save requests that could not be recorded; pipeline thread only.</summary>
+    private void CheckSaveRequests()
+    {
+        for (var i = _saveRequests.Count - 1; i >= 0; i--)
+        {
+            var task = _saveRequests[i];
+            if (!task.IsCompleted) continue;
+            _saveRequests.RemoveAt(i);
+            if (task.Exception?.GetBaseException() is { } ex)
+                _cmdlet.WriteWarning($"Could not record a save request in the job journal {_journal.FilePath}: {ex.Message}. " +
+                                     "If this session ends early, save its jobs with -Directory.");
+        }
+    }
+
     /// <summary>The folder a Save-FalVideo later in this statement will save a job to, or null when there is none.</summary>
     private Func<FalJob, string>? SaveFolderDownstream()
     {
@@ -263,6 +294,7 @@ internal sealed class JobWaiter : IDisposable
     /// </summary>
     private void HandleBatch()
     {
+        if (_saveRequests.Count > 0) CheckSaveRequests();
         if (_batch.Count == 0) return;
         var records = new List<JournalRecord>();
         var output = new List<Action>();
@@ -301,7 +333,8 @@ internal sealed class JobWaiter : IDisposable
                 records.Add(JobJournal.Capture("status", f.Job));
                 // In the same commit as the completion: a kill while Save-FalVideo downloads the batch's earlier videos
                 // must not leave the later ones completed with no record that their save was asked for.
-                if (f.Job.Status == FalJobStatus.Completed && SaveFolderDownstream() is { } folder && string.IsNullOrEmpty(f.Job.SavedPath))
+                if (f.Job.Status == FalJobStatus.Completed && SaveFolderDownstream() is { } folder && string.IsNullOrEmpty(f.Job.SavedPath)
+                    && !string.Equals(f.Job.SaveDirectory, folder(f.Job), StringComparison.Ordinal))
                 {
                     f.Job.SaveDirectory = folder(f.Job);
                     records.Add(JobJournal.Capture(JobJournal.SaveRequestedEntry, f.Job));

@@ -41,6 +41,11 @@ internal static class SaveIntents
         return KeyOf(cmdlet) is { } key && s_open.TryGetValue(key, out directory);
     }
 
+    /// <summary>The folder a Save-FalVideo in <paramref name="cmdlet"/>'s statement saves new jobs to (its -Directory,
+    /// else the current location), or null when there is none. Pipeline thread only.</summary>
+    public static string? FolderFor(PSCmdlet cmdlet) =>
+        TryFind(cmdlet, out var directory) ? directory ?? cmdlet.SessionState.Path.CurrentFileSystemLocation.ProviderPath : null;
+
     private static (Guid, long)? KeyOf(PSCmdlet cmdlet) =>
         Runspace.DefaultRunspace is { } runspace ? (runspace.InstanceId, cmdlet.MyInvocation.HistoryId) : null;
 }

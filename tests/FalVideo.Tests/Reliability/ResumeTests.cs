@@ -55,10 +55,11 @@ public sealed class ResumeTests : FaultTestBase
         var completedAtKill = Emulator.State.Jobs.Count(j => j.Succeeded);
         var savedAtKill = Videos().Length;
         // What the old resume saw: only the jobs whose completion the killed process had not yet recorded (its pipeline
-        // thread was busy downloading); the others are recorded completed, with their save asked for.
+        // thread was busy downloading); the others are recorded completed.
         var oldResumeSaw = Ps.Run("Get-FalJob -Status InQueue,InProgress").Output.Count;
+        var unsaved = Journal().Where(j => j.RequestId.Length > 0 && j.SavedPath is null).ToList();
+        var completedUnsaved = unsaved.Count(UnfinishedJobs.IsUnsaved);
         // A write the kill cut short leaves its temporary file: the name pattern DownloadFileAsync uses.
-        var unsaved = Journal().Where(j => UnfinishedJobs.IsUnsaved(j)).ToList();
         var leftover = Path.Combine(OutDir, $".{Path.GetFileName(NameOf(Journal().First(j => j.RequestId.Length > 0 && j.SavedPath is null)))}.{Guid.NewGuid():N}.part");
         File.WriteAllBytes(leftover, new byte[1000]);
 
@@ -77,7 +78,7 @@ public sealed class ResumeTests : FaultTestBase
         var saved = lines.Count(l => l.StartsWith("SAVED " + OutDir, StringComparison.Ordinal));
         var tally = Count();
         ReliabilityRecorder.Record(921, "pwsh killed (SIGKILL) during Save-FalVideo of 20 videos, resumed with one command in a fresh pwsh",
-            $"killed with {completedAtKill} of 20 jobs completed at fal and {savedAtKill} saved, {unsaved.Count} recorded completed with a save asked for; " +
+            $"killed with {completedAtKill} of 20 jobs completed at fal and {savedAtKill} saved, {completedUnsaved} recorded completed with a save asked for; " +
             $"the old resume (-Status InQueue,InProgress) would have found {oldResumeSaw} of the {20 - savedAtKill} unsaved; " +
             $"'{Resume}' saved {saved} to the folder each save was asked for, removed the .part file an interrupted write left, " +
             $"and then listed {lines.LastOrDefault(l => l.StartsWith("UNFINISHED AFTER", StringComparison.Ordinal))}; {tally.Accepted} submissions in all",
@@ -86,8 +87,10 @@ public sealed class ResumeTests : FaultTestBase
         Assert.True(exit == 0, resume.Output);
         Assert.Equal(20, completedAtKill);
         Assert.Equal(5, savedAtKill);
-        Assert.Equal(15, oldResumeSaw + unsaved.Count);
-        Assert.True(unsaved.Count > 1, $"{unsaved.Count} jobs recorded completed with their save asked for: the kill should land after a batch of completions");
+        Assert.Equal(15, unsaved.Count);
+        // Every save was asked for, into the batch's folder, whether or not the killed process recorded the job's completion.
+        Assert.All(unsaved, j => Assert.Equal(OutDir, j.SaveDirectory));
+        Assert.True(oldResumeSaw < 15, $"the old resume found {oldResumeSaw} of the 15 unsaved jobs");
         Assert.Equal(15, saved);
         Assert.Contains("UNFINISHED AFTER: 0", lines);
         Assert.False(File.Exists(leftover));
