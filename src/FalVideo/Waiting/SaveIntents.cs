@@ -5,10 +5,11 @@ using System.Management.Automation.Runspaces;
 namespace FalVideo.PowerShell.Waiting;
 
 /// <summary>
-/// The Save-FalVideo commands running in a pipeline, so a wait upstream (<c>New-KlingVideo -Wait | Save-FalVideo</c>)
-/// records each job's <c>save_requested</c> entry in the same commit as its completion. A completion batch holds many
-/// jobs and Save-FalVideo downloads them one after another; without this, a kill during those downloads would leave
-/// completed jobs whose save was asked for with nothing on record saying so, and the resume would not find them.
+/// The Save-FalVideo commands running in a pipeline, so the commands upstream (<c>New-KlingVideo -Wait | Save-FalVideo</c>,
+/// <c>... | Wait-FalJob | Save-FalVideo</c>) record where each job's video is to be saved from the start: on the row's
+/// write-ahead and submitted entries, or a <c>save_requested</c> entry when a wait starts following the job. Save-FalVideo
+/// downloads one video after another on the pipeline thread, which holds up every job behind it; without this, a kill
+/// during those downloads would leave paid jobs with no record that their save was asked for, or where.
 /// </summary>
 /// <remarks>
 /// Save-FalVideo registers in BeginProcessing (which runs for every command of a pipeline before any record flows)
