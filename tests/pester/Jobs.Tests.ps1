@@ -43,7 +43,7 @@ Describe 'Wait-FalJob help examples' {
     It 'Example 3: resumes everything unfinished in the journal' {
         $null = Use-NewJournal 'resume.jsonl'
         $jobs = 1..3 | ForEach-Object { New-KlingVideo -Prompt "Unfinished $_ [emulator:seconds=1]" -Duration 3 }
-        $waited = Get-FalJob -Status InQueue, InProgress | Wait-FalJob
+        $waited = Get-FalJob -Unfinished | Wait-FalJob
         ($waited.RequestId | Sort-Object) | Should -Be ($jobs.RequestId | Sort-Object)
         $waited.Status | Select-Object -Unique | Should -Be 'Completed'
         (Get-FalJob -Status Completed).Count | Should -Be 3
@@ -73,12 +73,17 @@ Describe 'Wait-FalJob help examples' {
 }
 
 Describe 'Get-FalJob help examples' {
-    It 'Example 1: resumes a batch after a crash and saves the videos' {
+    It 'Example 1: resumes after a crash and saves the videos' {
         $null = Use-NewJournal 'crash.jsonl'
         $jobs = 1..2 | ForEach-Object { New-KlingVideo -Prompt "Crashed $_ [emulator:seconds=1]" -Duration 3 }
-        $files = Get-FalJob -Status InQueue, InProgress | Wait-FalJob | Save-FalVideo -Directory ./resumed
+        $null = New-Item -ItemType Directory ./resumed -Force
+        Push-Location ./resumed
+        try { $files = Get-FalJob -Unfinished | Wait-FalJob | Save-FalVideo }
+        finally { Pop-Location }
         ($files.RequestId | Sort-Object) | Should -Be ($jobs.RequestId | Sort-Object)
         $files | ForEach-Object { Test-Path $_.FullName | Should -BeTrue }
+        $files.DirectoryName | Select-Object -Unique | Should -Be (Resolve-Path ./resumed).ProviderPath
+        @(Get-FalJob -Unfinished) | Should -BeNullOrEmpty
     }
 
     It 'Example 2: refreshes the jobs of a CSV report, one status call per row' {
@@ -138,16 +143,22 @@ Describe 'Save-FalVideo help examples' {
         }
     }
 
-    It 'Example 2: saves the videos of an earlier report; without -Force an existing file is FalFileExists' {
+    It 'Example 2: saves the videos of an earlier report; the same video already there is not downloaded again, another file is FalFileExists' {
         $jobs = Import-Csv prompts.csv | Select-Object -First 2 | New-KlingVideo
         $jobs | Export-Csv submitted-save.csv
         $first = Import-Csv submitted-save.csv | Wait-FalJob | Save-FalVideo -Directory ./save2 -Force
         $first.Count | Should -Be 2
+        $downloads = Get-EmulatorRequestCount download
+        $again = Import-Csv submitted-save.csv | Wait-FalJob | Save-FalVideo -Directory ./save2
+        ($again.FullName | Sort-Object) | Should -Be ($first.FullName | Sort-Object)
+        (Get-EmulatorRequestCount download) | Should -Be $downloads
+        Set-Content -LiteralPath $first[0].FullName -Value 'not this video'
         $errors = $null
-        $again = Import-Csv submitted-save.csv | Wait-FalJob | Save-FalVideo -Directory ./save2 -ErrorVariable errors -ErrorAction SilentlyContinue
-        $again | Should -BeNullOrEmpty
-        $errors.Count | Should -Be 2
-        $errors | ForEach-Object { $_.FullyQualifiedErrorId | Should -Be 'FalFileExists,FalVideo.PowerShell.Cmdlets.SaveFalVideoCommand'; $_.TargetObject | Should -BeIn $first.FullName }
+        $third = Import-Csv submitted-save.csv | Wait-FalJob | Save-FalVideo -Directory ./save2 -ErrorVariable errors -ErrorAction SilentlyContinue
+        @($third).Count | Should -Be 1
+        $errors.Count | Should -Be 1
+        $errors[0].FullyQualifiedErrorId | Should -Be 'FalFileExists,FalVideo.PowerShell.Cmdlets.SaveFalVideoCommand'
+        $errors[0].TargetObject | Should -Be $first[0].FullName
         $forced = Import-Csv submitted-save.csv | Wait-FalJob | Save-FalVideo -Directory ./save2 -Force
         ($forced.FullName | Sort-Object) | Should -Be ($first.FullName | Sort-Object)
     }

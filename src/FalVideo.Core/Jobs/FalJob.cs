@@ -86,6 +86,9 @@ public sealed class FalJob
     /// <summary>The file the video was last saved to, as the journal recorded it (<c>Get-FalJob</c> listings); null when
     /// not saved yet.</summary>
     public string? SavedPath { get; set; }
+    /// <summary>The folder a save of this video was asked for (its <c>save_requested</c> journal entry), or null: where
+    /// the resume (<c>Get-FalJob -Unfinished | Wait-FalJob | Save-FalVideo</c>) saves it when no -Directory is given.</summary>
+    public string? SaveDirectory { get; set; }
     /// <summary>The module's own last error while following this request (e.g. a result that could not be fetched or a
     /// download that failed), as the journal recorded it; the request itself may be fine at fal. Null when the latest
     /// journal entry was not an error.</summary>

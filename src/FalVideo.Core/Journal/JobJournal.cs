@@ -48,6 +48,11 @@ public sealed class JobJournal : IJobStore
     /// signals a running one, which may still finish, so the last known state stands until fal reports the outcome.</summary>
     public const string CancelRequestedEntry = "cancel_requested";
 
+    /// <summary>Entry kind written before a video is downloaded: a save was asked for, into <see cref="FalJob.SaveDirectory"/>.
+    /// A completed job with this entry and no <c>saved</c> one is unfinished for the user (<c>Get-FalJob -Unfinished</c>),
+    /// and the resume saves it to the same folder.</summary>
+    public const string SaveRequestedEntry = "save_requested";
+
     /// <summary>How long an append or rewrite waits for another process's lock before giving up.</summary>
     private static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(15);
 
@@ -189,6 +194,7 @@ public sealed class JobJournal : IJobStore
             SubmittedAt = job.SubmittedAt, StatusUrl = job.StatusUrl, ResponseUrl = job.ResponseUrl, CancelUrl = job.CancelUrl,
             Input = submission ? job.Input : null, VideoUrl = job.VideoUrl, Error = job.Error, ErrorType = job.ErrorType,
             LastError = job.LastError, SavedPath = NullIfEmpty(savedPath), IdempotencyKey = submission ? job.IdempotencyKey : null,
+            SaveDirectory = NullIfEmpty(job.SaveDirectory),
         };
         // One buffer and writer per thread, reused: the writer sizes its requests for the worst-case escaping of every
         // string (six bytes a character), so a fresh buffer per line would be regrown several times.
@@ -477,6 +483,7 @@ public sealed class JobJournal : IJobStore
         job.ErrorType = e.ErrorType ?? job.ErrorType;
         job.SavedPath = e.SavedPath ?? job.SavedPath;
         job.IdempotencyKey = e.IdempotencyKey ?? job.IdempotencyKey;
+        job.SaveDirectory = e.SaveDirectory ?? job.SaveDirectory;
         // The latest entry speaks for the module's own last error: a later status or save clears it.
         job.LastError = e.LastError;
     }
@@ -490,6 +497,7 @@ public sealed class JobJournal : IJobStore
         SubmittedAt = job.SubmittedAt == default ? null : job.SubmittedAt, StatusUrl = job.StatusUrl, ResponseUrl = job.ResponseUrl,
         CancelUrl = job.CancelUrl, Input = job.Input, VideoUrl = job.VideoUrl, Error = job.Error, ErrorType = job.ErrorType,
         LastError = job.LastError, SavedPath = NullIfEmpty(job.SavedPath), IdempotencyKey = job.IdempotencyKey,
+        SaveDirectory = NullIfEmpty(job.SaveDirectory),
     };
 
     /// <summary>A job from a state written by <see cref="StateOf"/>.</summary>
@@ -565,6 +573,7 @@ public sealed class JobJournal : IJobStore
         [JsonPropertyName("last_error")] public string? LastError { get; init; }
         [JsonPropertyName("saved_path")] public string? SavedPath { get; init; }
         [JsonPropertyName("idempotency_key")] public string? IdempotencyKey { get; init; }
+        [JsonPropertyName("save_directory")] public string? SaveDirectory { get; init; }
     }
 }
 

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using FalVideo.Fal;
 using FalVideo.Jobs;
+using FalVideo.Journal;
 
 namespace FalVideo.PowerShell.Cmdlets;
 
@@ -11,41 +12,65 @@ namespace FalVideo.PowerShell.Cmdlets;
 /// job carries its video URL, and records the new state in the job journal. Without a job or request id, lists the
 /// journal (latest recorded state of each request, oldest first) without contacting fal: filter with -Status, -Model,
 /// -Since and -Last. Ambiguous submissions (fal may or may not have accepted them; no request id) are listed with
-/// status Unknown. To resume a batch after a crash: Get-FalJob -Status InQueue,InProgress | Wait-FalJob | Save-FalVideo.</para>
+/// status Unknown. -Unfinished lists every job not finished for the user: queued, running or of unknown status at fal,
+/// and completed jobs whose save was asked for but never recorded as done. To resume after a stop or a crash:
+/// Get-FalJob -Unfinished | Wait-FalJob | Save-FalVideo (each video goes to the folder its save was asked for).</para>
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "FalJob", DefaultParameterSetName = ListSet)]
 [OutputType(typeof(FalJob))]
 public sealed class GetFalJobCommand : JobInputCommandBase
 {
     private const string ListSet = "List";
+    private const string UnfinishedSet = "Unfinished";
 
-    /// <summary>Lists journal jobs whose last recorded status is one of these (e.g. InQueue,InProgress to resume a batch).</summary>
+    /// <summary>Lists journal jobs whose last recorded status is one of these (e.g. Failed).</summary>
     [Parameter(ParameterSetName = ListSet)]
     public FalJobStatus[]? Status { get; set; }
 
+    /// <summary>Lists the jobs not finished for the user, for the resume (Get-FalJob -Unfinished | Wait-FalJob | Save-FalVideo):
+    /// queued, running or of unknown status at fal (with a request id), and completed jobs whose save was asked for but not recorded as done.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = UnfinishedSet)]
+    public SwitchParameter Unfinished { get; set; }
+
     /// <summary>Lists journal jobs of this catalog model (wildcards allowed).</summary>
     [Parameter(ParameterSetName = ListSet)]
+    [Parameter(ParameterSetName = UnfinishedSet)]
     [SupportsWildcards]
     public string? Model { get; set; }
 
     /// <summary>Lists journal jobs submitted at or after this time (local time unless the value says otherwise).</summary>
     [Parameter(ParameterSetName = ListSet)]
+    [Parameter(ParameterSetName = UnfinishedSet)]
     public DateTime? Since { get; set; }
 
     /// <summary>Lists only the most recent N journal jobs.</summary>
     [Parameter(ParameterSetName = ListSet)]
+    [Parameter(ParameterSetName = UnfinishedSet)]
     [ValidateRange(1, int.MaxValue)]
     public int? Last { get; set; }
 
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
-        if (ParameterSetName == ListSet)
+        if (ParameterSetName is ListSet or UnfinishedSet)
         {
             var pattern = Model is null ? null : new WildcardPattern(Model, WildcardOptions.IgnoreCase);
             DateTimeOffset? since = Since is { } s ? new DateTimeOffset(s) : null;
-            var jobs = Settings.FalSettings.Current.Journal.ReadJobs(WriteWarning)
-                .Where(j => Status is null || Status.Contains(j.Status))
+            var store = Settings.FalSettings.Current.Journal;
+            IReadOnlyList<FalJob> listed;
+            if (Unfinished)
+            {
+                listed = UnfinishedJobs.Read(store, out var ambiguous, WriteWarning);
+                if (ambiguous > 0)
+                    WriteWarning($"{ambiguous} submission(s) are ambiguous (fal may or may not have accepted them; no request id), so nothing can resume them: " +
+                                 "list them with Get-FalJob -Status Unknown, look for them in fal's dashboard, forget them with Remove-FalJob.");
+            }
+            else
+            {
+                // The store's status index answers -Status without reading every job.
+                listed = Status is null ? store.ReadJobs(WriteWarning) : store.ReadJobsByStatus(Status, WriteWarning);
+            }
+            var jobs = listed
                 .Where(j => pattern is null || pattern.IsMatch(j.Model))
                 .Where(j => since is null || j.SubmittedAt >= since)
                 .OrderBy(j => j.SubmittedAt)

@@ -19,6 +19,10 @@ public abstract class NewVideoCommandBase : FalCmdletBase
 {
     // With -Wait: follows each job from the moment it is emitted in row order, while later rows still submit.
     private JobWaiter? _waiter;
+    // With -Wait and a Save-FalVideo later in the statement: where that save goes, recorded with each row's write-ahead
+    // and submitted entries, so a kill mid-batch never leaves a paid job without its save request (see SaveIntents).
+    private string? _saveFolder;
+    private bool _saveFolderKnown;
     // Results come back from parallel submissions in any order; they are written in row order.
     private readonly BlockingCollection<(int Seq, Action Write)> _results = new();
     private readonly SortedDictionary<int, Action> _ready = new();
@@ -157,6 +161,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     {
         DrainResults(block: false);
         if (Volatile.Read(ref _haltAfter) != int.MaxValue) StopBatch();
+        if (!_saveFolderKnown) (_saveFolder, _saveFolderKnown) = (Wait ? SaveIntents.FolderFor(this) : null, true);
         _row++;
         var label = MyInvocation.ExpectingInput ? $"Row {_row}" : "Input";
         var problems = TakeBindingProblems().ToList();
@@ -388,6 +393,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
             // Rows submitting at the same moment share one flush to disk (the journal's group commit), and each
             // row's own entry is on disk before its await returns. A row whose entry can't be written is not sent.
             ahead = NewJob(plan, row, "", FalJobStatus.Unknown, plan.Input.ToJsonString());
+            ahead.SaveDirectory = _saveFolder;
             await journal.AppendAsync(FalVideo.Journal.JobJournal.SubmittingEntry, ahead).ConfigureAwait(false);
             StoreWritten();
         }
@@ -442,6 +448,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
             slot.Release();
             var job = NewJob(plan, row, submitted.RequestId, FalJobStatus.InQueue, ahead.Input ?? plan.Input.ToJsonString());
             job.JournalId = ahead.JournalId;
+            job.SaveDirectory = _saveFolder;
             job.QueuePosition = submitted.QueuePosition;
             job.StatusUrl = submitted.StatusUrl.ToString();
             job.ResponseUrl = submitted.ResponseUrl.ToString();

@@ -9,13 +9,17 @@ namespace FalVideo.PowerShell.Cmdlets;
 /// <para type="description">Streams each video to a temporary file beside the target (never the whole file in
 /// memory), checks its size against fal's file_size, then moves it into place. Returns a FileInfo that also carries
 /// the job's RequestId, EndpointId, Model, Id, Prompt and EstimatedCostUsd, so Export-Csv makes a useful report.
-/// An existing file is not overwritten without -Force.</para>
+/// Before a download it records in the job journal that the save was asked for, and where, so that
+/// Get-FalJob -Unfinished | Wait-FalJob | Save-FalVideo finds a save a stop or a crash interrupted and finishes it in
+/// the same folder. A file already at the target whose size is the video's size is taken as this video (recorded as
+/// saved and returned); another existing file is not overwritten without -Force. Temporary files an interrupted save
+/// of the same video left in the folder are removed.</para>
 /// </summary>
 [Cmdlet(VerbsData.Save, "FalVideo", SupportsShouldProcess = true, DefaultParameterSetName = ByJobSet)]
 [OutputType(typeof(FileInfo))]
 public sealed class SaveFalVideoCommand : JobInputCommandBase
 {
-    /// <summary>Folder to save into (created if missing); default: the current location.</summary>
+    /// <summary>Folder to save into (created if missing); default: the folder an earlier save of the job was asked for, else the current location.</summary>
     // First positional for piped jobs; after the request id and endpoint id when those are given by position.
     [Parameter(Position = 0, ParameterSetName = ByJobSet)]
     [Parameter(Position = 2, ParameterSetName = ByIdSet)]
@@ -26,12 +30,29 @@ public sealed class SaveFalVideoCommand : JobInputCommandBase
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    private string? _folder;
+    private object? _intent;
+
+    /// <inheritdoc />
+    protected override void BeginProcessing()
+    {
+        base.BeginProcessing();
+        _folder = string.IsNullOrWhiteSpace(Directory) ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(Directory);
+        // A wait earlier in this statement records the save request with each job's completion (see SaveIntents).
+        if (!MyInvocation.BoundParameters.ContainsKey("WhatIf")) _intent = Waiting.SaveIntents.Register(this, _folder);
+    }
+
+    /// <inheritdoc />
+    protected override void OnDispose() => Waiting.SaveIntents.Leave(_intent);
+
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
-        var folder = SessionState.Path.GetUnresolvedProviderPathFromPSPath(string.IsNullOrWhiteSpace(Directory) ? "." : Directory);
         foreach (var job in CurrentJobs())
         {
+            var folder = _folder ?? (string.IsNullOrEmpty(job.SaveDirectory)
+                ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(".")
+                : job.SaveDirectory!);
             if (string.IsNullOrEmpty(job.RequestId))
             {
                 var message = $"This job has no request id (an ambiguous submission to {job.EndpointId}), so there is no video to fetch; look for it in fal's dashboard.";
@@ -79,13 +100,27 @@ public sealed class SaveFalVideoCommand : JobInputCommandBase
         var path = Path.Combine(folder, FileNames.For(job));
         if (File.Exists(path) && !Force)
         {
+            if (IsThisVideo(job, path))
+            {
+                // A save that finished writing the file but was stopped before recording it: record it now.
+                if (!ShouldProcess(path, $"Record the existing file as the video of request {job.RequestId}")) return;
+                RemoveLeftovers(path);
+                Saved(job, path);
+                return;
+            }
             var message = $"{path} already exists; use -Force to overwrite it.";
             WriteError(new ErrorRecord(new IOException(message), "FalFileExists", ErrorCategory.ResourceExists, path)
             { ErrorDetails = new ErrorDetails(message) });
             return;
         }
         if (!ShouldProcess(path, $"Save video of request {job.RequestId}")) return;
+        if (!string.Equals(job.SaveDirectory, folder, StringComparison.Ordinal))
+        {
+            job.SaveDirectory = folder;
+            Record(Journal.JobJournal.SaveRequestedEntry, job);
+        }
         System.IO.Directory.CreateDirectory(folder);
+        RemoveLeftovers(path);
 
         long done = 0, total = job.VideoSize ?? -1;
         var activity = $"Downloading {Path.GetFileName(path)}";
@@ -105,6 +140,42 @@ public sealed class SaveFalVideoCommand : JobInputCommandBase
         WriteProgress(new ProgressRecord(7201, activity, "Done") { RecordType = ProgressRecordType.Completed });
         FlushVerbose();
         download.GetAwaiter().GetResult();
+        Saved(job, path);
+    }
+
+    /// <summary>True when the file at <paramref name="path"/> has the size fal reported for the job's video (asked of
+    /// fal when the job does not know it yet).</summary>
+    private bool IsThisVideo(FalJob job, string path)
+    {
+        if (job.VideoSize is null) job.Apply(Run(ct => Client.GetResultAsync(job.ToHandle(ClientOptions.QueueBaseUrl), ct)));
+        return job.VideoSize is { } size && new FileInfo(path).Length == size;
+    }
+
+    /// <summary>Removes the temporary files (".&lt;name&gt;.&lt;guid&gt;.part", FalQueueClient.DownloadFileAsync's pattern) that an
+    /// interrupted save of this same file left beside it; no other file is touched.</summary>
+    private void RemoveLeftovers(string path)
+    {
+        var folder = Path.GetDirectoryName(path)!;
+        if (!System.IO.Directory.Exists(folder)) return;
+        var prefix = "." + Path.GetFileName(path) + ".";
+        foreach (var part in System.IO.Directory.EnumerateFiles(folder, prefix + "*.part"))
+        {
+            var guid = Path.GetFileName(part)[prefix.Length..^".part".Length];
+            if (guid.Length != 32 || !Guid.TryParseExact(guid, "N", out _)) continue;
+            try
+            {
+                File.Delete(part);
+                WriteVerbose($"Removed {part}, left by an interrupted save of {Path.GetFileName(path)}.");
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                WriteWarning($"Could not remove {part}, left by an interrupted save: {ex.Message}");
+            }
+        }
+    }
+
+    private void Saved(FalJob job, string path)
+    {
         job.SavedPath = path;
         job.LastError = null;
         Record("saved", job, path);

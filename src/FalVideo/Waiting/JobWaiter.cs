@@ -35,7 +35,7 @@ internal sealed class JobWaiter : IDisposable
     public const int DefaultThrottleLimit = 32;
 
     /// <summary>The one command that picks up every job still running at fal, wherever a stop tells the user about them.</summary>
-    public const string ResumeCommand = "Get-FalJob -Status InQueue,InProgress | Wait-FalJob";
+    public const string ResumeCommand = "Get-FalJob -Unfinished | Wait-FalJob | Save-FalVideo";
 
     private abstract record WaitEvent(FalJob Job);
     private sealed record StatusChanged(FalJob Job, FalStatus Status) : WaitEvent(Job);
@@ -64,6 +64,7 @@ internal sealed class JobWaiter : IDisposable
     // The first jobs get a progress bar each; the rest are counted.
     private readonly List<FalJob> _shown = new();
     private readonly List<WaitEvent> _batch = new();
+    private readonly List<Task> _saveRequests = new();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private TimeSpan _lastProgress = TimeSpan.FromSeconds(-1);
     private int _added;
@@ -104,6 +105,7 @@ internal sealed class JobWaiter : IDisposable
     {
         if (!_open.Add(job)) return;
         _added++;
+        RecordSaveRequest(job);
         if (_shown.Count < MaxChildBars) _shown.Add(job);
         if (string.IsNullOrEmpty(job.RequestId)) Post(new Failed(job, NoRequestId(job)));
         else if (job.IsFinished && job.Status != FalJobStatus.Completed) Post(new Finished(job, null!, null));
@@ -199,6 +201,43 @@ internal sealed class JobWaiter : IDisposable
         _deadline.Dispose();
     }
 
+    /// <summary>
+    /// With a Save-FalVideo later in this statement, records the save request as the job starts being followed: a kill
+    /// while Save-FalVideo downloads earlier videos holds up this thread, so later completions may never be recorded,
+    /// and the resume must still know where their videos were meant to go. Not waited for: such entries share the
+    /// store's commits, and a failed one is a warning at the next batch.
+    /// </summary>
+    private void RecordSaveRequest(FalJob job)
+    {
+        if (string.IsNullOrEmpty(job.RequestId) || !string.IsNullOrEmpty(job.SavedPath) || SaveFolderDownstream() is not { } folder) return;
+        var target = folder(job);
+        if (string.Equals(job.SaveDirectory, target, StringComparison.Ordinal)) return;
+        job.SaveDirectory = target;
+        _saveRequests.Add(_journal.AppendAsync(JobJournal.SaveRequestedEntry, job));
+    }
+
+    /// <summary>Warns about save requests that could not be recorded; pipeline thread only.</summary>
+    private void CheckSaveRequests()
+    {
+        for (var i = _saveRequests.Count - 1; i >= 0; i--)
+        {
+            var task = _saveRequests[i];
+            if (!task.IsCompleted) continue;
+            _saveRequests.RemoveAt(i);
+            if (task.Exception?.GetBaseException() is { } ex)
+                _cmdlet.WriteWarning($"Could not record a save request in the job journal {_journal.FilePath}: {ex.Message}. " +
+                                     "If this session ends early, save its jobs with -Directory.");
+        }
+    }
+
+    /// <summary>The folder a Save-FalVideo later in this statement will save a job to, or null when there is none.</summary>
+    private Func<FalJob, string>? SaveFolderDownstream()
+    {
+        if (!SaveIntents.TryFind(_cmdlet, out var directory)) return null;
+        var here = _cmdlet.SessionState.Path.CurrentFileSystemLocation.ProviderPath;
+        return job => directory ?? (string.IsNullOrEmpty(job.SaveDirectory) ? here : job.SaveDirectory!);
+    }
+
     private void WarnStopped()
     {
         // The pipeline is stopping: Write* would throw, so tell the host directly. Nothing is cancelled at fal.
@@ -255,6 +294,7 @@ internal sealed class JobWaiter : IDisposable
     /// </summary>
     private void HandleBatch()
     {
+        if (_saveRequests.Count > 0) CheckSaveRequests();
         if (_batch.Count == 0) return;
         var records = new List<JournalRecord>();
         var output = new List<Action>();
@@ -291,6 +331,14 @@ internal sealed class JobWaiter : IDisposable
                 if (f.Result is not null) f.Job.Apply(f.Result);
                 f.Job.LastError = null;
                 records.Add(JobJournal.Capture("status", f.Job));
+                // In the same commit as the completion: a kill while Save-FalVideo downloads the batch's earlier videos
+                // must not leave the later ones completed with no record that their save was asked for.
+                if (f.Job.Status == FalJobStatus.Completed && SaveFolderDownstream() is { } folder && string.IsNullOrEmpty(f.Job.SavedPath)
+                    && !string.Equals(f.Job.SaveDirectory, folder(f.Job), StringComparison.Ordinal))
+                {
+                    f.Job.SaveDirectory = folder(f.Job);
+                    records.Add(JobJournal.Capture(JobJournal.SaveRequestedEntry, f.Job));
+                }
                 if (f.Job.Status == FalJobStatus.Completed) output.Add(() => _cmdlet.WriteObject(f.Job));
                 else output.Add(() => WriteJobFailed(f.Job));
                 break;

@@ -107,7 +107,8 @@ public sealed partial class HelpTests : IDisposable
         Assert.Equal("True (ByValue)", Field("Save-FalVideo", "Job", "pipelineInput"));
         Assert.Equal("Path, OutputDirectory", Field("Save-FalVideo", "Directory", "aliases"));
         Assert.Equal("0", Field("Save-FalVideo", "Directory", "position"));
-        Assert.Equal("the current location", Field("Save-FalVideo", "Directory", "defaultValue")); // a Markdown "Default value:" line
+        Assert.Equal("the folder an earlier save of the job was asked for (as the journal recorded it), else the current location",
+            Field("Save-FalVideo", "Directory", "defaultValue")); // a Markdown "Default value:" line
         Assert.Equal("true", Field("Get-FalJob", "Model", "globbing"));                          // [SupportsWildcards]
         Assert.Contains("Allowed values: Unknown, InQueue, InProgress, Completed, Failed, Cancelled, Rejected.", Description("Get-FalJob", "Status"));
         Assert.Contains("Allowed range: 0 to 20.", Description("Set-FalConfiguration", "MaxRetries"));

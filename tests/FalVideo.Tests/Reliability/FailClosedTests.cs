@@ -12,7 +12,7 @@ namespace FalVideo.Tests.Reliability;
 /// </summary>
 public sealed class FailClosedTests : FaultTestBase
 {
-    private const string ResumeCommand = "Get-FalJob -Status InQueue,InProgress | Wait-FalJob";
+    private const string ResumeCommand = "Get-FalJob -Unfinished | Wait-FalJob | Save-FalVideo";
 
     [Theory]
     [InlineData(801, "the journal path is a folder")]

@@ -101,11 +101,11 @@ public sealed class ProcessFaultTests : FaultTestBase
         var acceptedAtKill = Emulator.State.AcceptedSubmissions;
         var inFlight = held.Fired;
 
-        var resumed = Ps.Run("Get-FalJob -Status InQueue,InProgress | Wait-FalJob | Save-FalVideo -Directory $args[0]", OutDir);
+        var resumed = Ps.Run("Get-FalJob -Unfinished | Wait-FalJob | Save-FalVideo -Directory $args[0]", OutDir);
         var tally = Count();
         ReliabilityRecorder.Record(503, "Client process (pwsh) killed mid-batch (SIGKILL), resumed from the journal",
             $"killed with {acceptedAtKill} jobs accepted and {journaledAtKill} journaled, {inFlight} submissions in flight that fal never processed; " +
-            $"Get-FalJob -Status InQueue,InProgress | Wait-FalJob | Save-FalVideo saved {resumed.Output.Count} of {acceptedAtKill} accepted jobs, " +
+            $"Get-FalJob -Unfinished | Wait-FalJob | Save-FalVideo saved {resumed.Output.Count} of {acceptedAtKill} accepted jobs, " +
             $"{tally.Accepted} submissions in all; the {inFlightJournaled} rows in flight at the kill are in the journal as Unknown with prompt and input (fal never processed them: resubmit after checking)",
             tally.Lost);
 
@@ -131,13 +131,13 @@ public sealed class ProcessFaultTests : FaultTestBase
         var (clock, host, cancels, resumable) = PressCtrlC(shell, handle);
         ReliabilityRecorder.Record(504, "Ctrl+C during Wait-FalJob (3 jobs running)",
             $"the wait returned {clock.ElapsedMilliseconds} ms after Stop(); the host was told the jobs still run at fal, with their request ids and " +
-            $"'Get-FalJob -Status InQueue,InProgress | Wait-FalJob'; {cancels} cancel requests; the journal lists {resumable.Count} resumable jobs",
+            $"'{ResumeTests.Resume}'; {cancels} cancel requests; the journal lists {resumable.Count} resumable jobs",
             resumable.Count == 3 && cancels == 0 ? "nothing" : "jobs cancelled or missing from the journal");
 
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"Stop took {clock.Elapsed}");
         Assert.Contains("still running", host);
         Assert.Contains("not cancelled", host);
-        Assert.Contains("Get-FalJob -Status InQueue,InProgress | Wait-FalJob", host);
+        Assert.Contains(ResumeTests.Resume, host);
         Assert.All(ids, id => Assert.Contains(id, host));
         Assert.Equal(0, cancels);
         Assert.DoesNotContain(Emulator.State.Jobs, j => j.CancelRequested || j.Status == JobStatus.Completed);
