@@ -68,7 +68,8 @@ public sealed class SavedConfigurationTests
 {
     private static (int Code, string Output) RunChild(string script, Dictionary<string, string?> env)
     {
-        using var child = new PwshChild(script, env.Concat([new("FAL_KEY", null), new("FALVIDEO_BASE_URL", null)]));
+        // No journal variable either: the saved JournalPath is under test, and the environment would beat it.
+        using var child = new PwshChild(script, env.Concat([new("FAL_KEY", null), new("FALVIDEO_BASE_URL", null), new("FALVIDEO_JOURNAL", null)]));
         var code = child.WaitAsync(TimeSpan.FromSeconds(120)).GetAwaiter().GetResult();
         return (code, child.Output);
     }
