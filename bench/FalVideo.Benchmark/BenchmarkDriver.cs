@@ -144,12 +144,12 @@ internal static class BenchmarkDriver
 
     /// <summary>
     /// Runs a child from the repository's root, pointed at the emulator (when <paramref name="baseUrl"/> is given) with
-    /// a journal of its own, deleted afterwards: the module journals every job, and a benchmark must not fill the
-    /// user's own journal.
+    /// a job store of its own, deleted afterwards: the module records every job, and a benchmark must not fill the
+    /// user's own store. The store is the kind users get by default (SQLite).
     /// </summary>
     private static async Task<ProcessOutcome> RunChildAsync(ProcessStartInfo start, string? baseUrl, BenchmarkOptions options)
     {
-        var journal = Path.Combine(Path.GetTempPath(), $"falvideo-bench-journal-{Guid.NewGuid():N}.jsonl");
+        var journal = Path.Combine(Path.GetTempPath(), $"falvideo-bench-jobs-{Guid.NewGuid():N}.db");
         start.WorkingDirectory = BuildInfo.RepoRoot;
         if (baseUrl is not null) start.Environment["FALVIDEO_BASE_URL"] = baseUrl;
         start.Environment["FAL_KEY"] = "bench-key";
@@ -160,8 +160,7 @@ internal static class BenchmarkDriver
         }
         finally
         {
-            File.Delete(journal);
-            File.Delete(journal + ".lock");
+            foreach (var file in new[] { journal, journal + "-wal", journal + "-shm" }) File.Delete(file);
         }
     }
 

@@ -126,6 +126,9 @@ public sealed class IdempotencyKeyTests : IDisposable
     public void A_schema_1_store_gains_the_key_column_and_keeps_its_jobs()
     {
         var path = Path.Combine(_folder, "old.db");
+        // SqliteJobStore sets up SQLite's native provider on first use; this test opens a connection of its own, so a
+        // store is used first (in a test run alone, nothing else would have).
+        new SqliteJobStore(Path.Combine(_folder, "first.db")).Append("submitted", Job("first", "first-key", FalJobStatus.InQueue));
         // A store as schema 1 wrote it, with one job.
         using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
         {
