@@ -121,7 +121,7 @@ public sealed class JobJournal : IJobStore
     public Task AppendAsync(string entryKind, FalJob job, string? savedPath = null)
     {
         ArgumentNullException.ThrowIfNull(job);
-        return Writer.For(FilePath).Enqueue(Line(entryKind, job, savedPath), MustReachDisk(entryKind), this);
+        return WriterFor(FilePath).Enqueue((new JournalRecord(Line(entryKind, job, savedPath), MustReachDisk(entryKind)), this));
     }
 
     /// <summary>
@@ -146,7 +146,7 @@ public sealed class JobJournal : IJobStore
         ArgumentNullException.ThrowIfNull(records);
         if (records.Count == 0) return;
         var (block, durable) = Join(records);
-        Writer.For(FilePath).Enqueue(block, durable, this).GetAwaiter().GetResult();
+        WriterFor(FilePath).Enqueue((new JournalRecord(block, durable), this)).GetAwaiter().GetResult();
     }
 
     /// <summary>Entries as one block, in order (the one entry's own line when there is one), and whether any must reach the disk.</summary>
@@ -266,90 +266,17 @@ public sealed class JobJournal : IJobStore
         }
     }
 
-    /// <summary>
-    /// The group commit of one journal file in this process. The caller that finds nobody writing becomes the writer:
-    /// it takes every entry queued so far, writes them as one block, flushes once, completes their tasks, and repeats
-    /// while more arrived meanwhile; a writer whose own entry is done hands the rest to a thread-pool thread so its
-    /// caller (a row waiting to submit) is never held up by other rows' entries.
-    /// </summary>
-    private sealed class Writer
-    {
-        private static readonly ConcurrentDictionary<string, Writer> s_byPath = new(StringComparer.Ordinal);
+    /// <summary>The group commit of each journal file in this process (<see cref="GroupCommit{T}"/>): entries for
+    /// different JobJournal objects of the same file are one file, and any of them can write it.</summary>
+    private static readonly ConcurrentDictionary<string, GroupCommit<(JournalRecord Record, JobJournal Journal)>> s_writers =
+        new(StringComparer.Ordinal);
 
-        private readonly object _sync = new();
-        private List<Pending> _queue = new();
-        private bool _writing;
-
-        public static Writer For(string path) => s_byPath.GetOrAdd(path, _ => new Writer());
-
-        public Task Enqueue(byte[] lines, bool durable, JobJournal journal)
+    private static GroupCommit<(JournalRecord Record, JobJournal Journal)> WriterFor(string path) =>
+        s_writers.GetOrAdd(path, _ => new(static batch =>
         {
-            var pending = new Pending(new JournalRecord(lines, durable), journal);
-            lock (_sync)
-            {
-                _queue.Add(pending);
-                if (_writing) return pending.Done.Task;
-                _writing = true;
-            }
-            WriteQueued(stopAfter: pending);
-            return pending.Done.Task;
-        }
-
-        /// <summary>Writes batches until the queue is empty, or, given <paramref name="stopAfter"/>, until that entry is
-        /// written and then leaves the rest to a thread-pool thread.</summary>
-        private void WriteQueued(Pending? stopAfter)
-        {
-            while (true)
-            {
-                List<Pending> batch;
-                lock (_sync)
-                {
-                    if (_queue.Count == 0)
-                    {
-                        _writing = false;
-                        return;
-                    }
-                    if (stopAfter is not null && stopAfter.Done.Task.IsCompleted)
-                    {
-#if NET8_0_OR_GREATER
-                        ThreadPool.UnsafeQueueUserWorkItem(static w => w.WriteQueued(null), this, preferLocal: false);
-#else
-                        ThreadPool.UnsafeQueueUserWorkItem(static w => ((Writer)w!).WriteQueued(null), this);
-#endif
-                        return;
-                    }
-                    batch = _queue;
-                    _queue = new List<Pending>();
-                }
-                WriteBatch(batch);
-            }
-        }
-
-        private static void WriteBatch(List<Pending> batch)
-        {
-            // Entries for different JobJournal objects of the same file are one file; any of them can write it.
-            var journal = batch[0].Journal;
             var (block, durable) = Join(batch.ConvertAll(p => p.Record));
-            try
-            {
-                journal.WriteBlock(block, durable);
-            }
-            catch (Exception ex)
-            {
-                foreach (var p in batch) p.Done.TrySetException(ex);
-                return;
-            }
-            foreach (var p in batch) p.Done.TrySetResult(true);
-        }
-    }
-
-    /// <summary>An entry waiting to be written; its task runs its continuations elsewhere so the writer goes straight on.</summary>
-    private sealed class Pending(JournalRecord record, JobJournal journal)
-    {
-        public JournalRecord Record { get; } = record;
-        public JobJournal Journal { get; } = journal;
-        public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
+            batch[0].Journal.WriteBlock(block, durable);
+        }));
 
     /// <summary>The latest known state of every request in the journal, in the order first recorded. A torn line
     /// (a process killed mid-write) is skipped and reported through <paramref name="warn"/>.</summary>

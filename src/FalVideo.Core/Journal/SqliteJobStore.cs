@@ -57,7 +57,7 @@ public sealed class SqliteJobStore : IJobStore
     {
         ArgumentNullException.ThrowIfNull(job);
         var record = JobJournal.Capture(entryKind, job, savedPath);
-        return Writer.For(FilePath).Enqueue([record], this);
+        return WriterFor(FilePath).Enqueue(([record], this));
     }
 
     /// <inheritdoc />
@@ -65,7 +65,7 @@ public sealed class SqliteJobStore : IJobStore
     {
         ArgumentNullException.ThrowIfNull(records);
         if (records.Count == 0) return;
-        Writer.For(FilePath).Enqueue(records, this).GetAwaiter().GetResult();
+        WriterFor(FilePath).Enqueue((records, this)).GetAwaiter().GetResult();
     }
 
     /// <inheritdoc />
@@ -559,19 +559,19 @@ public sealed class SqliteJobStore : IJobStore
     // ---- Group commit ----
 
     /// <summary>Transactions this process committed for appends to <paramref name="path"/>'s store (tests of the group commit).</summary>
-    internal static long CommitsFor(string path) => Writer.For(Path.GetFullPath(path)).Commits;
+    internal static long CommitsFor(string path) => WriterFor(Path.GetFullPath(path)).Commits;
 
     /// <summary>Commits a batch of records in one transaction.</summary>
-    private void Commit(List<Pending> batch)
+    private void Commit(List<IReadOnlyCollection<JournalRecord>> batch)
     {
         EnsureReady(create: true);
         using var connection = Open();
         using var transaction = connection.BeginTransaction();
         using (var writer = new EntryWriter(connection, transaction))
         {
-            foreach (var pending in batch)
+            foreach (var records in batch)
             {
-                foreach (var record in pending.Records)
+                foreach (var record in records)
                 {
                     var text = Encoding.UTF8.GetString(record.Line).TrimEnd('\n');
                     if (JobJournal.Parse(text) is { } entry) writer.Write(entry, text);
@@ -581,84 +581,24 @@ public sealed class SqliteJobStore : IJobStore
         transaction.Commit();
     }
 
-    /// <summary>
-    /// The group commit of one store file in this process, as <see cref="JobJournal"/> has it: the caller that finds
-    /// nobody writing commits every batch queued so far in one transaction, and repeats while more arrived; once its
-    /// own entries are committed it hands the rest to a thread-pool thread.
-    /// </summary>
-    private sealed class Writer
-    {
-        private static readonly ConcurrentDictionary<string, Writer> s_byPath = new(StringComparer.Ordinal);
+    /// <summary>The group commit of each store file in this process (<see cref="GroupCommit{T}"/>): every batch queued
+    /// while a transaction runs goes into the next one; any store object of the same file can commit it.</summary>
+    private static readonly ConcurrentDictionary<string, GroupCommit<(IReadOnlyCollection<JournalRecord> Records, SqliteJobStore Store)>> s_writers =
+        new(StringComparer.Ordinal);
 
-        private readonly object _sync = new();
-        private List<Pending> _queue = new();
-        private bool _writing;
-        private long _commits;
-
-        public static Writer For(string path) => s_byPath.GetOrAdd(path, _ => new Writer());
-
-        /// <summary>Transactions committed for appends to this file by this process.</summary>
-        public long Commits => Interlocked.Read(ref _commits);
-
-        public Task Enqueue(IReadOnlyCollection<JournalRecord> records, SqliteJobStore store)
+    private static GroupCommit<(IReadOnlyCollection<JournalRecord> Records, SqliteJobStore Store)> WriterFor(string path) =>
+        s_writers.GetOrAdd(path, _ => new(static batch =>
         {
-            var pending = new Pending(records, store);
-            lock (_sync)
+            var store = batch[0].Store;
+            try
             {
-                _queue.Add(pending);
-                if (_writing) return pending.Done.Task;
-                _writing = true;
+                store.Commit(batch.ConvertAll(p => p.Records));
             }
-            WriteQueued(stopAfter: pending);
-            return pending.Done.Task;
-        }
-
-        private void WriteQueued(Pending? stopAfter)
-        {
-            while (true)
+            catch (Exception ex) when (ex is not (IOException or UnauthorizedAccessException))
             {
-                List<Pending> batch;
-                lock (_sync)
-                {
-                    if (_queue.Count == 0)
-                    {
-                        _writing = false;
-                        return;
-                    }
-                    if (stopAfter is not null && stopAfter.Done.Task.IsCompleted)
-                    {
-#if NET8_0_OR_GREATER
-                        ThreadPool.UnsafeQueueUserWorkItem(static w => w.WriteQueued(null), this, preferLocal: false);
-#else
-                        ThreadPool.UnsafeQueueUserWorkItem(static w => ((Writer)w!).WriteQueued(null), this);
-#endif
-                        return;
-                    }
-                    batch = _queue;
-                    _queue = new List<Pending>();
-                }
-                try
-                {
-                    batch[0].Store.Commit(batch);
-                    Interlocked.Increment(ref _commits);
-                }
-                catch (Exception ex)
-                {
-                    var error = ex as IOException ?? ex as UnauthorizedAccessException ?? (Exception)batch[0].Store.StoreError(ex);
-                    foreach (var p in batch) p.Done.TrySetException(error);
-                    continue;
-                }
-                foreach (var p in batch) p.Done.TrySetResult(true);
+                throw store.StoreError(ex);
             }
-        }
-    }
-
-    private sealed class Pending(IReadOnlyCollection<JournalRecord> records, SqliteJobStore store)
-    {
-        public IReadOnlyCollection<JournalRecord> Records { get; } = records;
-        public SqliteJobStore Store { get; } = store;
-        public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
+        }));
 }
 
 /// <summary>The import of a JSON Lines journal a <see cref="SqliteJobStore"/> recorded when it was created.</summary>
