@@ -5,36 +5,22 @@ namespace FalVideo.Fal;
 /// last minutes, large downloads) cannot have an overall per-attempt timeout, but a silent connection must
 /// still be noticed: fal sends an SSE keep-alive every 15 s (PROTOCOL.md "Status stream (SSE)").
 /// </summary>
-internal sealed class IdleTimeoutStream(Stream inner, TimeSpan idleTimeout) : Stream
+internal sealed class IdleTimeoutStream(Stream inner, TimeSpan idleTimeout) : ReadOnlyWrapperStream(inner)
 {
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
 #if NET8_0_OR_GREATER
     /// <exception cref="TimeoutException">No byte arrived within the idle timeout.</exception>
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-        new(ReadIdleAsync(token => inner.ReadAsync(buffer, token).AsTask(), cancellationToken));
+        new(ReadIdleAsync(token => Inner.ReadAsync(buffer, token).AsTask(), cancellationToken));
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-    public override ValueTask DisposeAsync() => inner.DisposeAsync();
+    public override ValueTask DisposeAsync() => Inner.DisposeAsync();
 #else
     // .NET Framework's streams have no Memory<byte> overloads; HttpClient and the download loop call this one there.
     /// <exception cref="TimeoutException">No byte arrived within the idle timeout.</exception>
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadIdleAsync(token => inner.ReadAsync(buffer, offset, count, token), cancellationToken);
+        ReadIdleAsync(token => Inner.ReadAsync(buffer, offset, count, token), cancellationToken);
 #endif
 
     private async Task<int> ReadIdleAsync(Func<CancellationToken, Task<int>> read, CancellationToken cancellationToken)
@@ -43,7 +29,7 @@ internal sealed class IdleTimeoutStream(Stream inner, TimeSpan idleTimeout) : St
         idle.CancelAfter(idleTimeout);
 #if NETFRAMEWORK
         // .NET Framework's response streams ignore the token once a read has begun: closing the stream ends the read.
-        using var abort = idle.Token.Register(static s => ((Stream)s!).Dispose(), inner);
+        using var abort = idle.Token.Register(static s => ((Stream)s!).Dispose(), Inner);
 #endif
         try
         {
@@ -58,25 +44,4 @@ internal sealed class IdleTimeoutStream(Stream inner, TimeSpan idleTimeout) : St
     }
 
     public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count).GetAwaiter().GetResult();
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            inner.Dispose();
-        }
-
-        base.Dispose(disposing);
-    }
-
 }

@@ -6,7 +6,7 @@ namespace FalVideo.Fal;
 /// the process without bound; counting here stops it at the limit, whatever the parser buffers. An event ends at a blank
 /// line (CR, LF or CRLF), as the SSE format defines it.
 /// </summary>
-internal sealed class SseEventLimitStream(Stream inner, int maxEventBytes) : Stream
+internal sealed class SseEventLimitStream(Stream inner, int maxEventBytes) : ReadOnlyWrapperStream(inner)
 {
     /// <summary>Largest single read passed on: the parser asks for ever larger reads as its line grows, and a read is
     /// only counted once it is done, so this bounds how far past the limit one read can go.</summary>
@@ -16,43 +16,29 @@ internal sealed class SseEventLimitStream(Stream inner, int maxEventBytes) : Str
     private bool _lineEmpty = true;
     private bool _afterCarriageReturn;
 
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
 #if NET8_0_OR_GREATER
     /// <exception cref="FalProtocolException">The current event passed the limit.</exception>
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        var read = await inner.ReadAsync(buffer[..Math.Min(buffer.Length, MaxReadBytes)], cancellationToken).ConfigureAwait(false);
+        var read = await Inner.ReadAsync(buffer[..Math.Min(buffer.Length, MaxReadBytes)], cancellationToken).ConfigureAwait(false);
         Count(buffer.Span[..read]);
         return read;
     }
 
-    public override ValueTask DisposeAsync() => inner.DisposeAsync();
+    public override ValueTask DisposeAsync() => Inner.DisposeAsync();
 #endif
 
     /// <exception cref="FalProtocolException">The current event passed the limit.</exception>
     public override async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
     {
-        var read = await inner.ReadAsync(buffer, offset, Math.Min(count, MaxReadBytes), cancellationToken).ConfigureAwait(false);
+        var read = await Inner.ReadAsync(buffer, offset, Math.Min(count, MaxReadBytes), cancellationToken).ConfigureAwait(false);
         Count(buffer.AsSpan(offset, read));
         return read;
     }
 
     public override int Read(byte[] buffer, int offset, int count)
     {
-        var read = inner.Read(buffer, offset, Math.Min(count, MaxReadBytes));
+        var read = Inner.Read(buffer, offset, Math.Min(count, MaxReadBytes));
         Count(buffer.AsSpan(offset, read));
         return read;
     }
@@ -87,25 +73,5 @@ internal sealed class SseEventLimitStream(Stream inner, int maxEventBytes) : Str
                     $"A status stream event is larger than {maxEventBytes / (1024 * 1024)} MB; refusing to read it into memory.");
             }
         }
-    }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            inner.Dispose();
-        }
-
-        base.Dispose(disposing);
     }
 }
