@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using FalVideo.Catalog;
 using FalVideo.Fal;
 using FalVideo.Jobs;
+using FalVideo.Planning;
 using FalVideo.PowerShell.Requests;
 using FalVideo.PowerShell.Settings;
 

@@ -3,6 +3,7 @@ using FalVideo.Catalog;
 using FalVideo.Jobs;
 using FalVideo.PowerShell.Binding;
 using FalVideo.PowerShell.Completion;
+using FalVideo.Planning;
 using FalVideo.PowerShell.Requests;
 
 namespace FalVideo.PowerShell.Cmdlets;

@@ -2,6 +2,7 @@ using System.Management.Automation;
 using FalVideo.Jobs;
 using FalVideo.PowerShell.Binding;
 using FalVideo.PowerShell.Completion;
+using FalVideo.Planning;
 using FalVideo.PowerShell.Requests;
 
 namespace FalVideo.PowerShell.Cmdlets;

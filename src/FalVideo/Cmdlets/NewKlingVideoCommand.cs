@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using FalVideo.Jobs;
+using FalVideo.Planning;
 using FalVideo.PowerShell.Requests;
 
 namespace FalVideo.PowerShell.Cmdlets;

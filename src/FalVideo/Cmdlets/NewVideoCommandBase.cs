@@ -4,6 +4,7 @@ using FalVideo.Catalog;
 using FalVideo.Fal;
 using FalVideo.Jobs;
 using FalVideo.PowerShell.Completion;
+using FalVideo.Planning;
 using FalVideo.PowerShell.Requests;
 using FalVideo.PowerShell.Settings;
 using FalVideo.PowerShell.Waiting;

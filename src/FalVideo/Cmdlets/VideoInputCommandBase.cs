@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using FalVideo.PowerShell.Binding;
 using FalVideo.PowerShell.Completion;
+using FalVideo.Planning;
 using FalVideo.PowerShell.Requests;
 
 namespace FalVideo.PowerShell.Cmdlets;

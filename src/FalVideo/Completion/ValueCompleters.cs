@@ -20,7 +20,7 @@ public sealed class ShotTypeCompleter() : FixedValuesCompleter("customize", "int
 public sealed class CharacterOrientationCompleter() : FixedValuesCompleter("image", "video");
 
 /// <summary>New-FalVideo <c>-Require</c> words.</summary>
-public sealed class RequirementCompleter() : FixedValuesCompleter(Requests.CheapestRouter.Requirements.Concat(["5s", "6s", "10s"]).ToArray());
+public sealed class RequirementCompleter() : FixedValuesCompleter(FalVideo.Planning.CheapestRouter.Requirements.Concat(["5s", "6s", "10s"]).ToArray());
 
 /// <summary>Model families: Kling, Hailuo, Sora.</summary>
 public sealed class FamilyCompleter() : FixedValuesCompleter("Kling", "Hailuo", "Sora");

@@ -1,10 +1,10 @@
 using System.Globalization;
 using FalVideo.Catalog;
 
-namespace FalVideo.PowerShell.Requests;
+namespace FalVideo.Planning;
 
 /// <summary>Finds the catalog model a row names, refusing unknown, retired and other-family models.</summary>
-internal static class ModelResolver
+public static class ModelResolver
 {
     /// <summary>
     /// The catalog model <paramref name="modelText"/> names (short name or endpoint id; empty means <paramref name="defaultModel"/>),
@@ -49,7 +49,7 @@ internal static class ModelResolver
 /// Picks the cheapest active catalog model that can do a row, the routing fal's comparison articles advise
 /// by hand: Hailuo for cheap, simple clips; Kling for audio, multi-shot, elements, end frames and 4K.
 /// </summary>
-internal static class CheapestRouter
+public static class CheapestRouter
 {
     /// <summary>Words <c>-Require</c> understands besides a duration (<c>5s</c>, <c>10s</c>).</summary>
     public static readonly string[] Requirements =

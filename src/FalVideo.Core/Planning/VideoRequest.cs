@@ -3,16 +3,16 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using FalVideo.Catalog;
 
-namespace FalVideo.PowerShell.Requests;
+namespace FalVideo.Planning;
 
 /// <summary>One shot of a multi-shot request: its prompt and length in seconds.</summary>
-internal sealed record ShotSpec(string Prompt, int? Duration);
+public sealed record ShotSpec(string Prompt, int? Duration);
 
 /// <summary>One Kling element: an image set (frontal + 1–3 references) or a video, optionally with a voice.</summary>
-internal sealed record ElementSpec(string? FrontalImage, IReadOnlyList<string> ReferenceImages, string? Video, string? VoiceId);
+public sealed record ElementSpec(string? FrontalImage, IReadOnlyList<string> ReferenceImages, string? Video, string? VoiceId);
 
 /// <summary>One row's settings as the cmdlet bound them; null means "not given, use the default".</summary>
-internal sealed record VideoRow
+public sealed record VideoRow
 {
     public string? Id { get; init; }
     public string? Prompt { get; init; }
@@ -35,10 +35,10 @@ internal sealed record VideoRow
 }
 
 /// <summary>A local file that must be uploaded to fal storage; its URL replaces <see cref="Placeholder"/> in the input.</summary>
-internal sealed record PendingUpload(string Placeholder, string Path);
+public sealed record PendingUpload(string Placeholder, string Path);
 
 /// <summary>What one row becomes: the endpoint, the JSON input, uploads to do first, and the price.</summary>
-internal sealed class VideoRequestPlan
+public sealed class VideoRequestPlan
 {
     /// <summary>The catalog model; null for an endpoint outside the catalog (Invoke-FalModel).</summary>
     public VideoModel? Model { get; init; }
@@ -111,7 +111,7 @@ internal sealed class VideoRequestPlan
 /// Turns a row into a fal request, checking every field against the catalog (shared fal/MODELS.md) before
 /// anything is sent. Reports every problem of a row at once, naming the field and the allowed values.
 /// </summary>
-internal static class VideoRequestPlanner
+public static class VideoRequestPlanner
 {
     /// <summary>Image file types fal's Kling and Hailuo endpoints accept (MODELS.md, article 001).</summary>
     public static readonly string[] ImageExtensions = [".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif"];
