@@ -31,6 +31,21 @@ public sealed class EmulatorOptions
     /// <summary>Largest accepted upload in bytes; a bigger <c>PUT</c> gets 413. Default 100 MB.</summary>
     public long MaxUploadBytes { get; set; } = 100L * 1024 * 1024;
 
+    /// <summary>
+    /// Size in bytes of the video every successful job serves from the CDN route (the embedded sample padded with zero
+    /// bytes, streamed without being held in memory); null serves the sample as it is (about 24 KB). A prompt marker
+    /// <c>[emulator:video-mb=N]</c> overrides it per job.
+    /// </summary>
+    public long? VideoBytes { get; set; }
+
+    /// <summary>
+    /// The most bytes per second the CDN route (<c>/cdn/</c>) sends on one connection, as a CDN edge caps a single
+    /// connection; null (the default) sends as fast as the connection takes it. Each response is paced on its own:
+    /// over HTTP/1.1, which is what clients speak to this plain-HTTP listener, a connection carries one response at a
+    /// time, so that is the cap per connection. Several connections get the rate each.
+    /// </summary>
+    public long? CdnBytesPerSecondPerConnection { get; set; }
+
     /// <summary>Logs one Information line per request (otherwise only warnings are logged).</summary>
     public bool Verbose { get; set; }
 

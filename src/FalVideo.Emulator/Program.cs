@@ -12,6 +12,9 @@ const string Usage = """
       --concurrency <n>       jobs IN_PROGRESS at once; others wait IN_QUEUE (default 2)
       --api-key <key>         accept only this key (default: any non-empty key)
       --max-upload-mb <n>     largest upload (default 100)
+      --video-mb <n>          size of every job's video on the CDN route (default: the 24 KB sample)
+      --cdn-bytes-per-second-per-connection <n>
+                              cap each CDN download connection at n bytes/s (default: no cap)
       --verbose               log every request
     """;
 
@@ -28,6 +31,8 @@ try
             case "--concurrency": options.Concurrency = int.Parse(Value(), CultureInfo.InvariantCulture); break;
             case "--api-key": options.RequiredApiKey = Value(); break;
             case "--max-upload-mb": options.MaxUploadBytes = long.Parse(Value(), CultureInfo.InvariantCulture) * 1024 * 1024; break;
+            case "--video-mb": options.VideoBytes = long.Parse(Value(), CultureInfo.InvariantCulture) * 1024 * 1024; break;
+            case "--cdn-bytes-per-second-per-connection": options.CdnBytesPerSecondPerConnection = long.Parse(Value(), CultureInfo.InvariantCulture); break;
             case "--verbose": options.Verbose = true; break;
             case "-h" or "--help" or "-?":
                 Console.WriteLine(Usage);

@@ -48,7 +48,7 @@ internal static class SubmitRoute
         }
 
         var markers = PromptMarkers.Find(raw);
-        var job = jobs.Submit(id.Id, id.AppId, raw, markers.Seconds ?? options.JobSeconds, markers.FailureType, markers.VideoBytes);
+        var job = jobs.Submit(id.Id, id.AppId, raw, markers.Seconds ?? options.JobSeconds, markers.FailureType, markers.VideoBytes ?? options.VideoBytes);
         return Responses.Json(QueueJson.Submitted(context.Request.BaseUrl(), job));
     }
 
