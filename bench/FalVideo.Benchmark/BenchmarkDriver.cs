@@ -93,7 +93,8 @@ internal static class BenchmarkDriver
             checks.Add(await RunCheckAsync(options, "first-job", emulator: true, options.OverheadRows));
         }
 
-        var markdown = Report.Render(options, machine, started, results, checks);
+        var issue12 = await Issue12.RunAsync(options);
+        var markdown = Report.Render(options, machine, started, results, checks, issue12);
         Console.WriteLine(markdown);
         if (options.OutputPath is { } path)
         {
@@ -102,7 +103,7 @@ internal static class BenchmarkDriver
             await File.WriteAllTextAsync(full, markdown);
             Console.Error.WriteLine($"Report written to {full}");
         }
-        return results.All(r => r.Ok) && checks.All(c => c.Problem is null) ? 0 : 1;
+        return results.All(r => r.Ok) && checks.All(c => c.Problem is null) && issue12.All(c => c.Problem is null) ? 0 : 1;
     }
 
     /// <summary>Runs one resource check in a child process, against a fresh, warmed-up emulator when it needs one.</summary>
@@ -135,9 +136,9 @@ internal static class BenchmarkDriver
     }
 
     /// <summary>A fresh emulator process, warmed up (<see cref="EmulatorProcess.WarmUpAsync"/>) unless told not to.</summary>
-    private static async Task<EmulatorProcess> StartEmulatorAsync(BenchmarkOptions options, double jobSeconds)
+    internal static async Task<EmulatorProcess> StartEmulatorAsync(BenchmarkOptions options, double jobSeconds, params string[] extraArgs)
     {
-        var emulator = await EmulatorProcess.StartAsync(jobSeconds, options.Concurrency);
+        var emulator = await EmulatorProcess.StartAsync(jobSeconds, options.Concurrency, extraArgs);
         if (options.WarmUpJobs > 0) await emulator.WarmUpAsync(options.WarmUpJobs);
         return emulator;
     }
@@ -145,11 +146,12 @@ internal static class BenchmarkDriver
     /// <summary>
     /// Runs a child from the repository's root, pointed at the emulator (when <paramref name="baseUrl"/> is given) with
     /// a job store of its own, deleted afterwards: the module records every job, and a benchmark must not fill the
-    /// user's own store. The store is the kind users get by default (SQLite).
+    /// user's own store. The store is the kind users get by default (SQLite). With <paramref name="keepJournal"/>, the
+    /// child uses that store instead and it is left in place (a re-run's second process needs the first one's jobs).
     /// </summary>
-    private static async Task<ProcessOutcome> RunChildAsync(ProcessStartInfo start, string? baseUrl, BenchmarkOptions options)
+    internal static async Task<ProcessOutcome> RunChildAsync(ProcessStartInfo start, string? baseUrl, BenchmarkOptions options, string? keepJournal = null)
     {
-        var journal = Path.Combine(Path.GetTempPath(), $"falvideo-bench-jobs-{Guid.NewGuid():N}.db");
+        var journal = keepJournal ?? Path.Combine(Path.GetTempPath(), $"falvideo-bench-jobs-{Guid.NewGuid():N}.db");
         start.WorkingDirectory = BuildInfo.RepoRoot;
         if (baseUrl is not null) start.Environment["FALVIDEO_BASE_URL"] = baseUrl;
         start.Environment["FAL_KEY"] = "bench-key";
@@ -160,11 +162,14 @@ internal static class BenchmarkDriver
         }
         finally
         {
-            foreach (var file in new[] { journal, journal + "-wal", journal + "-shm" }) File.Delete(file);
+            if (keepJournal is null)
+            {
+                foreach (var file in new[] { journal, journal + "-wal", journal + "-shm" }) File.Delete(file);
+            }
         }
     }
 
-    private static async Task<Measurement> RunOneAsync(BenchmarkOptions options, BenchmarkProfile profile, Contender contender, string officialScript)
+    internal static async Task<Measurement> RunOneAsync(BenchmarkOptions options, BenchmarkProfile profile, Contender contender, string officialScript)
     {
         await using var emulator = await StartEmulatorAsync(options, profile.JobSeconds);
         var baseUrl = emulator.BaseUrl.ToString().TrimEnd('/');
@@ -226,7 +231,7 @@ internal static class BenchmarkDriver
     private static string? s_childHost;
 
     /// <summary>This program again, in a child mode: the precompiled publish of it, or this build with <c>--engine il</c>.</summary>
-    private static ProcessStartInfo SelfAsChild(params string[] args)
+    internal static ProcessStartInfo SelfAsChild(params string[] args)
     {
         ProcessStartInfo start;
         if (s_childHost is not null)

@@ -29,7 +29,8 @@ public sealed class BenchmarkOptions
         FalVideo benchmark: FalVideo vs fal's official JS client vs a bare HttpClient floor, against the local fal emulator.
 
         dotnet run -c Release --project bench/FalVideo.Benchmark -- [options]
-          --profile <p>           instant, long, both (default), memory, cmdlets or all; several with commas
+          --profile <p>           instant, long, both (default), memory, cmdlets, steady, scale, store, download,
+                                  issue12 (steady, scale, store, download) or all; several with commas
                                   memory: Save-FalVideo of one large video, and a 10,000-job pipeline (peak memory)
                                   cmdlets: Import-Module cold/warm, Measure-VideoCost over 100,000 rows, and where
                                   the time of 1,000 instant jobs goes in the hosted engine
@@ -55,6 +56,20 @@ public sealed class BenchmarkOptions
           --pipeline-rows <n>     jobs in the memory profile's one pipeline (default 10000)
           --cost-rows <n>         rows Measure-VideoCost prices in the cmdlets profile (default 100000)
           --overhead-rows <n>     instant jobs the cmdlets profile's time breakdown runs (default 1000)
+          --steady-rows <n>       rows per batch of the steady and idempotency checks (default 1000)
+          --steady-batches <n>    timed batches after the first in the steady check (default 5)
+          --footprint-rows <n>    the small batch that sets the scale check's footprint (default 100)
+          --scale-rows <n>        jobs of the scale check's first pipeline (default 10000)
+          --scale-big-rows <n>    jobs of its second pipeline (default 100000)
+          --store-jobs <n>        past jobs seeded into the store profile's store (default 1000000)
+          --store-small-jobs <n>  the store it is compared with (default 1000)
+          --rerun-rows <n>        rows of the finished CSV the store profile re-runs (default 10000)
+          --idempotency-pairs <n> batches with and without -Force, each (default 5)
+          --download-videos <n>   videos of the download profile (default 200)
+          --download-mb <n>       size of each, MiB (default 8)
+          --download-parallel <n> FalVideo's -ThrottleLimit and the floor's downloads in flight (default 8)
+          --official-download-parallel <n>  the official client's downloads at once (default 1, as its docs fetch)
+          --cdn-mb-per-second <n> the emulator CDN's cap per connection, MiB/s (default 32)
           --out <file>            where the Markdown report goes (default bench/results/latest.md)
           --no-save               print only; write no report file
         """;
@@ -79,6 +94,63 @@ public sealed class BenchmarkOptions
 
     /// <summary>Instant jobs of the cmdlets profile's time breakdown.</summary>
     public int OverheadRows { get; private set; } = 1000;
+
+    /// <summary>Run issue 12's steady-state check (<c>--profile steady</c>).</summary>
+    public bool RunSteady { get; private set; }
+
+    /// <summary>Run issue 12's memory-at-scale check (<c>--profile scale</c>).</summary>
+    public bool RunScale { get; private set; }
+
+    /// <summary>Run issue 12's job store checks (<c>--profile store</c>).</summary>
+    public bool RunStore { get; private set; }
+
+    /// <summary>Run issue 12's download profile (<c>--profile download</c>).</summary>
+    public bool RunDownload { get; private set; }
+
+    /// <summary>Any of issue 12's own profiles runs.</summary>
+    public bool RunIssue12 => RunSteady || RunScale || RunStore || RunDownload;
+
+    /// <summary>Rows per batch of the steady and idempotency checks.</summary>
+    public int SteadyRows { get; private set; } = 1000;
+
+    /// <summary>Timed batches after the first in the steady check.</summary>
+    public int SteadyBatches { get; private set; } = 5;
+
+    /// <summary>Rows of the small batch after which the scale check reads the engine's footprint.</summary>
+    public int FootprintRows { get; private set; } = 100;
+
+    /// <summary>Jobs of the scale check's first pipeline.</summary>
+    public int ScaleRows { get; private set; } = 10_000;
+
+    /// <summary>Jobs of the scale check's second pipeline, whose peak is compared with the first's.</summary>
+    public int ScaleBigRows { get; private set; } = 100_000;
+
+    /// <summary>Completed past jobs seeded into the store profile's store.</summary>
+    public int StoreJobs { get; private set; } = 1_000_000;
+
+    /// <summary>Past jobs of the store the query's memory is compared with.</summary>
+    public int StoreSmallJobs { get; private set; } = 1000;
+
+    /// <summary>Rows of the finished CSV the store profile runs again.</summary>
+    public int RerunRows { get; private set; } = 10_000;
+
+    /// <summary>Batches with and without <c>-Force</c>, each, in the idempotency check.</summary>
+    public int IdempotencyPairs { get; private set; } = 5;
+
+    /// <summary>Videos of the download profile.</summary>
+    public int DownloadVideos { get; private set; } = 200;
+
+    /// <summary>Size of each video of the download profile, in MiB.</summary>
+    public int DownloadMb { get; private set; } = 8;
+
+    /// <summary>FalVideo's <c>-ThrottleLimit</c> (when the build has it) and the floor's downloads in flight.</summary>
+    public int DownloadParallel { get; private set; } = 8;
+
+    /// <summary>The official client's downloads at once: 1 by default, as its docs fetch one result's URL.</summary>
+    public int OfficialDownloadParallel { get; private set; } = 1;
+
+    /// <summary>The emulator CDN's cap per connection in the download profile, in bytes per second.</summary>
+    public long CdnBytesPerSecond { get; private set; } = 32L * 1024 * 1024;
 
     /// <summary>The contenders to run, in order.</summary>
     public List<Contender> Contenders { get; } = [Contender.FalVideo, Contender.Official, Contender.Floor];
@@ -164,6 +236,20 @@ public sealed class BenchmarkOptions
                 case "--engine":
                     o.Engine = Value() is "precompiled" or "il" ? args[i] : throw new ArgumentException("--engine is precompiled or il.");
                     break;
+                case "--steady-rows": o.SteadyRows = Int(1); break;
+                case "--steady-batches": o.SteadyBatches = Int(1); break;
+                case "--footprint-rows": o.FootprintRows = Int(1); break;
+                case "--scale-rows": o.ScaleRows = Int(1); break;
+                case "--scale-big-rows": o.ScaleBigRows = Int(1); break;
+                case "--store-jobs": o.StoreJobs = Int(1); break;
+                case "--store-small-jobs": o.StoreSmallJobs = Int(1); break;
+                case "--rerun-rows": o.RerunRows = Int(1); break;
+                case "--idempotency-pairs": o.IdempotencyPairs = Int(1); break;
+                case "--download-videos": o.DownloadVideos = Int(1); break;
+                case "--download-mb": o.DownloadMb = Int(1); break;
+                case "--download-parallel": o.DownloadParallel = Int(1); break;
+                case "--official-download-parallel": o.OfficialDownloadParallel = Int(1); break;
+                case "--cdn-mb-per-second": o.CdnBytesPerSecond = Int(1) * 1024L * 1024; break;
                 case "--out": o.OutputPath = Value(); break;
                 case "--no-save": o.OutputPath = null; break;
                 case "-h" or "--help" or "-?": o.ShowHelp = true; break;
@@ -175,9 +261,10 @@ public sealed class BenchmarkOptions
             .SelectMany(p => p switch
             {
                 "both" => new[] { "instant", "long" },
-                "all" => new[] { "instant", "long", "memory", "cmdlets" },
-                "instant" or "long" or "memory" or "cmdlets" => new[] { p },
-                _ => throw new ArgumentException("--profile is instant, long, both, memory, cmdlets or all (several with commas)."),
+                "issue12" => new[] { "steady", "scale", "store", "download" },
+                "all" => new[] { "instant", "long", "memory", "cmdlets", "steady", "scale", "store", "download" },
+                "instant" or "long" or "memory" or "cmdlets" or "steady" or "scale" or "store" or "download" => new[] { p },
+                _ => throw new ArgumentException("--profile is instant, long, both, memory, cmdlets, steady, scale, store, download, issue12 or all (several with commas)."),
             })
             .Distinct().ToList();
         var single = names.Count(n => n is "instant" or "long") == 1;
@@ -193,6 +280,10 @@ public sealed class BenchmarkOptions
         }
         o.RunMemory = names.Contains("memory");
         o.RunCmdlets = names.Contains("cmdlets");
+        o.RunSteady = names.Contains("steady");
+        o.RunScale = names.Contains("scale");
+        o.RunStore = names.Contains("store");
+        o.RunDownload = names.Contains("download");
         return o;
     }
 

@@ -8,6 +8,8 @@ namespace FalVideo.Benchmark;
 /// real pwsh, <see cref="FalVideoContender"/>.)
 /// <c>--child save-video|pipeline|cmdlets|overhead|first-job [--base-url URL] --rows N [--video-mb N]</c>: one resource check
 /// (<see cref="ResourceChecks"/>); prints a <see cref="FigureReport"/> line.
+/// <c>--child download-floor --base-url URL --rows N --parallel N --dir DIR</c>: the download profile's floor
+/// (<see cref="DownloadFloor"/>); prints a <see cref="FigureReport"/> line.
 /// </summary>
 internal static class ChildMode
 {
@@ -19,6 +21,7 @@ internal static class ChildMode
         var kind = args[0];
         string? baseUrl = null;
         int rows = 0, parallel = 32, pollMs = 1000, videoMb = 500;
+        string? dir = null;
         for (var i = 1; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -29,6 +32,7 @@ internal static class ChildMode
                 case "--parallel": parallel = int.Parse(Value(), CultureInfo.InvariantCulture); break;
                 case "--poll-ms": pollMs = int.Parse(Value(), CultureInfo.InvariantCulture); break;
                 case "--video-mb": videoMb = int.Parse(Value(), CultureInfo.InvariantCulture); break;
+                case "--dir": dir = Value(); break;
                 default: return Fail($"Unknown child option {args[i]}.");
             }
         }
@@ -46,6 +50,20 @@ internal static class ChildMode
             }
         }
         if (baseUrl is null || rows < 1) return Fail("--child needs --base-url and --rows.");
+
+        if (kind == "download-floor")
+        {
+            try
+            {
+                var figures = await DownloadFloor.RunAsync(new Uri(baseUrl), rows, parallel, dir ?? throw new ArgumentException("download-floor needs --dir."));
+                figures.Print();
+                return figures["files"] == rows ? 0 : 1;
+            }
+            catch (Exception e)
+            {
+                return Fail(e.ToString());
+            }
+        }
 
         try
         {

@@ -31,7 +31,8 @@ internal sealed partial class EmulatorProcess : IAsyncDisposable
     /// <summary>Where the emulator listens, e.g. <c>http://127.0.0.1:40123/</c>.</summary>
     public Uri BaseUrl { get; }
 
-    public static async Task<EmulatorProcess> StartAsync(double jobSeconds, int concurrency)
+    /// <summary>Starts one emulator; <paramref name="extraArgs"/> go on its command line (e.g. <c>--video-mb 8</c>).</summary>
+    public static async Task<EmulatorProcess> StartAsync(double jobSeconds, int concurrency, params string[] extraArgs)
     {
         var dir = BuildInfo.EmulatorDirectory;
         var apphost = Path.Combine(dir, OperatingSystem.IsWindows() ? "FalVideo.Emulator.exe" : "FalVideo.Emulator");
@@ -39,8 +40,8 @@ internal sealed partial class EmulatorProcess : IAsyncDisposable
         var start = File.Exists(apphost) ? new ProcessStartInfo(apphost)
             : File.Exists(dll) ? new ProcessStartInfo("dotnet") { ArgumentList = { dll } }
             : throw new FileNotFoundException($"The emulator is not built in {dir}; build the benchmark in the same configuration.");
-        foreach (var a in new[] { "--urls", "http://127.0.0.1:0", "--job-seconds", jobSeconds.ToString(CultureInfo.InvariantCulture),
-                                   "--concurrency", concurrency.ToString(CultureInfo.InvariantCulture) })
+        foreach (var a in (string[])["--urls", "http://127.0.0.1:0", "--job-seconds", jobSeconds.ToString(CultureInfo.InvariantCulture),
+                                   "--concurrency", concurrency.ToString(CultureInfo.InvariantCulture), .. extraArgs])
         {
             start.ArgumentList.Add(a);
         }

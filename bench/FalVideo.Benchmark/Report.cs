@@ -13,7 +13,7 @@ internal static class Report
     private const double MaxStatusRequestsPerJob = 3;
 
     public static string Render(BenchmarkOptions options, string machine, DateTimeOffset started, IReadOnlyList<Measurement> results,
-        IReadOnlyList<ResourceRun>? checks = null)
+        IReadOnlyList<ResourceRun>? checks = null, IReadOnlyList<ResourceRun>? issue12 = null)
     {
         checks ??= [];
         var md = new StringBuilder();
@@ -66,6 +66,7 @@ internal static class Report
         }
 
         ResourceSections(md, options, checks);
+        if (options.RunIssue12 || results.Any(r => r.Profile.JobSeconds == 0)) Issue12.Render(md, options, results, issue12 ?? []);
 
         md.AppendLine();
         md.AppendLine("Target checks (issue 5), from the numbers above:");

@@ -36,12 +36,17 @@ internal static class Workload
     }.ToJsonString();
 
     /// <summary>Writes the rows as the CSV a FalVideo user would import.</summary>
-    public static void WriteCsv(string path, int rows)
+    /// <param name="path">The file to write.</param>
+    /// <param name="rows">How many rows.</param>
+    /// <param name="first">The first row's number: batches of one session use ranges that do not overlap, so the job
+    /// store's idempotency check finds no earlier job for any of their rows.</param>
+    /// <param name="promptPrefix">Put before each prompt, e.g. an emulator marker.</param>
+    public static void WriteCsv(string path, int rows, int first = 1, string promptPrefix = "")
     {
         var csv = new StringBuilder("Id,Model,Prompt,Duration,GenerateAudio\n");
-        for (var i = 1; i <= rows; i++)
+        for (var i = first; i < first + rows; i++)
         {
-            csv.Append(CultureInfo.InvariantCulture, $"row{i},{ModelName},\"{Prompt(i)}\",{Duration},false\n");
+            csv.Append(CultureInfo.InvariantCulture, $"row{i},{ModelName},\"{promptPrefix}{Prompt(i)}\",{Duration},false\n");
         }
         File.WriteAllText(path, csv.ToString());
     }
