@@ -100,8 +100,9 @@ internal static class FaultMiddleware
                 }
                 catch (Exception e) when (IsClientGone(context, e))
                 {
-                    armed.CountClientGaveUp();
+                    // Counted below.
                 }
+                if (context.RequestAborted.IsCancellationRequested) armed.CountClientGaveUp();
                 return;
         }
     }
@@ -119,12 +120,14 @@ internal static class FaultMiddleware
         }
         catch (Exception e) when (IsClientGone(context, e))
         {
-            armed.CountClientGaveUp();
+            // Counted below.
         }
         finally
         {
             context.Response.Body = original;
         }
+        // The file result swallows a cancelled copy (a client that went away), so this is where a hang-up shows.
+        if (context.RequestAborted.IsCancellationRequested) armed.CountClientGaveUp();
     }
 
     /// <summary>One SSE line that never ends: <c>data: </c> and then <c>x</c>, 64 KB at a time.</summary>
@@ -142,7 +145,8 @@ internal static class FaultMiddleware
         long sent = 0;
         try
         {
-            while (sent < limit)
+            // Kestrel may accept writes to a connection already gone without failing them: the token is the signal.
+            while (sent < limit && !context.RequestAborted.IsCancellationRequested)
             {
                 var count = (int)Math.Min(chunk.Length, limit - sent);
                 await response.Body.WriteAsync(chunk.AsMemory(0, count), context.RequestAborted);
@@ -154,8 +158,9 @@ internal static class FaultMiddleware
         }
         catch (Exception e) when (IsClientGone(context, e))
         {
-            armed.CountClientGaveUp();
+            // Counted below.
         }
+        if (context.RequestAborted.IsCancellationRequested) armed.CountClientGaveUp();
     }
 
     /// <summary>True when <paramref name="e"/> is the write failing because the client hung up.</summary>
@@ -218,12 +223,11 @@ internal static class FaultMiddleware
     }
 
     /// <summary>
-    /// Passes writes through at <see cref="FaultRule.BytesPerSecond"/>: a tenth of it (at least one byte) every
-    /// 100 ms, flushed each time so the bytes leave at once instead of waiting in Kestrel's buffer.
+    /// Passes writes through at <see cref="FaultRule.BytesPerSecond"/>: a tenth of it (at least one byte) at a time,
+    /// each slice flushed so it leaves at once instead of waiting in Kestrel's buffer, then a pause that keeps the rate.
     /// </summary>
     private sealed class TrickleStream(Stream inner, ArmedFault armed, CancellationToken aborted) : Stream
     {
-        private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(100);
         private readonly int step = Math.Max(1, armed.Rule.BytesPerSecond / 10);
 
         public override bool CanRead => false;
@@ -242,7 +246,7 @@ internal static class FaultMiddleware
                 await inner.FlushAsync(both.Token);
                 armed.AddBytesSent(slice.Length);
                 buffer = buffer[slice.Length..];
-                await Task.Delay(Tick * slice.Length / step, both.Token);
+                await Task.Delay(TimeSpan.FromSeconds((double)slice.Length / armed.Rule.BytesPerSecond), both.Token);
             }
         }
 

@@ -48,7 +48,7 @@ public enum FaultAction
     /// job exists while the client is still waiting ("delay-after"). On the status stream: as <see cref="DelayBefore"/>.</summary>
     DelayAfter,
     /// <summary>Processes the request and sends its answer, headers (with the full <c>Content-Length</c>) first, but
-    /// the body at only <see cref="FaultRule.BytesPerSecond"/>, a few bytes every 100 ms, for as long as the client
+    /// the body at only <see cref="FaultRule.BytesPerSecond"/> (a tenth of it at a time), for as long as the client
     /// keeps the connection open: a server too slow to be useful yet never silent long enough for an idle timeout
     /// ("trickle"). On the status stream: every event arrives that slowly.</summary>
     Trickle,
