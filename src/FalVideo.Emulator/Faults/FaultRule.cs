@@ -158,7 +158,7 @@ public sealed class FaultRule
             DelaySeconds = Number(json, "delay_seconds") ?? 0,
             BytesPerSecond = Int(json, "bytes_per_second") ?? 10,
             LimitBytes = Number(json, "limit_bytes") is { } limit
-                ? (limit == Math.Floor(limit) && limit is >= 0 and <= long.MaxValue ? (long)limit : throw new ArgumentException("'limit_bytes' must be a whole number."))
+                ? (limit == Math.Floor(limit) && limit is >= long.MinValue and <= long.MaxValue ? (long)limit : throw new ArgumentException("'limit_bytes' must be a whole number."))
                 : null,
             Times = Int(json, "times") ?? 1,
             Skip = Int(json, "skip") ?? 0,
