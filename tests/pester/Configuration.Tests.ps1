@@ -108,6 +108,53 @@ Describe 'Set-FalConfiguration help examples' {
         Test-Path (Join-Path $HOME 'fal/jobs.jsonl') | Should -BeFalse
     }
 
+    It 'Example 6: download limits are set in seconds and bytes per second, and a stalled CDN is given up on sooner' {
+        Set-FalConfiguration -DownloadIdleTimeout 20 -DownloadMinBytesPerSecond 65536
+        $settings = Get-FalConfiguration
+        $settings.DownloadIdleTimeoutSeconds | Should -Be 20
+        $settings.DownloadMinBytesPerSecond | Should -Be 65536
+        (Get-FalConfiguration | Format-List | Out-String) | Should -Match 'DownloadIdleTimeoutSeconds\s*:\s*20'
+        Import-Csv prompts.csv | Select-Object -First 1 | New-KlingVideo -Wait | Save-FalVideo -Directory ./limits | Export-Csv done-limits.csv
+        (Import-Csv done-limits.csv).Count | Should -Be 1
+    }
+
+    It 'download limits of 0 or less are refused at binding and the previous values stay' {
+        Set-FalConfiguration -DownloadIdleTimeout 7.5 -DownloadMinBytesPerSecond 1000
+        foreach ($bad in @{ DownloadIdleTimeout = 0 }, @{ DownloadIdleTimeout = -1 }, @{ DownloadMinBytesPerSecond = 0 }, @{ DownloadMinBytesPerSecond = -5 }) {
+            { Set-FalConfiguration @bad -ErrorAction Stop } |
+                Should -Throw -ErrorId 'ParameterArgumentValidationError,FalVideo.PowerShell.Cmdlets.SetFalConfigurationCommand'
+        }
+        $settings = Get-FalConfiguration
+        $settings.DownloadIdleTimeoutSeconds | Should -Be 7.5
+        $settings.DownloadMinBytesPerSecond | Should -Be 1000
+    }
+
+    It 'download limits come from the environment below the session, are saved with -Save, and -Reset restores the defaults' {
+        Set-FalConfiguration -Reset
+        $defaults = Get-FalConfiguration
+        $defaults.DownloadIdleTimeoutSeconds | Should -Be 60
+        $defaults.DownloadMinBytesPerSecond | Should -Be 8192
+        $env:FALVIDEO_DOWNLOAD_IDLE_TIMEOUT = '12.5'
+        $env:FALVIDEO_DOWNLOAD_MIN_BYTES_PER_SECOND = '2048'
+        try {
+            (Get-FalConfiguration).DownloadIdleTimeoutSeconds | Should -Be 12.5
+            (Get-FalConfiguration).DownloadMinBytesPerSecond | Should -Be 2048
+            Set-FalConfiguration -DownloadIdleTimeout 3
+            (Get-FalConfiguration).DownloadIdleTimeoutSeconds | Should -Be 3
+            $env:FALVIDEO_DOWNLOAD_MIN_BYTES_PER_SECOND = '0'      # not a usable rate: ignored, the default applies
+            (Get-FalConfiguration).DownloadMinBytesPerSecond | Should -Be 8192
+        }
+        finally { Remove-Item Env:FALVIDEO_DOWNLOAD_IDLE_TIMEOUT, Env:FALVIDEO_DOWNLOAD_MIN_BYTES_PER_SECOND -ErrorAction Ignore }
+        Set-FalConfiguration -DownloadMinBytesPerSecond 4096 -Save -WarningAction SilentlyContinue
+        $saved = Get-Content $env:FALVIDEO_CONFIG -Raw | ConvertFrom-Json
+        $saved.downloadIdleTimeoutSeconds | Should -Be 3
+        $saved.downloadMinBytesPerSecond | Should -Be 4096
+        Set-FalConfiguration -Reset
+        (Get-FalConfiguration).DownloadMinBytesPerSecond | Should -Be 4096   # from the saved file
+        Set-FalConfiguration -Reset -Save
+        (Get-FalConfiguration).DownloadMinBytesPerSecond | Should -Be 8192
+    }
+
     It 'a price override file that is missing or not JSON is FalPriceOverrideInvalid and is not used' {
         { Set-FalConfiguration -PriceOverridePath ./missing.json -ErrorAction Stop } |
             Should -Throw -ErrorId 'FalPriceOverrideInvalid,FalVideo.PowerShell.Cmdlets.SetFalConfigurationCommand'

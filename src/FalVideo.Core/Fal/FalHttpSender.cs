@@ -27,7 +27,8 @@ internal sealed class FalHttpSender
     /// <exception cref="TimeoutException">The last attempt got no answer within its timeout.</exception>
     /// <exception cref="HttpRequestException">The last attempt failed in transport.</exception>
     /// <exception cref="FalProtocolException">A body was larger than <see cref="FalJson.MaxBodyBytes"/>.</exception>
-    /// <exception cref="OperationCanceledException">The caller's token was cancelled.</exception>
+    /// <exception cref="OperationCanceledException">The caller's token was cancelled, whatever the HTTP stack threw as it
+    /// stopped (a closed stream is reported as this too, with it as the inner exception).</exception>
     public async Task<HttpResponseMessage> SendAsync(FalHttpCall call, CancellationToken ct)
     {
         var pipeline = call.Retry == FalRetryMode.Submit ? _submit : _idempotent;
@@ -109,8 +110,12 @@ internal sealed class FalHttpSender
     private async ValueTask<HttpResponseMessage> AttemptAsync(FalHttpCall call, CancellationToken ct)
     {
         var timeout = call.AttemptTimeout ?? _options.RequestTimeout;
-        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        attempt.CancelAfter(timeout);
+        // The attempt's own timer is a token source of its own, so a timeout is known by its source having fired, not
+        // guessed from the caller's token not (yet) reading cancelled: on .NET Framework a cancelled request can fail
+        // before that token reads cancelled on the failing thread, and was then reported as a timeout.
+        using var timer = new CancellationTokenSource();
+        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(ct, timer.Token);
+        timer.CancelAfter(timeout);
         using var request = CreateRequest(call);
         var started = Stopwatch.GetTimestamp();
         // Only built when a line is logged or an error needs it: most calls succeed with nobody listening.
@@ -131,22 +136,45 @@ internal sealed class FalHttpSender
             else if (call.ConsumeSuccessBody is { } consume)
             {
                 // A large body may take longer than one attempt; its reads have an idle timeout instead.
-                attempt.CancelAfter(Timeout.InfiniteTimeSpan);
+                timer.CancelAfter(Timeout.InfiniteTimeSpan);
                 await consume(response, ct).ConfigureAwait(false);
             }
         }
-        catch (OperationCanceledException ex) when (!ct.IsCancellationRequested)
+        catch (Exception ex) when (ct.IsCancellationRequested)
         {
+            // The caller cancelled: that is the outcome, whatever the stack threw while it tore the request down
+            // (.NET Framework closes the stream, so a read in progress ends in ObjectDisposedException or IOException).
+            response?.Dispose();
+            Log($"{Target()} -> cancelled ({Elapsed(started)} ms)");
+            if (ex is OperationCanceledException oce && oce.CancellationToken == ct)
+            {
+                throw;
+            }
+
+            // Callers tell their own cancel by its token; HttpClient's linked tokens are not it.
+            throw new OperationCanceledException($"{Target()} was cancelled.", ex, ct);
+        }
+        catch (OperationCanceledException ex) when (timer.IsCancellationRequested || ex.InnerException is TimeoutException)
+        {
+            // The attempt's timer, or the timeout of an HttpClient the caller passed in (.NET 5+ says so in the inner exception).
             response?.Dispose();
             Log($"{Target()} -> timed out ({Elapsed(started)} ms)");
             throw new TimeoutException($"{Target()} got no answer within {timeout.TotalSeconds:0.###} seconds.", ex);
+        }
+        catch (OperationCanceledException)
+        {
+            // Neither the caller's token nor the timer reads cancelled, yet the stack says cancelled: the caller's cancel
+            // racing ahead of its token, not a timeout. Reported as the cancellation it is.
+            response?.Dispose();
+            Log($"{Target()} -> cancelled ({Elapsed(started)} ms)");
+            throw;
         }
         catch (Exception ex)
         {
             response?.Dispose();
             if (_options.Log is not null)
             {
-                Log($"{Target()} -> {(ex is OperationCanceledException ? "cancelled" : ex.GetType().Name + ": " + ex.Message)} ({Elapsed(started)} ms)");
+                Log($"{Target()} -> {ex.GetType().Name}: {ex.Message} ({Elapsed(started)} ms)");
             }
 
             throw;

@@ -8,6 +8,8 @@ public sealed class ArmedFault
 {
     private int skipLeft;
     private int fired;
+    private long bytesSent;
+    private int clientGaveUp;
 
     internal ArmedFault(int id, FaultRule rule)
     {
@@ -24,6 +26,19 @@ public sealed class ArmedFault
 
     /// <summary>Requests this rule has caught so far.</summary>
     public int Fired => Volatile.Read(ref fired);
+
+    /// <summary>Body bytes the emulator wrote for the requests this rule caught, counted by the actions that shape the
+    /// body as it goes out (<see cref="FaultAction.Trickle"/>, <see cref="FaultAction.EndlessSseLine"/>,
+    /// <see cref="FaultAction.TruncateNoLength"/>); 0 for the others. Bytes still in socket buffers when a client hangs
+    /// up are included.</summary>
+    public long BytesSent => Interlocked.Read(ref bytesSent);
+
+    /// <summary>Requests caught by this rule whose client hung up before the emulator had finished answering.</summary>
+    public int ClientGaveUp => Volatile.Read(ref clientGaveUp);
+
+    internal void AddBytesSent(long count) => Interlocked.Add(ref bytesSent, count);
+
+    internal void CountClientGaveUp() => Interlocked.Increment(ref clientGaveUp);
 
     /// <summary>True once the rule has caught <see cref="FaultRule.Times"/> requests.</summary>
     public bool Spent => Fired >= Rule.Times;
@@ -45,6 +60,11 @@ public sealed class ArmedFault
         var json = Rule.ToJson();
         json["id"] = Id;
         json["fired"] = Fired;
+        if (Rule.Action is FaultAction.Trickle or FaultAction.EndlessSseLine or FaultAction.TruncateNoLength)
+        {
+            json["bytes_sent"] = BytesSent;
+            json["client_gave_up"] = ClientGaveUp;
+        }
         return json;
     }
 }
@@ -98,7 +118,7 @@ public sealed class FaultInjector
     private int injected;
 
     /// <summary>Counts the request and returns the rule that catches it, or null.</summary>
-    internal FaultRule? Next(FaultRoute route, string path)
+    internal ArmedFault? Next(FaultRoute route, string path)
     {
         Interlocked.Increment(ref seen[(int)route]);
         lock (gate)
@@ -109,7 +129,7 @@ public sealed class FaultInjector
                 if (armed.Rule.PathContains is { } part && !path.Contains(part, StringComparison.Ordinal)) continue;
                 if (!armed.Take()) return null;
                 Interlocked.Increment(ref injected);
-                return armed.Rule;
+                return armed;
             }
         }
         return null;

@@ -47,6 +47,21 @@ public enum FaultAction
     /// <summary>Processes the request, then waits <see cref="FaultRule.DelaySeconds"/> before answering: for a submit the
     /// job exists while the client is still waiting ("delay-after"). On the status stream: as <see cref="DelayBefore"/>.</summary>
     DelayAfter,
+    /// <summary>Processes the request and sends its answer, headers (with the full <c>Content-Length</c>) first, but
+    /// the body at only <see cref="FaultRule.BytesPerSecond"/> (a tenth of it at a time), for as long as the client
+    /// keeps the connection open: a server too slow to be useful yet never silent long enough for an idle timeout
+    /// ("trickle"). On the status stream: every event arrives that slowly.</summary>
+    Trickle,
+    /// <summary>Status stream only: answers 200 <c>text/event-stream</c> and sends <c>data: xxx…</c>, one line that never
+    /// ends, until the client hangs up or <see cref="FaultRule.LimitBytes"/> have been sent, then ends the response
+    /// normally; the job itself is untouched ("endless-sse-line"). A client that buffers lines until their end would
+    /// hold it all in memory.</summary>
+    EndlessSseLine,
+    /// <summary>Processes the request and answers with its status code, but without <c>Content-Length</c> (chunked)
+    /// and with only <see cref="FaultRule.LimitBytes"/> of the body (default half of it), then ends the response
+    /// normally: the transfer looks complete and only the client's own size check can tell ("truncate-no-length").
+    /// Not on the status stream, which never has a length.</summary>
+    TruncateNoLength,
 }
 
 /// <summary>
@@ -54,7 +69,8 @@ public enum FaultAction
 /// <see cref="Skip"/> of them through), how many it catches (<see cref="Times"/>) and what it does to them.
 /// JSON form (for <c>POST /_emulator/faults</c>): <c>{"route": "submit", "action": "respond", "status": 429,
 /// "retry_after": 1, "request_id_header": false, "timeout_type": "user", "body": "…", "content_type": "text/html",
-/// "delay_seconds": 2, "times": 3, "skip": 0, "path_contains": "…"}</c>; only <c>route</c> is required.
+/// "delay_seconds": 2, "bytes_per_second": 10, "limit_bytes": 1000, "times": 3, "skip": 0, "path_contains": "…"}</c>;
+/// only <c>route</c> is required.
 /// </summary>
 public sealed class FaultRule
 {
@@ -87,6 +103,13 @@ public sealed class FaultRule
     /// <summary>Seconds to wait for <see cref="FaultAction.DelayBefore"/> and <see cref="FaultAction.DelayAfter"/>.</summary>
     public double DelaySeconds { get; init; }
 
+    /// <summary>Body bytes per second sent by <see cref="FaultAction.Trickle"/>, at least 1; default 10.</summary>
+    public int BytesPerSecond { get; init; } = 10;
+
+    /// <summary>Bytes of body sent by <see cref="FaultAction.EndlessSseLine"/> (default: no limit, until the client
+    /// hangs up) and <see cref="FaultAction.TruncateNoLength"/> (default: half of the body) before the response ends.</summary>
+    public long? LimitBytes { get; init; }
+
     /// <summary>How many requests the rule catches before it is spent; default 1.</summary>
     public int Times { get; init; } = 1;
 
@@ -105,6 +128,12 @@ public sealed class FaultRule
         if (Skip < 0) throw new ArgumentException($"skip must not be negative; it is {Skip}.");
         if (RetryAfterSeconds is < 0) throw new ArgumentException("retry_after must not be negative.");
         if (DelaySeconds is < 0 or > 3600) throw new ArgumentException("delay_seconds must be between 0 and 3600.");
+        if (BytesPerSecond < 1) throw new ArgumentException($"bytes_per_second must be at least 1; it is {BytesPerSecond}.");
+        if (LimitBytes is < 0) throw new ArgumentException($"limit_bytes must not be negative; it is {LimitBytes}.");
+        if (Action == FaultAction.EndlessSseLine && Route != FaultRoute.Stream)
+            throw new ArgumentException("endless-sse-line applies to the status stream only (route \"stream\").");
+        if (Action == FaultAction.TruncateNoLength && Route == FaultRoute.Stream)
+            throw new ArgumentException("truncate-no-length does not apply to the status stream, which never has a length; use reset-after.");
     }
 
     /// <summary>Reads the JSON form.</summary>
@@ -127,6 +156,10 @@ public sealed class FaultRule
             Body = Text(json, "body"),
             ContentType = Text(json, "content_type") ?? "application/json",
             DelaySeconds = Number(json, "delay_seconds") ?? 0,
+            BytesPerSecond = Int(json, "bytes_per_second") ?? 10,
+            LimitBytes = Number(json, "limit_bytes") is { } limit
+                ? (limit == Math.Floor(limit) && limit is >= long.MinValue and <= long.MaxValue ? (long)limit : throw new ArgumentException("'limit_bytes' must be a whole number."))
+                : null,
             Times = Int(json, "times") ?? 1,
             Skip = Int(json, "skip") ?? 0,
             PathContains = Text(json, "path_contains"),
@@ -154,6 +187,8 @@ public sealed class FaultRule
         }
         if (TimeoutType is not null) json["timeout_type"] = TimeoutType;
         if (Action is FaultAction.DelayBefore or FaultAction.DelayAfter) json["delay_seconds"] = DelaySeconds;
+        if (Action == FaultAction.Trickle) json["bytes_per_second"] = BytesPerSecond;
+        if ((Action is FaultAction.EndlessSseLine or FaultAction.TruncateNoLength) && LimitBytes is { } limit) json["limit_bytes"] = limit;
         if (PathContains is not null) json["path_contains"] = PathContains;
         return json;
     }
@@ -166,7 +201,8 @@ public sealed class FaultRule
         string.Concat(value.ToString().Select((c, i) => char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
 
     private static readonly string[] KnownFields =
-        ["route", "action", "status", "retry_after", "request_id_header", "timeout_type", "body", "content_type", "delay_seconds", "times", "skip", "path_contains"];
+        ["route", "action", "status", "retry_after", "request_id_header", "timeout_type", "body", "content_type", "delay_seconds",
+         "bytes_per_second", "limit_bytes", "times", "skip", "path_contains"];
 
     private static T ParseName<T>(string text, string field) where T : struct, Enum
     {

@@ -10,7 +10,7 @@ namespace FalVideo.PowerShell.Cmdlets;
 /// <para type="description">Settings apply to this runspace only, so ThreadJobs and ForEach-Object -Parallel keep
 /// their own. Precedence: cmdlet parameter, then this session's setting, then environment variables
 /// (FAL_KEY, FAL_KEY_ID+FAL_KEY_SECRET, FALVIDEO_BASE_URL, FALVIDEO_QUEUE_URL, FALVIDEO_REST_URL, FALVIDEO_JOURNAL,
-/// FALVIDEO_PRICE_OVERRIDES), then the saved configuration file (-Save), then fal's defaults. The API key is never saved.</para>
+/// FALVIDEO_PRICE_OVERRIDES, FALVIDEO_DOWNLOAD_IDLE_TIMEOUT, FALVIDEO_DOWNLOAD_MIN_BYTES_PER_SECOND), then the saved configuration file (-Save), then fal's defaults. The API key is never saved.</para>
 /// </summary>
 [Cmdlet(VerbsCommon.Set, "FalConfiguration", SupportsShouldProcess = false)]
 [OutputType(typeof(FalConfigurationInfo))]
@@ -48,6 +48,24 @@ public sealed class SetFalConfigurationCommand : PSCmdlet
     [ValidateRange(0.0, 60.0)]
     public double? RetryBaseDelay { get; set; }
 
+    /// <summary>
+    /// Seconds a video download (Save-FalVideo) may receive no byte before it fails and is retried (default 60;
+    /// environment variable FALVIDEO_DOWNLOAD_IDLE_TIMEOUT). 0 and negative values are refused.
+    /// </summary>
+    [Parameter]
+    [ValidateRange(0.001, FalSettings.MaxDownloadIdleTimeoutSeconds)]
+    public double? DownloadIdleTimeout { get; set; }
+
+    /// <summary>
+    /// Lowest average rate of a video download in bytes per second (default 8192, 8 KB/s; environment variable
+    /// FALVIDEO_DOWNLOAD_MIN_BYTES_PER_SECOND), checked from the start of the download once DownloadIdleTimeout has
+    /// passed: a server that sends a byte now and then, just often enough to beat the idle timeout, fails here
+    /// instead of holding the download for ever. 0 and negative values are refused.
+    /// </summary>
+    [Parameter]
+    [ValidateRange(1L, long.MaxValue)]
+    public long? DownloadMinBytesPerSecond { get; set; }
+
     /// <summary>Job journal file for this session: a SQLite database, or JSON Lines when the path ends in .jsonl; default FALVIDEO_JOURNAL or FalVideo/jobs.db under local application data.</summary>
     [Parameter]
     public string? JournalPath { get; set; }
@@ -78,6 +96,7 @@ public sealed class SetFalConfigurationCommand : PSCmdlet
         if (Reset)
         {
             s.ApiKey = null; s.QueueBaseUrl = null; s.RestBaseUrl = null; s.RequestTimeoutSeconds = null; s.MaxRetries = null; s.RetryBaseDelaySeconds = null; s.JournalPath = null; s.PriceOverridePath = null;
+            s.DownloadIdleTimeoutSeconds = null; s.DownloadMinBytesPerSecond = null;
         }
         if (ApiKey is string key) s.ApiKey = key;
         if (BaseUrl is not null) { s.QueueBaseUrl = BaseUrl; s.RestBaseUrl = BaseUrl; }
@@ -86,6 +105,8 @@ public sealed class SetFalConfigurationCommand : PSCmdlet
         if (RequestTimeout is { } t) s.RequestTimeoutSeconds = t;
         if (MaxRetries is { } m) s.MaxRetries = m;
         if (RetryBaseDelay is { } d) s.RetryBaseDelaySeconds = d;
+        if (DownloadIdleTimeout is { } idle) s.DownloadIdleTimeoutSeconds = idle;
+        if (DownloadMinBytesPerSecond is { } rate) s.DownloadMinBytesPerSecond = rate;
         if (!string.IsNullOrWhiteSpace(JournalPath)) s.JournalPath = SessionState.Path.GetUnresolvedProviderPathFromPSPath(JournalPath);
         if (!string.IsNullOrWhiteSpace(PriceOverridePath))
         {
@@ -117,6 +138,8 @@ public sealed class SetFalConfigurationCommand : PSCmdlet
         saved.RequestTimeoutSeconds = s.RequestTimeoutSeconds ?? saved.RequestTimeoutSeconds;
         saved.MaxRetries = s.MaxRetries ?? saved.MaxRetries;
         saved.RetryBaseDelaySeconds = s.RetryBaseDelaySeconds ?? saved.RetryBaseDelaySeconds;
+        saved.DownloadIdleTimeoutSeconds = s.DownloadIdleTimeoutSeconds ?? saved.DownloadIdleTimeoutSeconds;
+        saved.DownloadMinBytesPerSecond = s.DownloadMinBytesPerSecond ?? saved.DownloadMinBytesPerSecond;
         saved.JournalPath = s.JournalPath ?? saved.JournalPath;
         saved.PriceOverridePath = s.PriceOverridePath ?? saved.PriceOverridePath;
         try
@@ -135,7 +158,8 @@ public sealed class SetFalConfigurationCommand : PSCmdlet
 
 /// <summary>
 /// <para type="synopsis">Gets the FalVideo settings in effect for this session.</para>
-/// <para type="description">Shows base URLs, where the API key comes from (never the key), timeouts and retries.</para>
+/// <para type="description">Shows base URLs, where the API key comes from (never the key), timeouts, retries and
+/// download limits.</para>
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "FalConfiguration")]
 [OutputType(typeof(FalConfigurationInfo))]
@@ -145,7 +169,7 @@ public sealed class GetFalConfigurationCommand : PSCmdlet
     protected override void ProcessRecord() => WriteObject(FalConfigurationInfo.Current());
 }
 
-/// <summary>The settings in effect: URLs, key source (never the key), timeout in seconds, retries.</summary>
+/// <summary>The settings in effect: URLs, key source (never the key), timeouts in seconds, retries, download limits.</summary>
 public sealed class FalConfigurationInfo
 {
     /// <summary>Queue base URL in use.</summary>
@@ -160,6 +184,10 @@ public sealed class FalConfigurationInfo
     public int MaxRetries { get; init; }
     /// <summary>First retry back-off delay in seconds.</summary>
     public double RetryBaseDelaySeconds { get; init; }
+    /// <summary>Seconds a video download may receive no byte before it fails.</summary>
+    public double DownloadIdleTimeoutSeconds { get; init; }
+    /// <summary>Lowest average rate of a video download, bytes per second, checked once the idle timeout has passed.</summary>
+    public long DownloadMinBytesPerSecond { get; init; }
     /// <summary>Job journal file in use.</summary>
     public string JournalPath { get; init; } = "";
     /// <summary>Price override file in use, or null.</summary>
@@ -178,6 +206,7 @@ public sealed class FalConfigurationInfo
         {
             QueueUrl = o.QueueBaseUrl, RestUrl = o.RestBaseUrl, ApiKeySource = source,
             RequestTimeoutSeconds = o.RequestTimeout.TotalSeconds, MaxRetries = o.MaxRetries, RetryBaseDelaySeconds = o.RetryBaseDelay.TotalSeconds,
+            DownloadIdleTimeoutSeconds = o.DownloadIdleTimeout.TotalSeconds, DownloadMinBytesPerSecond = o.DownloadMinBytesPerSecond,
             JournalPath = s.Journal.FilePath,
             PriceOverridePath = s.PriceOverridePath ?? (Environment.GetEnvironmentVariable(FalSettings.PriceOverridesVariable) is { Length: > 0 } env ? env
                 : SavedConfiguration.Load()?.PriceOverridePath),

@@ -35,6 +35,19 @@ public sealed class FalSettings
     /// Retry-After wins), or null for the default (1).</summary>
     public double? RetryBaseDelaySeconds { get; set; }
 
+    /// <summary>Environment variable for <see cref="DownloadIdleTimeoutSeconds"/>: seconds, a number greater than zero.</summary>
+    public const string DownloadIdleTimeoutVariable = "FALVIDEO_DOWNLOAD_IDLE_TIMEOUT";
+    /// <summary>Environment variable for <see cref="DownloadMinBytesPerSecond"/>: bytes per second, a whole number of at least 1.</summary>
+    public const string DownloadMinRateVariable = "FALVIDEO_DOWNLOAD_MIN_BYTES_PER_SECOND";
+
+    /// <summary>Seconds a video download may receive no byte before it fails, or null for the environment variable,
+    /// the saved file or the default (60; <see cref="FalClientOptions.DownloadIdleTimeout"/>).</summary>
+    public double? DownloadIdleTimeoutSeconds { get; set; }
+    /// <summary>Lowest average rate of a video download in bytes per second, checked once the idle timeout has passed,
+    /// or null for the environment variable, the saved file or the default (8192;
+    /// <see cref="FalClientOptions.DownloadMinBytesPerSecond"/>).</summary>
+    public long? DownloadMinBytesPerSecond { get; set; }
+
     /// <summary>Journal file for this session, or null for FALVIDEO_JOURNAL / the default under local application data.</summary>
     public string? JournalPath { get; set; }
 
@@ -108,6 +121,25 @@ public sealed class FalSettings
         if ((RequestTimeoutSeconds ?? saved?.RequestTimeoutSeconds) is { } t) options.RequestTimeout = TimeSpan.FromSeconds(t);
         if ((MaxRetries ?? saved?.MaxRetries) is { } m) options.MaxRetries = m;
         if ((RetryBaseDelaySeconds ?? saved?.RetryBaseDelaySeconds) is { } d) options.RetryBaseDelay = TimeSpan.FromSeconds(d);
+        if ((DownloadIdleTimeoutSeconds ?? PositiveEnv(DownloadIdleTimeoutVariable) ?? Positive(saved?.DownloadIdleTimeoutSeconds)) is { } idle)
+            options.DownloadIdleTimeout = TimeSpan.FromSeconds(idle);
+        if ((DownloadMinBytesPerSecond ?? (long?)WholeEnv(DownloadMinRateVariable) ?? (saved?.DownloadMinBytesPerSecond is > 0 ? saved.DownloadMinBytesPerSecond : null)) is { } rate)
+            options.DownloadMinBytesPerSecond = rate;
         return options;
     }
+
+    /// <summary>Seconds at most this long are accepted: <see cref="FalClientOptions"/> refuses timeouts over one day.</summary>
+    internal const double MaxDownloadIdleTimeoutSeconds = 86400;
+
+    // A value that is not a positive number is ignored, as an unparsable URL variable is: the setting keeps its
+    // default rather than failing every download of the session.
+    private static double? Positive(double? value) => value is > 0 and <= MaxDownloadIdleTimeoutSeconds ? value : null;
+
+    private static double? PositiveEnv(string name) =>
+        double.TryParse(Environment.GetEnvironmentVariable(name), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v)
+            ? Positive(v) : null;
+
+    private static long? WholeEnv(string name) =>
+        long.TryParse(Environment.GetEnvironmentVariable(name), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var v) && v > 0
+            ? v : null;
 }

@@ -27,6 +27,10 @@ public sealed class SavedConfiguration
     [JsonPropertyName("maxRetries")] public int? MaxRetries { get; set; }
     /// <summary>First retry delay, seconds.</summary>
     [JsonPropertyName("retryBaseDelaySeconds")] public double? RetryBaseDelaySeconds { get; set; }
+    /// <summary>Seconds a download may receive no byte.</summary>
+    [JsonPropertyName("downloadIdleTimeoutSeconds")] public double? DownloadIdleTimeoutSeconds { get; set; }
+    /// <summary>Lowest average download rate, bytes per second.</summary>
+    [JsonPropertyName("downloadMinBytesPerSecond")] public long? DownloadMinBytesPerSecond { get; set; }
     /// <summary>Job journal file.</summary>
     [JsonPropertyName("journalPath")] public string? JournalPath { get; set; }
     /// <summary>Price override file.</summary>
