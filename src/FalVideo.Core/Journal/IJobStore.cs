@@ -98,7 +98,7 @@ public interface IJobStore
     long Import(IEnumerable<JournalRecord> records);
 
     /// <summary>Those of <paramref name="jobs"/> the store has no record of (matched by request id, or by journal id for
-    /// a submission without one): what <c>Remove-FalJob</c> reports as an error instead of silently doing nothing.</summary>
+    /// a submission without one: <see cref="JobJournal.KeyOf(FalJob)"/>): what <c>Remove-FalJob</c> reports as an error instead of silently doing nothing.</summary>
     /// <param name="jobs">The jobs to look for.</param>
     /// <exception cref="IOException">The store exists but cannot be read.</exception>
     IReadOnlyList<FalJob> FindUnknown(IReadOnlyCollection<FalJob> jobs);

@@ -233,7 +233,14 @@ public sealed class JobJournal : IJobStore
     {
         lock (s_gate)
         {
-            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(FilePath)!);
+            if (!File.Exists(FilePath))
+            {
+                // The journal holds prompts and inputs: its folder (when created here), the journal and its lock file
+                // are owner-only, as the SQLite store's are.
+                OwnerOnly.CreateDirectory(System.IO.Path.GetDirectoryName(FilePath)!);
+                OwnerOnly.CreateFile(LockPath);
+                OwnerOnly.CreateFile(FilePath);
+            }
             using var held = AcquireLock();
             // bufferSize 1: the batch goes to the file in one write call, not through a 4 KB buffer (.NET Framework refuses
             // 0, which .NET takes for the same).
@@ -534,7 +541,7 @@ public sealed class JobJournal : IJobStore
             using var stream = OpenForReading();
             foreach (var key in Marks(stream, stream.Length).Keys) known.Add(key);
         }
-        return jobs.Where(j => !known.Contains(KeyOf(j)) && !(j.JournalId is { Length: > 0 } id && known.Contains("journal:" + id))).ToList();
+        return jobs.Where(j => !known.Contains(KeyOf(j))).ToList();
     }
 
     /// <summary>The latest known state of the jobs whose last status is one of <paramref name="statuses"/>: the whole

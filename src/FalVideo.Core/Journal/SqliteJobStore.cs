@@ -221,7 +221,7 @@ public sealed class SqliteJobStore : IJobStore
                 find.Parameters[0].Value = key;
                 return find.ExecuteScalar() is not null;
             }
-            return jobs.Where(j => !Known(JobJournal.KeyOf(j)) && !(j.JournalId is { Length: > 0 } id && Known("journal:" + id))).ToList();
+            return jobs.Where(j => !Known(JobJournal.KeyOf(j))).ToList();
         });
     }
 
@@ -428,6 +428,9 @@ public sealed class SqliteJobStore : IJobStore
                 using var transaction = connection.BeginTransaction();
                 CreateSchema(connection, transaction);
                 transaction.Commit();
+                // While this connection holds them open, so they exist: the WAL files SQLite created.
+                OwnerOnly.RestrictExisting(FilePath + "-wal");
+                OwnerOnly.RestrictExisting(FilePath + "-shm");
             }
             s_ready[FilePath] = true;
         }
