@@ -420,9 +420,9 @@ public sealed class JobJournal : IJobStore
             pair.Value.Forget = true;
             jobs++;
         }
-        // A key given to Remove that no line uses yet may still be appended meanwhile.
+        if (jobs == 0) return (0, 0);
+        // A line appended meanwhile may name a job the first read did not see: Remove's keys still apply to it.
         bool Forgotten(string key) => marks.TryGetValue(key, out var m) ? m.Forget : forget(key, null);
-        if (jobs == 0 && !marks.Keys.Any(k => Forgotten(k))) return (0, 0);
 
         var folder = System.IO.Path.GetDirectoryName(FilePath)!;
         var temp = System.IO.Path.Combine(folder, $".{System.IO.Path.GetFileName(FilePath)}.{Guid.NewGuid():N}.tmp");
