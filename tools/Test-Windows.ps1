@@ -16,19 +16,22 @@
     it; each time a job must complete and the other module must still serialize with its own copy.
   - Connection limit: 8 jobs of 4 s each followed at once by Wait-FalJob. .NET Framework's default of 2 connections
     per host would make that take 16 s or more; the check passes under 12 s.
+  - OwnerOnly: a job store created in a new folder (SQLite jobs.db with its -wal and -shm, and a JSON Lines journal
+    with its lock file): on Windows the folder and every file must have a protected access list (nothing inherited)
+    granting full control to the current user and SYSTEM only; elsewhere, modes 700 and 600.
   Prints one PASS or FAIL line per check and exits 1 when any failed. It also runs on Linux and macOS with pwsh.
 .PARAMETER Only
-  Runs only the named checks: Pester, CoLoading, ConnectionLimit (with -File, separate them with commas).
+  Runs only the named checks: Pester, CoLoading, ConnectionLimit, OwnerOnly (with -File, separate them with commas).
 #>
 [CmdletBinding()]
 param(
-    [string[]] $Only = @('Pester', 'CoLoading', 'ConnectionLimit')
+    [string[]] $Only = @('Pester', 'CoLoading', 'ConnectionLimit', 'OwnerOnly')
 )
 $ErrorActionPreference = 'Stop'
 # -File passes "a,b" as one string.
 $Only = @($Only | ForEach-Object { $_ -split ',' } | ForEach-Object { $_.Trim() } | Where-Object { $_ })
-$unknown = @($Only | Where-Object { $_ -notin 'Pester', 'CoLoading', 'ConnectionLimit' })
-if ($unknown) { throw "Unknown check(s): $($unknown -join ', '); allowed: Pester, CoLoading, ConnectionLimit." }
+$unknown = @($Only | Where-Object { $_ -notin 'Pester', 'CoLoading', 'ConnectionLimit', 'OwnerOnly' })
+if ($unknown) { throw "Unknown check(s): $($unknown -join ', '); allowed: Pester, CoLoading, ConnectionLimit, OwnerOnly." }
 $root = (Resolve-Path (Join-Path $PSScriptRoot '..')).Path
 # This shell's executable (not the process path: the pinned pwsh runs inside dotnet.exe).
 $shell = if ($PSVersionTable.PSEdition -eq 'Core') {
@@ -118,6 +121,48 @@ if (`$PSVersionTable.PSEdition -ne 'Core') { "LIMIT=`$([System.Net.ServicePointM
         }
     }
     finally { $emulator.Process | Stop-Process -Force -ErrorAction Ignore }
+}
+
+if ($Only -contains 'OwnerOnly') {
+    # No fal request: the store is written directly through the module's own types, in a folder that does not exist yet.
+    $folder = Join-Path ([System.IO.Path]::GetTempPath()) "falvideo-acl-$([guid]::NewGuid().ToString('N'))"
+    $script = @"
+`$ErrorActionPreference = 'Stop'
+Import-Module '$manifest'
+`$job = New-Object FalVideo.Jobs.FalJob -Property @{ RequestId = 'acl-check'; EndpointId = 'fal-ai/acl-check' }
+`$sqlite = Join-Path '$folder' 'store/jobs.db'
+[FalVideo.Journal.JobStore]::Open(`$sqlite).Append('submitted', `$job)
+[FalVideo.Journal.JobStore]::Open((Join-Path '$folder' 'journal/journal.jsonl')).Append('submitted', `$job)
+# The pooled connection keeps jobs.db-wal and jobs.db-shm open, so they exist while this runs.
+`$paths = @((Join-Path '$folder' 'store'), `$sqlite, "`$sqlite-wal", "`$sqlite-shm", (Join-Path '$folder' 'journal'),
+    (Join-Path '$folder' 'journal/journal.jsonl'), (Join-Path '$folder' 'journal/journal.jsonl.lock'))
+`$onWindows = [System.Environment]::OSVersion.Platform -eq 'Win32NT'
+`$me = if (`$onWindows) { [System.Security.Principal.WindowsIdentity]::GetCurrent().User.Value }
+foreach (`$path in `$paths) {
+    if (-not (Test-Path `$path)) { "BAD `$path is missing"; continue }
+    if (`$onWindows) {
+        `$acl = Get-Acl `$path
+        `$rules = @(`$acl.GetAccessRules(`$true, `$true, [System.Security.Principal.SecurityIdentifier]))
+        `$sids = @(`$rules | ForEach-Object { `$_.IdentityReference.Value } | Sort-Object -Unique)
+        `$full = @(`$rules | Where-Object { `$_.AccessControlType -eq 'Allow' -and (`$_.FileSystemRights -band [System.Security.AccessControl.FileSystemRights]::FullControl) -eq [System.Security.AccessControl.FileSystemRights]::FullControl })
+        `$ok = `$acl.AreAccessRulesProtected -and `$rules.Count -eq `$full.Count -and (`$sids -join ',') -eq ((@(`$me, 'S-1-5-18') | Sort-Object) -join ',')
+        "`$(if (`$ok) { 'OK' } else { 'BAD' }) `$path protected=`$(`$acl.AreAccessRulesProtected) `$((`$rules | ForEach-Object { "`$(`$_.IdentityReference.Value):`$(`$_.AccessControlType):`$(`$_.FileSystemRights)" }) -join ' ')"
+    } else {
+        `$mode = (& stat -c '%a' `$path 2>`$null); if (-not `$mode) { `$mode = (& stat -f '%Lp' `$path) }
+        `$want = if (Test-Path `$path -PathType Container) { '700' } else { '600' }
+        "`$(if (`$mode -eq `$want) { 'OK' } else { 'BAD' }) `$path mode `$mode"
+    }
+}
+"@
+    try {
+        $run = Invoke-Child $script
+        $bad = @($run.Output -split "`n" | Where-Object { $_ -match '^BAD ' })
+        $okCount = @($run.Output -split "`n" | Where-Object { $_ -match '^OK ' }).Count
+        $ok = $run.Code -eq 0 -and $bad.Count -eq 0 -and $okCount -eq 7
+        if (-not $ok) { $run.Output }
+        Add-Result 'OwnerOnly' $ok "$okCount of 7 store folders and files owner-only$(if ($bad) { '; ' + ($bad -join '; ') })"
+    }
+    finally { Remove-Item $folder -Recurse -Force -ErrorAction Ignore }
 }
 
 $failed = @($results | Where-Object { -not $_.Passed }).Count

@@ -58,6 +58,51 @@ public interface IJobStore
     /// <exception cref="IOException">The store exists but cannot be read.</exception>
     IReadOnlyList<FalJob> FindByIdempotencyKeys(IReadOnlyCollection<string> keys, Action<string>? warn = null);
 
+    /// <summary>
+    /// The jobs not finished for the user (<see cref="UnfinishedJobs"/>): open jobs with a request id first, then
+    /// completed jobs whose save was asked for and never recorded, each in the order first recorded. The SQLite store
+    /// reads them through a partial index holding only those rows; the JSON Lines journal reads its file once.
+    /// </summary>
+    /// <param name="ambiguous">The number of open submissions without a request id (ambiguous), which are left out.</param>
+    /// <param name="warn">Receives one message per entry that could not be read.</param>
+    /// <exception cref="IOException">The store exists but cannot be read.</exception>
+    IReadOnlyList<FalJob> ReadUnfinished(out int ambiguous, Action<string>? warn = null);
+
+    /// <summary>The number of jobs <paramref name="filter"/> matches (0 for an empty filter): what -WhatIf and -Confirm
+    /// of a prune say.</summary>
+    /// <param name="filter">Which jobs.</param>
+    /// <exception cref="IOException">The store exists but cannot be read.</exception>
+    long Count(JobFilter filter);
+
+    /// <summary>
+    /// Forgets the jobs <paramref name="filter"/> matches (every entry of each; nothing for an empty filter), in
+    /// bounded memory and without holding other writers back for more than a moment: the SQLite store deletes a few
+    /// hundred jobs per transaction, the JSON Lines journal streams its rewrite and holds its lock only to copy what was
+    /// appended meanwhile and rename. Nothing is sent to fal.
+    /// </summary>
+    /// <param name="filter">Which jobs.</param>
+    /// <param name="progress">Receives the number of jobs forgotten so far, after each step.</param>
+    /// <returns>The number of jobs forgotten.</returns>
+    /// <exception cref="IOException">The store cannot be written, or another process held it too long.</exception>
+    /// <exception cref="UnauthorizedAccessException">The store or its folder is not writable.</exception>
+    long Prune(JobFilter filter, Action<long>? progress = null);
+
+    /// <summary>
+    /// Appends many captured entries (<see cref="JobJournal.Capture"/>) fast, in order: the bulk path for seeding a
+    /// store (a benchmark's million jobs, a migration). Unlike <see cref="AppendMany"/> the entries are committed in
+    /// several steps, so a crash midway keeps a prefix of them; the store is on the disk when this returns.
+    /// </summary>
+    /// <param name="records">The entries, read once, as they come (a lazy sequence keeps memory bounded).</param>
+    /// <returns>The number of entries written.</returns>
+    /// <exception cref="IOException">The store cannot be written.</exception>
+    long Import(IEnumerable<JournalRecord> records);
+
+    /// <summary>Those of <paramref name="jobs"/> the store has no record of (matched by request id, or by journal id for
+    /// a submission without one: <see cref="JobJournal.KeyOf(FalJob)"/>): what <c>Remove-FalJob</c> reports as an error instead of silently doing nothing.</summary>
+    /// <param name="jobs">The jobs to look for.</param>
+    /// <exception cref="IOException">The store exists but cannot be read.</exception>
+    IReadOnlyList<FalJob> FindUnknown(IReadOnlyCollection<FalJob> jobs);
+
     /// <summary>Forgets <paramref name="jobs"/> (every entry of each) locally; nothing is sent to fal.</summary>
     /// <param name="jobs">The jobs to forget.</param>
     /// <returns>The number of entries removed.</returns>

@@ -194,7 +194,7 @@ public sealed class JobJournal : IJobStore
             SubmittedAt = job.SubmittedAt, StatusUrl = job.StatusUrl, ResponseUrl = job.ResponseUrl, CancelUrl = job.CancelUrl,
             Input = submission ? job.Input : null, VideoUrl = job.VideoUrl, Error = job.Error, ErrorType = job.ErrorType,
             LastError = job.LastError, SavedPath = NullIfEmpty(savedPath), IdempotencyKey = submission ? job.IdempotencyKey : null,
-            SaveDirectory = NullIfEmpty(job.SaveDirectory),
+            SaveDirectory = NullIfEmpty(job.SaveDirectory), RouteReason = submission ? job.RouteReason : null,
         };
         // One buffer and writer per thread, reused: the writer sizes its requests for the worst-case escaping of every
         // string (six bytes a character), so a fresh buffer per line would be regrown several times.
@@ -233,7 +233,14 @@ public sealed class JobJournal : IJobStore
     {
         lock (s_gate)
         {
-            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(FilePath)!);
+            if (!File.Exists(FilePath))
+            {
+                // The journal holds prompts and inputs: its folder (when created here), the journal and its lock file
+                // are owner-only, as the SQLite store's are.
+                OwnerOnly.CreateDirectory(System.IO.Path.GetDirectoryName(FilePath)!);
+                OwnerOnly.CreateFile(LockPath);
+                OwnerOnly.CreateFile(FilePath);
+            }
             using var held = AcquireLock();
             // bufferSize 1: the batch goes to the file in one write call, not through a 4 KB buffer (.NET Framework refuses
             // 0, which .NET takes for the same).
@@ -315,9 +322,8 @@ public sealed class JobJournal : IJobStore
 
     /// <summary>
     /// Forgets <paramref name="jobs"/>: every entry of each (matched by <see cref="KeyOf(FalJob)"/>) is removed. Only the local
-    /// journal changes; nothing is sent to fal. The journal is rewritten safely: the kept lines go to a new file beside
-    /// it, which is flushed to disk and then renamed over the journal in one step, under the journal's lock, so a
-    /// crash leaves either the old or the new journal and no concurrent append is lost. Unreadable lines are kept.
+    /// journal changes; nothing is sent to fal. The journal is rewritten as <see cref="Prune"/> rewrites it: streamed,
+    /// with the lock held only to copy what was appended meanwhile and rename. Unreadable lines are kept.
     /// </summary>
     /// <param name="jobs">The jobs to forget.</param>
     /// <returns>The number of entries (lines) removed.</returns>
@@ -331,41 +337,211 @@ public sealed class JobJournal : IJobStore
         var keys = list.Select(KeyOf).Concat(list.Where(j => j.JournalId is { Length: > 0 }).Select(j => "journal:" + j.JournalId))
             .ToHashSet(StringComparer.Ordinal);
         if (keys.Count == 0) return 0;
+        return (int)Rewrite((key, _) => keys.Contains(key)).Lines;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Reads the journal once, keeping a small mark (status, submission time) per job.</remarks>
+    public long Count(JobFilter filter)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        if (filter.IsEmpty || !File.Exists(FilePath)) return 0;
+        using var stream = OpenForReading();
+        return Marks(stream, stream.Length).Values.Distinct().LongCount(m => filter.Matches(m.Status, m.Submitted));
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Streams the rewrite: a first read (without the lock) marks the jobs to forget, keeping a small mark per job; a
+    /// second copies every other line to a new file beside the journal; then, under the lock, the lines appended since
+    /// the first read are copied too (those of a forgotten job dropped), the new file is flushed to disk and renamed
+    /// over the journal in one step. Appenders wait only for that last step. A second lock file
+    /// (<c>&lt;journal&gt;.rewrite.lock</c>) keeps two rewrites from running at once.
+    /// </remarks>
+    public long Prune(JobFilter filter, Action<long>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        if (filter.IsEmpty) return 0;
+        var forgotten = Rewrite((_, mark) => mark is not null && filter.Matches(mark.Status, mark.Submitted)).Jobs;
+        progress?.Invoke(forgotten);
+        return forgotten;
+    }
+
+    /// <summary>A job's status and submission time as a pass over the journal leaves them.</summary>
+    private sealed class JobMark
+    {
+        public FalJobStatus Status;
+        public DateTimeOffset Submitted;
+        public bool Forget;
+    }
+
+    /// <summary>The mark of every job in the first <paramref name="end"/> bytes, by each key its lines use (a write-ahead
+    /// job's journal key and its request id name the same mark).</summary>
+    private static Dictionary<string, JobMark> Marks(FileStream stream, long end)
+    {
+        var marks = new Dictionary<string, JobMark>(StringComparer.Ordinal);
+        foreach (var line in Lines(stream, 0, end))
+        {
+            if (Parse(line) is not { } e || KeyOf(e) is not { } key) continue;
+            if (!marks.TryGetValue(key, out var mark))
+            {
+                if (e.RequestId is { Length: > 0 } && e.JournalId is { Length: > 0 } jid && marks.TryGetValue("journal:" + jid, out var ahead))
+                    mark = ahead;
+                else
+                    mark = new JobMark { Submitted = e.Time };
+                marks[key] = mark;
+            }
+            mark.Status = e.Status ?? mark.Status;
+            if (e.SubmittedAt is { } at && at != default) mark.Submitted = at;
+        }
+        return marks;
+    }
+
+    /// <summary>
+    /// Rewrites the journal without the jobs <paramref name="forget"/> picks (given each key and its mark). Returns
+    /// the number of lines and of jobs removed.
+    /// </summary>
+    private (long Lines, long Jobs) Rewrite(Func<string, JobMark?, bool> forget)
+    {
+        if (!File.Exists(FilePath)) return (0, 0);
+        using var rewriting = AcquireLock(FilePath + ".rewrite.lock");
+        long snapshot;
         lock (s_gate)
         {
-            if (!File.Exists(FilePath)) return 0;
-            using var held = AcquireLock();
-            var removed = 0;
-            var kept = new MemoryStream();
-            foreach (var line in File.ReadAllText(FilePath, Encoding.UTF8).Split('\n'))
-            {
-                if (line.Length == 0) continue;
-                if (Parse(line) is { } e && KeyOf(e) is { } key && keys.Contains(key))
-                {
-                    removed++;
-                    continue;
-                }
-                kept.Write(Encoding.UTF8.GetBytes(line + "\n"));
-            }
-            if (removed == 0) return 0;
-
-            var temp = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(FilePath)!, $".{System.IO.Path.GetFileName(FilePath)}.{Guid.NewGuid():N}.tmp");
-            try
-            {
-                using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-                {
-                    kept.Position = 0;
-                    kept.CopyTo(file);
-                    file.Flush(flushToDisk: true);
-                }
-                File.Move(temp, FilePath, overwrite: true);
-            }
-            finally
-            {
-                try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            }
-            return removed;
+            // Under the append lock: an append's block is never half-counted.
+            using (AcquireLock(LockPath)) snapshot = new FileInfo(FilePath).Length;
         }
+        Dictionary<string, JobMark> marks;
+        using (var stream = OpenForReading()) marks = Marks(stream, snapshot);
+        long jobs = 0;
+        foreach (var pair in marks)
+        {
+            if (pair.Value.Forget || !forget(pair.Key, pair.Value)) continue;
+            pair.Value.Forget = true;
+            jobs++;
+        }
+        if (jobs == 0) return (0, 0);
+        // A line appended meanwhile may name a job the first read did not see: Remove's keys still apply to it.
+        bool Forgotten(string key) => marks.TryGetValue(key, out var m) ? m.Forget : forget(key, null);
+
+        var folder = System.IO.Path.GetDirectoryName(FilePath)!;
+        var temp = System.IO.Path.Combine(folder, $".{System.IO.Path.GetFileName(FilePath)}.{Guid.NewGuid():N}.tmp");
+        long removed = 0;
+        try
+        {
+            OwnerOnly.CreateFile(temp);
+            using (var output = new FileStream(temp, FileMode.Open, FileAccess.Write, FileShare.None, 64 * 1024))
+            {
+                using (var input = OpenForReading()) removed += CopyKept(input, 0, snapshot, output, Forgotten);
+                // The bulk reaches the disk before the lock is taken; under it only the few lines appended meanwhile do.
+                output.Flush(flushToDisk: true);
+                lock (s_gate)
+                {
+                    using var held = AcquireLock(LockPath);
+                    using (var input = OpenForReading()) removed += CopyKept(input, snapshot, input.Length, output, Forgotten);
+                    output.Flush(flushToDisk: true);
+                    output.Dispose();
+                    if (removed > 0) File.Move(temp, FilePath, overwrite: true);
+                }
+            }
+        }
+        finally
+        {
+            try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+        return (removed, jobs);
+    }
+
+    /// <summary>Copies the lines of [<paramref name="start"/>, <paramref name="end"/>) but those of forgotten jobs (kept:
+    /// unreadable lines), each ending in a newline; returns the number of lines left out.</summary>
+    private static long CopyKept(FileStream input, long start, long end, FileStream output, Func<string, bool> forgotten)
+    {
+        long removed = 0;
+        foreach (var line in Lines(input, start, end))
+        {
+            if (Parse(line) is { } e && KeyOf(e) is { } key && forgotten(key))
+            {
+                removed++;
+                continue;
+            }
+            output.Write(line, 0, line.Length);
+            output.WriteByte((byte)'\n');
+        }
+        return removed;
+    }
+
+    /// <summary>The non-empty lines (without their newline) between two offsets; a last line without a newline (torn)
+    /// included.</summary>
+    private static IEnumerable<byte[]> Lines(FileStream stream, long start, long end)
+    {
+        stream.Seek(start, SeekOrigin.Begin);
+        var buffer = new byte[64 * 1024];
+        var line = new MemoryStream();
+        var position = start;
+        while (position < end)
+        {
+            var read = stream.Read(buffer, 0, (int)Math.Min(buffer.Length, end - position));
+            if (read == 0) break;
+            position += read;
+            var from = 0;
+            for (var i = 0; i < read; i++)
+            {
+                if (buffer[i] != '\n') continue;
+                line.Write(buffer, from, i - from);
+                from = i + 1;
+                if (line.Length > 0) yield return line.ToArray();
+                line.SetLength(0);
+            }
+            line.Write(buffer, from, read - from);
+        }
+        if (line.Length > 0) yield return line.ToArray();
+    }
+
+    private FileStream OpenForReading() =>
+        new(FilePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 1);
+
+    /// <inheritdoc />
+    /// <remarks>Writes about a megabyte per step under the lock, and flushes to disk once at the end.</remarks>
+    public long Import(IEnumerable<JournalRecord> records)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        const int Step = 1024 * 1024;
+        var block = new MemoryStream();
+        long count = 0;
+        foreach (var record in records)
+        {
+            block.Write(record.Line, 0, record.Line.Length);
+            count++;
+            if (block.Length < Step) continue;
+            WriteBlock(block.ToArray(), flushToDisk: false);
+            block.SetLength(0);
+        }
+        WriteBlock(block.ToArray(), flushToDisk: true);
+        return count;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Reads the whole journal once.</remarks>
+    public IReadOnlyList<FalJob> ReadUnfinished(out int ambiguous, Action<string>? warn = null)
+    {
+        var jobs = ReadJobs(warn);
+        ambiguous = jobs.Count(j => UnfinishedJobs.IsOpen(j) && string.IsNullOrEmpty(j.RequestId));
+        return jobs.Where(j => UnfinishedJobs.IsOpen(j) && !string.IsNullOrEmpty(j.RequestId)).Concat(jobs.Where(UnfinishedJobs.IsUnsaved)).ToList();
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Reads the whole journal once.</remarks>
+    public IReadOnlyList<FalJob> FindUnknown(IReadOnlyCollection<FalJob> jobs)
+    {
+        ArgumentNullException.ThrowIfNull(jobs);
+        if (jobs.Count == 0) return [];
+        var known = new HashSet<string>(StringComparer.Ordinal);
+        if (File.Exists(FilePath))
+        {
+            using var stream = OpenForReading();
+            foreach (var key in Marks(stream, stream.Length).Keys) known.Add(key);
+        }
+        return jobs.Where(j => !known.Contains(KeyOf(j))).ToList();
     }
 
     /// <summary>The latest known state of the jobs whose last status is one of <paramref name="statuses"/>: the whole
@@ -411,6 +587,7 @@ public sealed class JobJournal : IJobStore
         job.SavedPath = e.SavedPath ?? job.SavedPath;
         job.IdempotencyKey = e.IdempotencyKey ?? job.IdempotencyKey;
         job.SaveDirectory = e.SaveDirectory ?? job.SaveDirectory;
+        job.RouteReason = e.RouteReason ?? job.RouteReason;
         // The latest entry speaks for the module's own last error: a later status or save clears it.
         job.LastError = e.LastError;
     }
@@ -424,7 +601,7 @@ public sealed class JobJournal : IJobStore
         SubmittedAt = job.SubmittedAt == default ? null : job.SubmittedAt, StatusUrl = job.StatusUrl, ResponseUrl = job.ResponseUrl,
         CancelUrl = job.CancelUrl, Input = job.Input, VideoUrl = job.VideoUrl, Error = job.Error, ErrorType = job.ErrorType,
         LastError = job.LastError, SavedPath = NullIfEmpty(job.SavedPath), IdempotencyKey = job.IdempotencyKey,
-        SaveDirectory = NullIfEmpty(job.SaveDirectory),
+        SaveDirectory = NullIfEmpty(job.SaveDirectory), RouteReason = job.RouteReason,
     };
 
     /// <summary>A job from a state written by <see cref="StateOf"/>.</summary>
@@ -455,20 +632,22 @@ public sealed class JobJournal : IJobStore
     private static string? NullIfEmpty(string? text) => string.IsNullOrEmpty(text) ? null : text;
 
     /// <summary>Takes the cross-process lock: an exclusive open of the lock file (an OS lock on Windows, flock on Unix).</summary>
-    private FileStream AcquireLock()
+    private FileStream AcquireLock() => AcquireLock(LockPath);
+
+    private static FileStream AcquireLock(string lockPath)
     {
         var clock = Stopwatch.StartNew();
         while (true)
         {
             try
             {
-                return new FileStream(LockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, bufferSize: 1);
+                return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, bufferSize: 1);
             }
-            catch (IOException ex) when (File.Exists(LockPath))
+            catch (IOException ex) when (File.Exists(lockPath))
             {
                 // The caller's entry is not written: say why, so a write-ahead that fails names the lock, not a sharing error.
                 if (clock.Elapsed >= LockTimeout)
-                    throw new IOException($"another process has held the journal's lock {LockPath} for more than {LockTimeout.TotalSeconds:0} s", ex);
+                    throw new IOException($"another process has held the journal's lock {lockPath} for more than {LockTimeout.TotalSeconds:0} s", ex);
                 // Another process is writing; its lines are short, so it is done within milliseconds.
                 Thread.Sleep(Random.Shared.Next(1, 8));
             }
@@ -501,6 +680,7 @@ public sealed class JobJournal : IJobStore
         [JsonPropertyName("saved_path")] public string? SavedPath { get; init; }
         [JsonPropertyName("idempotency_key")] public string? IdempotencyKey { get; init; }
         [JsonPropertyName("save_directory")] public string? SaveDirectory { get; init; }
+        [JsonPropertyName("route_reason")] public string? RouteReason { get; init; }
     }
 }
 

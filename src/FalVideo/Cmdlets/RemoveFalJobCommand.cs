@@ -6,13 +6,14 @@ using FalVideo.PowerShell.Settings;
 namespace FalVideo.PowerShell.Cmdlets;
 
 /// <summary>
-/// <para type="synopsis">Forgets jobs in the local job journal.</para>
-/// <para type="description">Removes every journal entry of the chosen jobs: those submitted before -Before, those whose
+/// <para type="synopsis">Forgets jobs in the local job store.</para>
+/// <para type="description">Removes every record of the chosen jobs: those submitted before -Before, those whose
 /// last recorded status is one of -Status (both together: both must match), or the jobs piped in (e.g. from Get-FalJob).
-/// Only the local journal changes: nothing is cancelled or deleted at fal (Stop-FalJob cancels). A job still InQueue or
-/// InProgress can no longer be resumed from the journal once forgotten. The journal is rewritten safely: a new file is
-/// written beside it and renamed over it in one step, under the journal's lock, so a crash or a parallel runbook loses
-/// nothing. Use -WhatIf to see what would go.</para>
+/// Only the local store changes: nothing is cancelled or deleted at fal (Stop-FalJob cancels). A job still InQueue or
+/// InProgress can no longer be resumed once forgotten. -Before and -Status go through the store in bounded memory and
+/// never hold other writers (a parallel batch writing ahead) back for more than a moment: the SQLite store deletes a few
+/// hundred jobs per transaction, a JSON Lines journal is rewritten as a stream and renamed over the old one in one step.
+/// -WhatIf and -Confirm say how many jobs would go. A piped job the store does not know is an error (FalJobNotFound).</para>
 /// </summary>
 [Cmdlet(VerbsCommon.Remove, "FalJob", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = FilterSet)]
 [OutputType(typeof(FalJob))]
@@ -20,7 +21,8 @@ public sealed class RemoveFalJobCommand : PSCmdlet
 {
     private const string FilterSet = "Filter";
     private const string ByJobSet = "ByJob";
-    private readonly List<FalJob> _chosen = new();
+    private static readonly FalJobStatus[] s_open = [FalJobStatus.Unknown, FalJobStatus.InQueue, FalJobStatus.InProgress];
+    private readonly List<FalJob> _piped = new();
 
     /// <summary>Forgets jobs submitted before this time (local time unless the value says otherwise).</summary>
     [Parameter(ParameterSetName = FilterSet)]
@@ -36,7 +38,8 @@ public sealed class RemoveFalJobCommand : PSCmdlet
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ByJobSet)]
     public FalJob[]? Job { get; set; }
 
-    /// <summary>Emits each job that was forgotten.</summary>
+    /// <summary>Emits each job that was forgotten. With -Before or -Status the matching jobs are read first, so memory
+    /// then grows with their number.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
@@ -46,18 +49,42 @@ public sealed class RemoveFalJobCommand : PSCmdlet
         if (ParameterSetName != FilterSet) return;
         if (Before is null && Status is null)
         {
-            // Forgetting the whole journal by accident would lose every resumable job.
+            // Forgetting the whole store by accident would lose every resumable job.
             ThrowTerminatingError(new ErrorRecord(
                 new ArgumentException("Say which jobs to forget: -Before <date>, -Status <status>, or pipe jobs in (Get-FalJob ... | Remove-FalJob)."),
                 "FalNoJobFilter", ErrorCategory.InvalidArgument, null));
         }
-        DateTimeOffset? before = Before is { } b ? new DateTimeOffset(b) : null;
-        foreach (var job in Journal.ReadJobs(WriteWarning))
+        var filter = new JobFilter(Before is { } b ? new DateTimeOffset(b) : null, Status);
+        var store = Store;
+        var count = Guarded(store, () => store.Count(filter));
+        if (count == 0)
         {
-            if (before is { } limit && job.SubmittedAt >= limit) continue;
-            if (Status is not null && !Status.Contains(job.Status)) continue;
-            Consider(job);
+            WriteVerbose($"No job in {store.FilePath} is {filter}.");
+            return;
         }
+        var open = Guarded(store, () => store.Count(filter with { Statuses = (Status ?? s_open).Intersect(s_open).ToArray() }));
+        var warning = open > 0
+            ? $" ({open} of them Unknown, InQueue or InProgress, which can no longer be resumed once forgotten; fal is not contacted)"
+            : " (fal is not contacted)";
+        if (!ShouldProcess($"{count} job(s) {filter} in {store.FilePath}", $"Forget {count} job(s){warning}")) return;
+        if (PassThru)
+        {
+            // The jobs to emit are the jobs removed: read them, then forget exactly those.
+            var listed = Guarded(store, () => Status is null ? store.ReadJobs(WriteWarning) : store.ReadJobsByStatus(Status, WriteWarning))
+                .Where(j => filter.Matches(j.Status, j.SubmittedAt == default ? DateTimeOffset.MinValue : j.SubmittedAt)).ToList();
+            Forget(store, listed);
+            WriteObject(listed, enumerateCollection: true);
+            return;
+        }
+        var progress = new ProgressRecord(1, "Remove-FalJob", $"Forgetting {count} job(s) in {store.FilePath}");
+        var forgotten = Guarded(store, () => store.Prune(filter, done =>
+        {
+            progress.PercentComplete = (int)Math.Min(100, done * 100 / count);
+            WriteProgress(progress);
+        }));
+        progress.RecordType = ProgressRecordType.Completed;
+        WriteProgress(progress);
+        WriteVerbose($"Forgot {forgotten} job(s) {filter} in {store.FilePath}.");
     }
 
     /// <inheritdoc />
@@ -68,40 +95,64 @@ public sealed class RemoveFalJobCommand : PSCmdlet
         {
             if (string.IsNullOrEmpty(job.RequestId) && string.IsNullOrEmpty(job.JournalId))
             {
-                WriteError(new ErrorRecord(new ArgumentException("This job has neither a request id nor a journal id; it can't be matched to journal entries."),
+                WriteError(new ErrorRecord(new ArgumentException("This job has neither a request id nor a journal id; it can't be matched to the job store's records."),
                     "FalJobNotInJournal", ErrorCategory.InvalidArgument, job));
                 continue;
             }
-            Consider(job);
+            _piped.Add(job);
         }
     }
 
     /// <inheritdoc />
     protected override void EndProcessing()
     {
-        if (_chosen.Count == 0) return;
-        var journal = Journal;
+        if (_piped.Count == 0) return;
+        var store = Store;
+        // One look-up for all piped jobs: the JSON Lines journal answers it with one read.
+        var unknown = new HashSet<FalJob>(Guarded(store, () => store.FindUnknown(_piped)));
+        var chosen = new List<FalJob>();
+        foreach (var job in _piped)
+        {
+            if (unknown.Contains(job))
+            {
+                WriteError(new ErrorRecord(
+                    new ItemNotFoundException($"The job store {store.FilePath} has no record of {Name(job)}; nothing was forgotten for it."),
+                    "FalJobNotFound", ErrorCategory.ObjectNotFound, job));
+                continue;
+            }
+            var warning = job.Status is FalJobStatus.InQueue or FalJobStatus.InProgress
+                ? $"; it is {job.Status} and can no longer be resumed once forgotten (fal is not contacted)"
+                : " (fal is not contacted)";
+            if (ShouldProcess(Name(job), $"Forget in the job store{warning}")) chosen.Add(job);
+        }
+        if (chosen.Count == 0) return;
+        Forget(store, chosen);
+        if (PassThru) WriteObject(chosen, enumerateCollection: true);
+    }
+
+    private static IJobStore Store => FalSettings.Current.Journal;
+
+    private static string Name(FalJob job) =>
+        string.IsNullOrEmpty(job.RequestId) ? $"ambiguous submission to {job.EndpointId} at {job.SubmittedAt:u}" : $"{job.RequestId} ({job.EndpointId})";
+
+    private void Forget(IJobStore store, List<FalJob> jobs)
+    {
+        var removed = Guarded(store, () => store.Remove(jobs));
+        WriteVerbose($"Removed {removed} entries of {jobs.Count} job(s) from {store.FilePath}.");
+    }
+
+    /// <summary>Runs a store operation; a store that can't be read or written ends the command with an error naming it.</summary>
+    private T Guarded<T>(IJobStore store, Func<T> action)
+    {
         try
         {
-            var removed = journal.Remove(_chosen);
-            WriteVerbose($"Removed {removed} entries of {_chosen.Count} job(s) from {journal.FilePath}.");
+            return action();
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            ThrowTerminatingError(new ErrorRecord(ex, "FalJournalNotWritten", ErrorCategory.WriteError, journal.FilePath)
-            { ErrorDetails = new ErrorDetails($"The job journal {journal.FilePath} was not changed: {ex.Message}") });
+            ThrowTerminatingError(new ErrorRecord(ex, "FalJournalNotWritten", ErrorCategory.WriteError, store.FilePath)
+            { ErrorDetails = new ErrorDetails($"The job store {store.FilePath} was not changed: {ex.Message}") });
+            throw; // not reached: ThrowTerminatingError throws
         }
-        if (PassThru) WriteObject(_chosen, enumerateCollection: true);
-    }
-
-    private static IJobStore Journal => FalSettings.Current.Journal;
-
-    private void Consider(FalJob job)
-    {
-        var name = string.IsNullOrEmpty(job.RequestId) ? $"ambiguous submission to {job.EndpointId} at {job.SubmittedAt:u}" : $"{job.RequestId} ({job.EndpointId})";
-        var warning = job.Status is FalJobStatus.InQueue or FalJobStatus.InProgress
-            ? $"; it is {job.Status} and can no longer be resumed from the journal (fal is not contacted)"
-            : " (fal is not contacted)";
-        if (ShouldProcess(name, $"Forget in the job journal{warning}")) _chosen.Add(job);
     }
 }

@@ -174,9 +174,13 @@ public sealed class SqliteJobStoreTests : IDisposable
         for (var i = 0; i < 700; i++) records.Add(JobJournal.Capture("status", Job($"done-{i}", FalJobStatus.Completed)));
         records.Add(JobJournal.Capture("status", Job("running", FalJobStatus.InProgress)));
         store.AppendMany(records);
+        var submitted = Job("x").SubmittedAt;
+        var steps = new List<long>();
 
-        Assert.Equal(0, store.Prune(DateTimeOffset.UtcNow.AddHours(-1), [FalJobStatus.Completed]));
-        Assert.Equal(700, store.Prune(DateTimeOffset.UtcNow.AddMinutes(1), [FalJobStatus.Completed, FalJobStatus.Failed]));
+        Assert.Equal(0, store.Prune(new JobFilter(submitted, [FalJobStatus.Completed])));
+        Assert.Equal(700, store.Prune(new JobFilter(submitted.AddMinutes(1), [FalJobStatus.Completed, FalJobStatus.Failed]), steps.Add));
+        // 256 jobs per transaction: three steps.
+        Assert.Equal([256L, 512L, 700L], steps);
         Assert.Equal(["running"], store.ReadJobs().Select(j => j.RequestId));
     }
 

@@ -192,12 +192,14 @@ public sealed class JournalTests : FaultTestBase
         var left = Ps.Run("Get-FalJob").Output.Select(o => (string)o.Properties["Prompt"].Value).ToList();
         var leftovers = Directory.GetFiles(Path.GetDirectoryName(Ps.JournalPath)!, $".{Path.GetFileName(Ps.JournalPath)}*.tmp");
         ReliabilityRecorder.Record(604, "Journal: forgetting old entries (Remove-FalJob)",
-            $"-WhatIf listed {whatIfLines.Count} jobs and changed {(unchanged ? "nothing" : "THE FILE")}; -Before removed {byDate.Output.Count}, -Status Unknown " +
+            $"-WhatIf said {whatIfLines.Count} things (the filter's count, the piped job) and changed {(unchanged ? "nothing" : "THE FILE")}; -Before removed {byDate.Output.Count}, -Status Unknown " +
             $"{byStatus.Output.Count}, piped Completed jobs {piped.Output.Count}; the queued job stayed; {Emulator.State.Requests - requestsBefore} requests to fal; " +
             $"{leftovers.Length} temporary files left", left.SequenceEqual(["Still queued [emulator:seconds=60]"]) ? "nothing (only what was asked for was forgotten)" : "a job that was not asked for");
 
-        Assert.Equal(3, whatIfLines.Count); // two old jobs and the queued one
-        Assert.Contains(whatIfLines, l => l.Contains("can no longer be resumed", StringComparison.Ordinal));
+        // One line for the filter, with its count (the two old jobs, both still queued), one for the piped queued job.
+        Assert.Equal(2, whatIfLines.Count);
+        Assert.Contains(whatIfLines, l => l.Contains("Forget 2 job(s) (2 of them", StringComparison.Ordinal));
+        Assert.All(whatIfLines, l => Assert.Contains("can no longer be resumed", l));
         Assert.True(unchanged, "-WhatIf must not touch the journal");
         Assert.StartsWith("FalNoJobFilter,", Assert.Single(noFilter.Errors).FullyQualifiedErrorId);
         Assert.Equal(["old-1", "old-2"], byDate.Output.Select(o => o.ToString()));
