@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Management.Automation;
+using FalVideo.Engine;
 using FalVideo.Fal;
+using FalVideo.PowerShell.Engine;
 using FalVideo.PowerShell.Binding;
 using FalVideo.PowerShell.Settings;
 
@@ -95,58 +97,21 @@ public abstract class FalCmdletBase : PSCmdlet, IDisposable
         var problems = BindingProblems.TakeCommandLine(invocation.BoundParameters);
         if (problems.Count == 0) return null;
         var message = $"{string.Join(" ", problems)} {outcome}";
-        return new ErrorRecord(new ArgumentException(message), "FalInvalidInput", ErrorCategory.InvalidArgument, null)
-        {
-            ErrorDetails = new ErrorDetails(message),
-        };
+        return ErrorRecords.Create(FalErrorIds.InvalidInput, message, null, new ArgumentException(message));
     }
 
     /// <summary>Problems recorded while binding this record's parameters (see <see cref="CsvValueAttribute"/>).</summary>
     protected static IReadOnlyList<string> TakeBindingProblems() => BindingProblems.Take();
 
-    /// <summary>An ErrorRecord for a fal failure: the exception's stable id and a fitting category.</summary>
-    protected internal static ErrorRecord ToErrorRecord(Exception ex, object? target, string? context = null)
-    {
-        // Each fal exception carries its own stable error id; only the PowerShell category is decided here.
-        var category = ex switch
-        {
-            FalValidationException => ErrorCategory.InvalidData,
-            FalAuthenticationException => ErrorCategory.AuthenticationError,
-            FalNotFoundException => ErrorCategory.ObjectNotFound,
-            FalRateLimitException => ErrorCategory.LimitsExceeded,
-            FalAmbiguousSubmissionException => ErrorCategory.InvalidResult,
-            FalConfigurationException => ErrorCategory.InvalidArgument,
-            FalProtocolException => ErrorCategory.ProtocolError,
-            FalDownloadException => ErrorCategory.WriteError,
-            FalServerException => ErrorCategory.ResourceUnavailable,
-            OperationCanceledException => ErrorCategory.OperationStopped,
-            IOException or UnauthorizedAccessException => ErrorCategory.WriteError,
-            _ => ErrorCategory.NotSpecified,
-        };
-        var id = ex switch
-        {
-            FalException fe => fe.ErrorId,
-            OperationCanceledException => "FalOperationStopped",
-            IOException or UnauthorizedAccessException => "FalFileError",
-            _ => "FalUnexpectedError",
-        };
-        var record = new ErrorRecord(ex, id, category, target);
-        var message = ex.Message;
-        if (ex is FalValidationException { ValidationErrors.Count: > 0 } ve)
-            message += " " + string.Join("; ", ve.ValidationErrors.Select(e => $"{string.Join(".", e.Location)}: {e.Message}"));
-        if (context is not null) message = $"{context}: {message}";
-        record.ErrorDetails = new ErrorDetails(message);
-        return record;
-    }
+    /// <summary>An ErrorRecord for a failure: the exception's stable id (see <see cref="FalVideo.Engine.FalErrorIds.For"/>) and its category.</summary>
+    protected internal static ErrorRecord ToErrorRecord(Exception ex, object? target, string? context = null) =>
+        ErrorRecords.FromException(ex, target, context);
 
     /// <summary>A non-terminating error about bad input: names the row and every bad field, nothing was sent.</summary>
     protected void WriteInputError(string rowLabel, IEnumerable<string> problems, object? target)
     {
         var message = $"{rowLabel}: {string.Join(" ", problems)} Nothing was sent for this row.";
-        WriteError(new ErrorRecord(new ArgumentException(message), "FalInvalidInput", ErrorCategory.InvalidArgument, target)
-        {
-            ErrorDetails = new ErrorDetails(message),
-        });
+        WriteError(ErrorRecords.Create(FalErrorIds.InvalidInput, message, target, new ArgumentException(message)));
     }
 
     /// <summary>Releases what a derived cmdlet holds (background work first); runs before the client is released.</summary>

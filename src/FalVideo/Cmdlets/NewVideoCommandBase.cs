@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Management.Automation;
+using FalVideo.Engine;
+using FalVideo.PowerShell.Engine;
 using FalVideo.Catalog;
 using FalVideo.Fal;
 using FalVideo.Jobs;
@@ -189,10 +191,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
         {
             // Without the store's answer a re-run could pay twice: the row is not sent.
             var message = $"{label}: not sent: the job store {journal.FilePath} could not be read to check for an earlier submission of this row ({ex.Message}).";
-            Post(seq, () => WriteError(new ErrorRecord(new IOException(message, ex), "FalJournalNotWritten", ErrorCategory.ReadError, row.Id ?? (object?)row.Prompt)
-            {
-                ErrorDetails = new ErrorDetails(message),
-            }));
+            Post(seq, () => WriteError(ErrorRecords.Create(FalErrorIds.JournalNotWritten, message, row.Id ?? (object?)row.Prompt, new IOException(message, ex), FalErrorCategory.ReadError)));
             if (_stopOnError) { Halt(seq, null); StopBatch(); }
             DrainResults(block: false);
             return;
@@ -242,11 +241,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
                           $"journal id {earlier.JournalId}), and sending it again could pay twice. Check fal's dashboard (the request list of " +
                           $"{earlier.EndpointId}). If fal never got it, forget that record (Get-FalJob -Status Unknown | Remove-FalJob) and run the row again; " +
                           "if it did, or to send it anyway, run the row again with -Force.";
-            Post(seq, () => WriteError(new ErrorRecord(new InvalidOperationException(message), "FalAmbiguousEarlierSubmission",
-                ErrorCategory.ResourceExists, row.Id ?? (object?)row.Prompt)
-            {
-                ErrorDetails = new ErrorDetails(message),
-            }));
+            Post(seq, () => WriteError(ErrorRecords.Create(FalErrorIds.AmbiguousEarlierSubmission, message, row.Id ?? (object?)row.Prompt)));
             if (_stopOnError) { Halt(seq, null); StopBatch(); }
             return;
         }
@@ -344,9 +339,11 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     {
         DrainResults(block: true);
         if (StopToken.IsCancellationRequested) throw new PipelineStoppedException();
-        ThrowTerminatingError(_haltError ?? new ErrorRecord(new OperationCanceledException("The batch was stopped by an earlier error; no later row was sent."),
-            "FalBatchStopped", ErrorCategory.OperationStopped, null));
+        ThrowTerminatingError(_haltError ?? ErrorRecords.Create(FalErrorIds.BatchStopped, BatchStoppedMessage, null,
+            new OperationCanceledException(BatchStoppedMessage)));
     }
+
+    private const string BatchStoppedMessage = "The batch was stopped by an earlier error; no later row was sent.";
 
     /// <summary>One row's place among the -ThrottleLimit submissions in flight, given back once (early or at the end).</summary>
     private sealed class Slot(SemaphoreSlim gate)
@@ -532,18 +529,12 @@ public abstract class NewVideoCommandBase : FalCmdletBase
             var message = $"The batch was stopped: the job journal {journal.FilePath} cannot be written ({why}). No row is sent before its " +
                           "journal entry is on disk, so no later row was sent. Fix the journal, or choose another with Set-FalConfiguration " +
                           $"-JournalPath (or {FalVideo.Journal.JobJournal.PathVariable}), then send the remaining rows again.";
-            Halt(seq, new ErrorRecord(new IOException(message, ex), "FalJournalUnavailable", ErrorCategory.WriteError, journal.FilePath)
-            {
-                ErrorDetails = new ErrorDetails(message),
-            });
+            Halt(seq, ErrorRecords.Create(FalErrorIds.JournalUnavailable, message, journal.FilePath, new IOException(message, ex)));
         }
         else if (_stopOnError) Halt(seq, null);
         var rowMessage = $"{label}: not sent: its entry could not be written to the job journal {journal.FilePath} ({cause}). " +
                          "A row is sent only once its journal entry is on disk, so nothing was billed for it.";
-        return new ErrorRecord(new IOException(rowMessage, ex), "FalJournalNotWritten", ErrorCategory.WriteError, target)
-        {
-            ErrorDetails = new ErrorDetails(rowMessage),
-        };
+        return ErrorRecords.Create(FalErrorIds.JournalNotWritten, rowMessage, target, new IOException(rowMessage, ex));
     }
 
     /// <summary>Why the journal could not be written, in words; <paramref name="lasting"/> when retrying cannot help.</summary>

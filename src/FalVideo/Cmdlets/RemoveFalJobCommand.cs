@@ -1,4 +1,6 @@
 using System.Management.Automation;
+using FalVideo.Engine;
+using FalVideo.PowerShell.Engine;
 using FalVideo.Jobs;
 using FalVideo.Journal;
 using FalVideo.PowerShell.Settings;
@@ -47,9 +49,8 @@ public sealed class RemoveFalJobCommand : PSCmdlet
         if (Before is null && Status is null)
         {
             // Forgetting the whole journal by accident would lose every resumable job.
-            ThrowTerminatingError(new ErrorRecord(
-                new ArgumentException("Say which jobs to forget: -Before <date>, -Status <status>, or pipe jobs in (Get-FalJob ... | Remove-FalJob)."),
-                "FalNoJobFilter", ErrorCategory.InvalidArgument, null));
+            const string message = "Say which jobs to forget: -Before <date>, -Status <status>, or pipe jobs in (Get-FalJob ... | Remove-FalJob).";
+            ThrowTerminatingError(ErrorRecords.Create(FalErrorIds.NoJobFilter, message, null, new ArgumentException(message)));
         }
         DateTimeOffset? before = Before is { } b ? new DateTimeOffset(b) : null;
         foreach (var job in Journal.ReadJobs(WriteWarning))
@@ -68,8 +69,8 @@ public sealed class RemoveFalJobCommand : PSCmdlet
         {
             if (string.IsNullOrEmpty(job.RequestId) && string.IsNullOrEmpty(job.JournalId))
             {
-                WriteError(new ErrorRecord(new ArgumentException("This job has neither a request id nor a journal id; it can't be matched to journal entries."),
-                    "FalJobNotInJournal", ErrorCategory.InvalidArgument, job));
+                const string message = "This job has neither a request id nor a journal id; it can't be matched to journal entries.";
+                WriteError(ErrorRecords.Create(FalErrorIds.JobNotInJournal, message, job, new ArgumentException(message)));
                 continue;
             }
             Consider(job);
@@ -88,8 +89,8 @@ public sealed class RemoveFalJobCommand : PSCmdlet
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            ThrowTerminatingError(new ErrorRecord(ex, "FalJournalNotWritten", ErrorCategory.WriteError, journal.FilePath)
-            { ErrorDetails = new ErrorDetails($"The job journal {journal.FilePath} was not changed: {ex.Message}") });
+            ThrowTerminatingError(ErrorRecords.Create(FalErrorIds.JournalNotWritten, $"The job journal {journal.FilePath} was not changed: {ex.Message}",
+                journal.FilePath, ex));
         }
         if (PassThru) WriteObject(_chosen, enumerateCollection: true);
     }

@@ -1,4 +1,6 @@
 using System.Management.Automation;
+using FalVideo.Engine;
+using FalVideo.PowerShell.Engine;
 using FalVideo.Fal;
 using FalVideo.Jobs;
 
@@ -56,8 +58,7 @@ public sealed class SaveFalVideoCommand : JobInputCommandBase
             if (string.IsNullOrEmpty(job.RequestId))
             {
                 var message = $"This job has no request id (an ambiguous submission to {job.EndpointId}), so there is no video to fetch; look for it in fal's dashboard.";
-                WriteError(new ErrorRecord(new InvalidOperationException(message), "FalNoRequestId", ErrorCategory.InvalidOperation, job)
-                { ErrorDetails = new ErrorDetails(message) });
+                WriteError(ErrorRecords.Create(FalErrorIds.NoRequestId, message, job, new InvalidOperationException(message)));
                 continue;
             }
             try { Save(job, folder); }
@@ -83,8 +84,7 @@ public sealed class SaveFalVideoCommand : JobInputCommandBase
                 var message = job.Status == FalJobStatus.Failed
                     ? $"Request {job.RequestId} failed at fal ({job.ErrorType}: {job.Error}); there is no video to save."
                     : $"Request {job.RequestId} is {job.Status}; wait for it first: ... | Wait-FalJob | Save-FalVideo.";
-                WriteError(new ErrorRecord(new InvalidOperationException(message), "FalJobNotCompleted", ErrorCategory.InvalidOperation, job)
-                { ErrorDetails = new ErrorDetails(message) });
+                WriteError(ErrorRecords.Create(FalErrorIds.JobNotCompleted, message, job, new InvalidOperationException(message)));
                 return;
             }
             job.Apply(Run(ct => Client.GetResultAsync(handle, ct)));
@@ -92,8 +92,7 @@ public sealed class SaveFalVideoCommand : JobInputCommandBase
         if (job.VideoUrl is null || !Uri.TryCreate(job.VideoUrl, UriKind.Absolute, out var url))
         {
             var message = $"Request {job.RequestId} completed but its result has no video URL.";
-            WriteError(new ErrorRecord(new InvalidOperationException(message), "FalNoVideo", ErrorCategory.InvalidResult, job)
-            { ErrorDetails = new ErrorDetails(message) });
+            WriteError(ErrorRecords.Create(FalErrorIds.NoVideo, message, job, new InvalidOperationException(message)));
             return;
         }
 
@@ -109,8 +108,7 @@ public sealed class SaveFalVideoCommand : JobInputCommandBase
                 return;
             }
             var message = $"{path} already exists; use -Force to overwrite it.";
-            WriteError(new ErrorRecord(new IOException(message), "FalFileExists", ErrorCategory.ResourceExists, path)
-            { ErrorDetails = new ErrorDetails(message) });
+            WriteError(ErrorRecords.Create(FalErrorIds.FileExists, message, path, new IOException(message)));
             return;
         }
         if (!ShouldProcess(path, $"Save video of request {job.RequestId}")) return;

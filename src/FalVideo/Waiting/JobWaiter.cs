@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Management.Automation;
+using FalVideo.Engine;
+using FalVideo.PowerShell.Engine;
 using System.Threading.Channels;
 using FalVideo.Fal;
 using FalVideo.Jobs;
@@ -181,8 +183,7 @@ internal sealed class JobWaiter : IDisposable
         foreach (var job in _open)
         {
             var message = $"Timed out after {_timeoutSeconds} s waiting for request {job.RequestId} ({job.Model}); it is {job.Status} at fal and still running. Wait again with Wait-FalJob.";
-            _cmdlet.WriteError(new ErrorRecord(new TimeoutException(message), "FalWaitTimeout", ErrorCategory.OperationTimeout, job)
-            { ErrorDetails = new ErrorDetails(message) });
+            _cmdlet.WriteError(ErrorRecords.Create(FalErrorIds.WaitTimeout, message, job, new TimeoutException(message)));
         }
         _open.Clear();
     }
@@ -345,7 +346,7 @@ internal sealed class JobWaiter : IDisposable
             case Failed x:
                 _open.Remove(x.Job);
                 var record = string.IsNullOrEmpty(x.Job.RequestId)
-                    ? new ErrorRecord(x.Error, "FalNoRequestId", ErrorCategory.InvalidOperation, x.Job) { ErrorDetails = new ErrorDetails(x.Error.Message) }
+                    ? ErrorRecords.Create(FalErrorIds.NoRequestId, x.Error.Message, x.Job, x.Error)
                     : FalCmdletBase.ToErrorRecord(x.Error, x.Job, $"Request {x.Job.RequestId}");
                 if (!string.IsNullOrEmpty(x.Job.RequestId))
                 {
@@ -365,8 +366,7 @@ internal sealed class JobWaiter : IDisposable
         var message = job.Status == FalJobStatus.Cancelled
             ? $"Request {job.RequestId} ({job.Model}) was cancelled."
             : $"Request {job.RequestId} ({job.Model}) failed at fal: {job.Error ?? "no error text"} (error_type: {job.ErrorType ?? "none"}).";
-        _cmdlet.WriteError(new ErrorRecord(new InvalidOperationException(message), "FalJobFailed", ErrorCategory.InvalidResult, job)
-        { ErrorDetails = new ErrorDetails(message) });
+        _cmdlet.WriteError(ErrorRecords.Create(FalErrorIds.JobFailed, message, job, new InvalidOperationException(message)));
     }
 
     private void WriteProgress()
