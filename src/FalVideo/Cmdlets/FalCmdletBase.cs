@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Management.Automation;
 using FalVideo.Engine;
 using FalVideo.Fal;
@@ -11,12 +10,12 @@ namespace FalVideo.PowerShell.Cmdlets;
 /// <summary>
 /// What every FalVideo cmdlet shares: the <c>-ApiKey</c> parameter, a cancellation token that Ctrl+C
 /// (StopProcessing) trips, one queue client per invocation, and error records with stable ids.
-/// Worker tasks never call <c>Write*</c>: verbose lines are queued and written on the pipeline thread.
+/// Worker tasks never call <c>Write*</c>: they post to <see cref="Pump"/>, which writes on the pipeline thread.
 /// </summary>
 public abstract class FalCmdletBase : PSCmdlet, IDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
-    private readonly ConcurrentQueue<string> _verbose = new();
+    private EventPump? _events;
     private FalQueueClient? _client;
     private FalClientOptions? _options;
 
@@ -27,6 +26,9 @@ public abstract class FalCmdletBase : PSCmdlet, IDisposable
     [Parameter]
     [ApiKeyTransformation]
     public object? ApiKey { get; set; }
+
+    /// <summary>Carries what background work produces (verbose lines of the client included) to the pipeline thread.</summary>
+    internal EventPump Pump => _events ??= new EventPump(this, _stopping.Token);
 
     /// <summary>Tripped by Ctrl+C.</summary>
     protected CancellationToken StopToken => _stopping.Token;
@@ -44,7 +46,8 @@ public abstract class FalCmdletBase : PSCmdlet, IDisposable
         {
             if (_options is not null) return _options;
             var options = FalSettings.Current.ToClientOptions(ApiKey as string);
-            options.Log = _verbose.Enqueue;
+            var events = Pump;
+            options.Log = line => events.Post(new VerboseReported(line));
             try { options.Validate(); }
             catch (FalException ex) { ThrowTerminatingError(ToErrorRecord(ex, null)); }
             return _options = options;
@@ -61,11 +64,8 @@ public abstract class FalCmdletBase : PSCmdlet, IDisposable
         finally { FlushVerbose(); }
     }
 
-    /// <summary>Writes queued verbose lines; call only on the pipeline thread.</summary>
-    protected internal void FlushVerbose()
-    {
-        while (_verbose.TryDequeue(out var line)) WriteVerbose(line);
-    }
+    /// <summary>Writes what background work posted so far; call only on the pipeline thread.</summary>
+    protected internal void FlushVerbose() => _events?.Drain();
 
     /// <summary>
     /// Writes <paramref name="job"/>'s state to the job journal. A journal that can't be written is a loud

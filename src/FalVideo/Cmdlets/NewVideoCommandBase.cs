@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Management.Automation;
 using FalVideo.Engine;
 using FalVideo.PowerShell.Engine;
@@ -26,10 +25,6 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     // and submitted entries, so a kill mid-batch never leaves a paid job without its save request (see SaveIntents).
     private string? _saveFolder;
     private bool _saveFolderKnown;
-    // Results come back from parallel submissions in any order; they are written in row order.
-    private readonly BlockingCollection<(int Seq, Action Write)> _results = new();
-    private readonly SortedDictionary<int, Action> _ready = new();
-    private int _nextToWrite = 1;
     private SemaphoreSlim? _gate;
     private SemaphoreSlim? _uploadGate;
     private UploadProgress? _uploadProgress;
@@ -577,35 +572,25 @@ public abstract class NewVideoCommandBase : FalCmdletBase
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return ex; }
     }
 
-    private void Post(int seq, Action write)
-    {
-        try { _results.Add((seq, write)); } catch (InvalidOperationException) { }
-    }
-
-    private void Accept((int Seq, Action Write) result)
-    {
-        _ready[result.Seq] = result.Write;
-        while (_ready.Remove(_nextToWrite, out var write))
-        {
-            _nextToWrite++;
-            write();
-        }
-    }
+    // Results come back from parallel submissions in any order; the pump writes them in row order.
+    private void Post(int seq, Action write) => Pump.PostInOrder(seq, write);
 
     /// <summary>Writes what the background submissions produced; with <paramref name="block"/>, until all have ended.</summary>
     private void DrainResults(bool block)
     {
-        while (true)
+        var pump = Pump;
+        if (!block)
         {
-            while (_results.TryTake(out var result)) Accept(result);
+            pump.Drain();
             _uploadProgress?.Write();
             _waiter?.Pump();
-            FlushVerbose();
-            if (!block) return;
-            if (_nextToWrite > _row) return;
-            if (StopToken.IsCancellationRequested) return;
-            // With -Wait, finished jobs are written while the last submissions run, at most 50 ms late.
-            if (_results.TryTake(out var next, _waiter is null ? 100 : 50)) Accept(next);
+            return;
         }
+        // With -Wait, finished jobs are written while the last submissions run, at most 50 ms late.
+        pump.WaitUntil(() => pump.NextInOrder > _row, () =>
+        {
+            _uploadProgress?.Write();
+            _waiter?.Pump();
+        }, _waiter is null ? 100 : 50);
     }
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Management.Automation;
 using FalVideo.Engine;
@@ -14,8 +13,8 @@ namespace FalVideo.PowerShell.Waiting;
 
 /// <summary>
 /// Waits for many fal jobs at once (never one after another), starting on each job as it arrives: a fixed set of
-/// worker tasks (at most the throttle limit) follows the jobs in arrival order and posts events; only the pipeline
-/// thread touches the job objects and writes output, progress and errors, in <see cref="Add"/>, <see cref="Pump"/>
+/// worker tasks (at most the throttle limit) follows the jobs in arrival order and posts events to the cmdlet's
+/// <see cref="EventPump"/>; only the pipeline thread touches the job objects and writes output, progress and errors, in <see cref="Add"/>, <see cref="Pump"/>
 /// and <see cref="Finish"/>. Finished jobs are written as they finish and not kept afterwards, so a pipeline of
 /// thousands of jobs holds only the ones still open.
 /// </summary>
@@ -58,7 +57,7 @@ internal sealed class JobWaiter : IDisposable
     private readonly CancellationToken _stopping;
     private readonly CancellationTokenSource _deadline;
     private readonly IJobStore _journal;
-    private readonly BlockingCollection<WaitEvent> _events = new();
+    private readonly EventPump _pump;
     private readonly Channel<FalJob> _toFollow = Channel.CreateUnbounded<FalJob>(new UnboundedChannelOptions { SingleWriter = true });
     private int _workers;
     // FalJob keeps object identity as its equality, so this set holds each job object once.
@@ -91,6 +90,7 @@ internal sealed class JobWaiter : IDisposable
         _deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         if (timeoutSeconds is { } t) _deadline.CancelAfter(TimeSpan.FromSeconds(t));
         _journal = FalSettings.Current.Journal;
+        _pump = cmdlet.Pump;
     }
 
     /// <summary>Jobs added and not yet finished.</summary>
@@ -129,13 +129,8 @@ internal sealed class JobWaiter : IDisposable
     /// <summary>Writes the jobs finished so far, their errors and the progress, without waiting. Pipeline thread only.</summary>
     public void Pump()
     {
-        while (_events.TryTake(out var e))
-        {
-            _batch.Add(e);
-            if (_batch.Count == MaxBatch) HandleBatch();
-        }
+        _pump.Drain();
         HandleBatch();
-        _cmdlet.FlushVerbose();
         MaybeWriteProgress(force: false);
     }
 
@@ -154,18 +149,12 @@ internal sealed class JobWaiter : IDisposable
         _toFollow.Writer.TryComplete();
         try
         {
-            while (_open.Count > 0 && !_deadline.IsCancellationRequested)
+            // Everything that arrived in one burst is handled together: one journal write for the lot.
+            _pump.WaitUntil(() => _open.Count == 0, () =>
             {
-                // Everything that arrived meanwhile is handled together: one journal write for the lot.
-                if (_events.TryTake(out var e, 250))
-                {
-                    _batch.Add(e);
-                    while (_batch.Count < MaxBatch && _events.TryTake(out e)) _batch.Add(e);
-                    HandleBatch();
-                }
-                _cmdlet.FlushVerbose();
+                HandleBatch();
                 MaybeWriteProgress(force: _open.Count == 0);
-            }
+            }, 250, _deadline.Token);
             if (_added > 0)
                 _cmdlet.WriteProgress(new ProgressRecord(ParentActivityId, "Waiting for fal jobs", "Done") { RecordType = ProgressRecordType.Completed });
         }
@@ -283,10 +272,11 @@ internal sealed class JobWaiter : IDisposable
         catch (Exception ex) { Post(new Failed(job, ex)); }
     }
 
-    private void Post(WaitEvent e)
+    private void Post(WaitEvent e) => _pump.Post(() =>
     {
-        try { _events.Add(e); } catch (ObjectDisposedException) { } catch (InvalidOperationException) { }
-    }
+        _batch.Add(e);
+        if (_batch.Count == MaxBatch) HandleBatch();
+    });
 
     /// <summary>
     /// Applies a batch of events: job states first, then their journal entries in one write, then the output in
