@@ -39,10 +39,7 @@ public sealed class SaveFalVideoCommand : JobInputCommandBase
     // the minimum-rate limit.
     [Parameter]
     [ValidateRange(1, 32)]
-    public int ThrottleLimit { get; set; } = DefaultThrottleLimit;
-
-    /// <summary>Downloads at once unless -ThrottleLimit says otherwise.</summary>
-    public const int DefaultThrottleLimit = 4;
+    public int ThrottleLimit { get; set; } = 4;
 
     // Download progress bars: one per download running, numbered from here.
     private const int ProgressActivityId = 7201;

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Management.Automation;
 using FalVideo.Engine;
 using FalVideo.PowerShell.Engine;
-using System.Threading.Channels;
 using FalVideo.Fal;
 using FalVideo.Jobs;
 using FalVideo.Journal;
@@ -12,8 +11,8 @@ using FalVideo.PowerShell.Settings;
 namespace FalVideo.PowerShell.Waiting;
 
 /// <summary>
-/// Waits for many fal jobs at once (never one after another), starting on each job as it arrives: a fixed set of
-/// worker tasks (at most the throttle limit) follows the jobs in arrival order and posts events to the cmdlet's
+/// Waits for many fal jobs at once (never one after another), starting on each job as it arrives: Core's
+/// <see cref="JobFollower"/> follows them (at most the throttle limit at once) and posts its events to the cmdlet's
 /// <see cref="EventPump"/>; only the pipeline thread touches the job objects and writes output, progress and errors, in <see cref="Add"/>, <see cref="Pump"/>
 /// and <see cref="Finish"/>. Finished jobs are written as they finish and not kept afterwards, so a pipeline of
 /// thousands of jobs holds only the ones still open.
@@ -38,11 +37,6 @@ internal sealed class JobWaiter : IDisposable
     /// <summary>The one command that picks up every job still running at fal, wherever a stop tells the user about them.</summary>
     public const string ResumeCommand = "Get-FalJob -Unfinished | Wait-FalJob | Save-FalVideo";
 
-    private abstract record WaitEvent(FalJob Job);
-    private sealed record StatusChanged(FalJob Job, FalStatus Status) : WaitEvent(Job);
-    private sealed record Finished(FalJob Job, FalStatus Status, FalResult? Result) : WaitEvent(Job);
-    private sealed record Failed(FalJob Job, Exception Error) : WaitEvent(Job);
-
     private const int ParentActivityId = 7101;
     private const int MaxChildBars = 10;
 
@@ -50,21 +44,17 @@ internal sealed class JobWaiter : IDisposable
     private const int MaxBatch = 256;
 
     private readonly FalCmdletBase _cmdlet;
-    private readonly FalQueueClient _client;
-    private readonly Uri _queueBaseUrl;
-    private readonly int _throttleLimit;
+    private readonly JobFollower _follower;
     private readonly int? _timeoutSeconds;
     private readonly CancellationToken _stopping;
     private readonly CancellationTokenSource _deadline;
     private readonly IJobStore _journal;
     private readonly EventPump _pump;
-    private readonly Channel<FalJob> _toFollow = Channel.CreateUnbounded<FalJob>(new UnboundedChannelOptions { SingleWriter = true });
-    private int _workers;
     // FalJob keeps object identity as its equality, so this set holds each job object once.
     private readonly HashSet<FalJob> _open = new();
     // The first jobs get a progress bar each; the rest are counted.
     private readonly List<FalJob> _shown = new();
-    private readonly List<WaitEvent> _batch = new();
+    private readonly List<EngineEvent> _batch = new();
     private readonly List<Task> _saveRequests = new();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private TimeSpan _lastProgress = TimeSpan.FromSeconds(-1);
@@ -82,15 +72,23 @@ internal sealed class JobWaiter : IDisposable
     public JobWaiter(FalCmdletBase cmdlet, FalQueueClient client, Uri queueBaseUrl, int throttleLimit, int? timeoutSeconds, CancellationToken stopping)
     {
         _cmdlet = cmdlet;
-        _client = client;
-        _queueBaseUrl = queueBaseUrl;
-        _throttleLimit = Math.Max(1, throttleLimit);
         _timeoutSeconds = timeoutSeconds;
         _stopping = stopping;
         _deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         if (timeoutSeconds is { } t) _deadline.CancelAfter(TimeSpan.FromSeconds(t));
         _journal = FalSettings.Current.Journal;
         _pump = cmdlet.Pump;
+        _follower = new JobFollower(client, queueBaseUrl, throttleLimit, new Sink(this), _deadline.Token);
+    }
+
+    /// <summary>Hands the follower's events to the pipeline thread, where they are handled in batches.</summary>
+    private sealed class Sink(JobWaiter waiter) : IEngineSink
+    {
+        public void Post(EngineEvent e) => waiter._pump.Post(() =>
+        {
+            waiter._batch.Add(e);
+            if (waiter._batch.Count == MaxBatch) waiter.HandleBatch();
+        });
     }
 
     /// <summary>Jobs added and not yet finished.</summary>
@@ -109,20 +107,7 @@ internal sealed class JobWaiter : IDisposable
         _added++;
         RecordSaveRequest(job);
         if (_shown.Count < MaxChildBars) _shown.Add(job);
-        if (string.IsNullOrEmpty(job.RequestId)) Post(new Failed(job, NoRequestId(job)));
-        else if (job.IsFinished && job.Status != FalJobStatus.Completed) Post(new Finished(job, null!, null));
-        else
-        {
-            _toFollow.Writer.TryWrite(job);
-            // Workers are started as jobs arrive, up to the limit; each then takes the jobs in arrival order, so at
-            // most throttleLimit are followed (a status stream or poll each, then the result) at any moment, and no
-            // task exists per waiting job.
-            if (_workers < _throttleLimit)
-            {
-                _workers++;
-                _ = Task.Run(FollowQueuedAsync);
-            }
-        }
+        _follower.Follow(job);
         Pump();
     }
 
@@ -146,7 +131,7 @@ internal sealed class JobWaiter : IDisposable
     public void Finish()
     {
         _finished = true;
-        _toFollow.Writer.TryComplete();
+        _follower.Complete();
         try
         {
             // Everything that arrived in one burst is handled together: one journal write for the lot.
@@ -185,7 +170,7 @@ internal sealed class JobWaiter : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        _toFollow.Writer.TryComplete();
+        _follower.Complete();
         try { _deadline.Cancel(); } catch (ObjectDisposedException) { }
         if (_open.Count > 0 && !_finished) WarnStopped();
         _deadline.Dispose();
@@ -239,45 +224,6 @@ internal sealed class JobWaiter : IDisposable
         _open.Clear();
     }
 
-    // An ambiguous submission from the journal has no request id: there is nothing at fal this module could follow.
-    private static InvalidOperationException NoRequestId(FalJob job) =>
-        new($"This job has no request id: its submission to {job.EndpointId} was ambiguous (fal may or may not have accepted it), " +
-            "so it cannot be waited for. Look for it in fal's dashboard; forget it with Remove-FalJob.");
-
-    private async Task FollowQueuedAsync()
-    {
-        var ct = _deadline.Token;
-        try
-        {
-            while (await _toFollow.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
-            {
-                while (!ct.IsCancellationRequested && _toFollow.Reader.TryRead(out var job))
-                    await FollowAsync(job, ct).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
-    }
-
-    private async Task FollowAsync(FalJob job, CancellationToken ct)
-    {
-        try
-        {
-            var handle = job.ToHandle(_queueBaseUrl);
-            var final = await _client.WaitForCompletionAsync(handle, s => Post(new StatusChanged(job, s)), ct).ConfigureAwait(false);
-            FalResult? result = null;
-            if (!final.IsFailed) result = await _client.GetResultAsync(handle, ct).ConfigureAwait(false);
-            Post(new Finished(job, final, result));
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
-        catch (Exception ex) { Post(new Failed(job, ex)); }
-    }
-
-    private void Post(WaitEvent e) => _pump.Post(() =>
-    {
-        _batch.Add(e);
-        if (_batch.Count == MaxBatch) HandleBatch();
-    });
-
     /// <summary>
     /// Applies a batch of events: job states first, then their journal entries in one write, then the output in
     /// event order. Status and error entries are not forced to the disk (see <see cref="JobJournal.MustReachDisk"/>):
@@ -303,19 +249,18 @@ internal sealed class JobWaiter : IDisposable
         foreach (var write in output) write();
     }
 
-    private void Handle(WaitEvent e, List<JournalRecord> records, List<Action> output)
+    private void Handle(EngineEvent e, List<JournalRecord> records, List<Action> output)
     {
-        if (!_open.Contains(e.Job)) return;
         switch (e)
         {
-            case StatusChanged s:
-                var before = e.Job.Status;
-                e.Job.Apply(s.Status);
+            case JobStatusChanged s when _open.Contains(s.Job):
+                var before = s.Job.Status;
+                s.Job.Apply(s.Status);
                 // A change of state is journaled as it happens, so a crash leaves the latest state on disk;
                 // queue position updates are not worth a disk write each.
-                if (e.Job.Status != before && !e.Job.IsFinished) records.Add(JobJournal.Capture("status", e.Job));
+                if (s.Job.Status != before && !s.Job.IsFinished) records.Add(JobJournal.Capture("status", s.Job));
                 break;
-            case Finished f:
+            case JobFinished f when _open.Contains(f.Job):
                 _open.Remove(f.Job);
                 FinishedCount++;
                 if (f.Status is not null) f.Job.Apply(f.Status);
@@ -333,7 +278,7 @@ internal sealed class JobWaiter : IDisposable
                 if (f.Job.Status == FalJobStatus.Completed) output.Add(() => _cmdlet.WriteObject(f.Job));
                 else output.Add(() => WriteJobFailed(f.Job));
                 break;
-            case Failed x:
+            case JobFollowFailed x when _open.Contains(x.Job):
                 _open.Remove(x.Job);
                 var record = string.IsNullOrEmpty(x.Job.RequestId)
                     ? ErrorRecords.Create(FalErrorIds.NoRequestId, x.Error.Message, x.Job, x.Error)
