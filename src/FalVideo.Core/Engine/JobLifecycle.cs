@@ -136,6 +136,13 @@ public sealed class JobLifecycle
         State = to;
     }
 
+    /// <summary>The warning for a store that could not be written: the job itself still reaches the output.</summary>
+    /// <param name="store">The store.</param>
+    /// <param name="job">The job whose record was lost.</param>
+    /// <param name="error">The store's error message.</param>
+    public static string StoreWarning(IJobStore store, FalJob job, string error) =>
+        $"Could not write the job journal {store.FilePath}: {error}. Keep request id {job.RequestId} ({job.EndpointId}) yourself.";
+
     private static FalJobStatus StatusOf(JobState state, FalJobStatus current) => state switch
     {
         JobState.WriteAhead or JobState.Ambiguous => FalJobStatus.Unknown,

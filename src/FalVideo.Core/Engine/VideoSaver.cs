@@ -166,17 +166,10 @@ public sealed class VideoSaver
         {
             // The video is in place: the job is still output, and the user told to keep its request id.
             job.SavedPath = path;
-            sink.Post(new WarningReported(StoreWarning(_store, job, ex.Message)));
+            sink.Post(new WarningReported(JobLifecycle.StoreWarning(_store, job, ex.Message)));
         }
         sink.Post(new JobSaved(job, path));
     }
-
-    /// <summary>The warning for a store that could not be written: the job itself still reaches the output.</summary>
-    /// <param name="store">The store.</param>
-    /// <param name="job">The job whose record was lost.</param>
-    /// <param name="error">The store's error message.</param>
-    public static string StoreWarning(IJobStore store, FalJob job, string error) =>
-        $"Could not write the job journal {store.FilePath}: {error}. Keep request id {job.RequestId} ({job.EndpointId}) yourself.";
 
     private async Task DownloadAsync(SavePlan plan, string path, IEngineSink sink, int progressId, CancellationToken ct)
     {
@@ -218,7 +211,7 @@ public sealed class VideoSaver
         try { await _store.AppendAsync(kind, job).ConfigureAwait(false); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            sink.Post(new WarningReported(StoreWarning(_store, job, ex.Message)));
+            sink.Post(new WarningReported(JobLifecycle.StoreWarning(_store, job, ex.Message)));
         }
     }
 

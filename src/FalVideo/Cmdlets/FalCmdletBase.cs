@@ -83,7 +83,7 @@ public abstract class FalCmdletBase : PSCmdlet, IDisposable
 
     /// <summary>The warning for a journal that could not be written: the job itself still reaches the pipeline.</summary>
     protected internal static string JournalWarning(FalVideo.Journal.IJobStore journal, FalVideo.Jobs.FalJob job, string error) =>
-        $"Could not write the job journal {journal.FilePath}: {error}. Keep request id {job.RequestId} ({job.EndpointId}) yourself.";
+        JobLifecycle.StoreWarning(journal, job, error);
 
     /// <summary>
     /// The terminating error for unusable values given on the command line (<c>-Duration abc</c>), or null. Call in
