@@ -1,6 +1,7 @@
-using System.Collections.Concurrent;
 using System.Management.Automation;
+using FalVideo.Engine;
 using FalVideo.Fal;
+using FalVideo.PowerShell.Engine;
 using FalVideo.PowerShell.Binding;
 using FalVideo.PowerShell.Settings;
 
@@ -9,12 +10,12 @@ namespace FalVideo.PowerShell.Cmdlets;
 /// <summary>
 /// What every FalVideo cmdlet shares: the <c>-ApiKey</c> parameter, a cancellation token that Ctrl+C
 /// (StopProcessing) trips, one queue client per invocation, and error records with stable ids.
-/// Worker tasks never call <c>Write*</c>: verbose lines are queued and written on the pipeline thread.
+/// Worker tasks never call <c>Write*</c>: they post to <see cref="Pump"/>, which writes on the pipeline thread.
 /// </summary>
 public abstract class FalCmdletBase : PSCmdlet, IDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
-    private readonly ConcurrentQueue<string> _verbose = new();
+    private EventPump? _events;
     private FalQueueClient? _client;
     private FalClientOptions? _options;
 
@@ -25,6 +26,9 @@ public abstract class FalCmdletBase : PSCmdlet, IDisposable
     [Parameter]
     [ApiKeyTransformation]
     public object? ApiKey { get; set; }
+
+    /// <summary>Carries what background work produces (verbose lines of the client included) to the pipeline thread.</summary>
+    internal EventPump Pump => _events ??= new EventPump(this, _stopping.Token);
 
     /// <summary>Tripped by Ctrl+C.</summary>
     protected CancellationToken StopToken => _stopping.Token;
@@ -42,7 +46,8 @@ public abstract class FalCmdletBase : PSCmdlet, IDisposable
         {
             if (_options is not null) return _options;
             var options = FalSettings.Current.ToClientOptions(ApiKey as string);
-            options.Log = _verbose.Enqueue;
+            var events = Pump;
+            options.Log = line => events.Post(new VerboseReported(line));
             try { options.Validate(); }
             catch (FalException ex) { ThrowTerminatingError(ToErrorRecord(ex, null)); }
             return _options = options;
@@ -59,11 +64,8 @@ public abstract class FalCmdletBase : PSCmdlet, IDisposable
         finally { FlushVerbose(); }
     }
 
-    /// <summary>Writes queued verbose lines; call only on the pipeline thread.</summary>
-    protected internal void FlushVerbose()
-    {
-        while (_verbose.TryDequeue(out var line)) WriteVerbose(line);
-    }
+    /// <summary>Writes what background work posted so far; call only on the pipeline thread.</summary>
+    protected internal void FlushVerbose() => _events?.Drain();
 
     /// <summary>
     /// Writes <paramref name="job"/>'s state to the job journal. A journal that can't be written is a loud
@@ -81,7 +83,7 @@ public abstract class FalCmdletBase : PSCmdlet, IDisposable
 
     /// <summary>The warning for a journal that could not be written: the job itself still reaches the pipeline.</summary>
     protected internal static string JournalWarning(FalVideo.Journal.IJobStore journal, FalVideo.Jobs.FalJob job, string error) =>
-        $"Could not write the job journal {journal.FilePath}: {error}. Keep request id {job.RequestId} ({job.EndpointId}) yourself.";
+        JobLifecycle.StoreWarning(journal, job, error);
 
     /// <summary>
     /// The terminating error for unusable values given on the command line (<c>-Duration abc</c>), or null. Call in
@@ -95,58 +97,21 @@ public abstract class FalCmdletBase : PSCmdlet, IDisposable
         var problems = BindingProblems.TakeCommandLine(invocation.BoundParameters);
         if (problems.Count == 0) return null;
         var message = $"{string.Join(" ", problems)} {outcome}";
-        return new ErrorRecord(new ArgumentException(message), "FalInvalidInput", ErrorCategory.InvalidArgument, null)
-        {
-            ErrorDetails = new ErrorDetails(message),
-        };
+        return ErrorRecords.Create(FalErrorIds.InvalidInput, message, null, new ArgumentException(message));
     }
 
     /// <summary>Problems recorded while binding this record's parameters (see <see cref="CsvValueAttribute"/>).</summary>
     protected static IReadOnlyList<string> TakeBindingProblems() => BindingProblems.Take();
 
-    /// <summary>An ErrorRecord for a fal failure: the exception's stable id and a fitting category.</summary>
-    protected internal static ErrorRecord ToErrorRecord(Exception ex, object? target, string? context = null)
-    {
-        // Each fal exception carries its own stable error id; only the PowerShell category is decided here.
-        var category = ex switch
-        {
-            FalValidationException => ErrorCategory.InvalidData,
-            FalAuthenticationException => ErrorCategory.AuthenticationError,
-            FalNotFoundException => ErrorCategory.ObjectNotFound,
-            FalRateLimitException => ErrorCategory.LimitsExceeded,
-            FalAmbiguousSubmissionException => ErrorCategory.InvalidResult,
-            FalConfigurationException => ErrorCategory.InvalidArgument,
-            FalProtocolException => ErrorCategory.ProtocolError,
-            FalDownloadException => ErrorCategory.WriteError,
-            FalServerException => ErrorCategory.ResourceUnavailable,
-            OperationCanceledException => ErrorCategory.OperationStopped,
-            IOException or UnauthorizedAccessException => ErrorCategory.WriteError,
-            _ => ErrorCategory.NotSpecified,
-        };
-        var id = ex switch
-        {
-            FalException fe => fe.ErrorId,
-            OperationCanceledException => "FalOperationStopped",
-            IOException or UnauthorizedAccessException => "FalFileError",
-            _ => "FalUnexpectedError",
-        };
-        var record = new ErrorRecord(ex, id, category, target);
-        var message = ex.Message;
-        if (ex is FalValidationException { ValidationErrors.Count: > 0 } ve)
-            message += " " + string.Join("; ", ve.ValidationErrors.Select(e => $"{string.Join(".", e.Location)}: {e.Message}"));
-        if (context is not null) message = $"{context}: {message}";
-        record.ErrorDetails = new ErrorDetails(message);
-        return record;
-    }
+    /// <summary>An ErrorRecord for a failure: the exception's stable id (see <see cref="FalVideo.Engine.FalErrorIds.For"/>) and its category.</summary>
+    protected internal static ErrorRecord ToErrorRecord(Exception ex, object? target, string? context = null) =>
+        ErrorRecords.FromException(ex, target, context);
 
     /// <summary>A non-terminating error about bad input: names the row and every bad field, nothing was sent.</summary>
     protected void WriteInputError(string rowLabel, IEnumerable<string> problems, object? target)
     {
         var message = $"{rowLabel}: {string.Join(" ", problems)} Nothing was sent for this row.";
-        WriteError(new ErrorRecord(new ArgumentException(message), "FalInvalidInput", ErrorCategory.InvalidArgument, target)
-        {
-            ErrorDetails = new ErrorDetails(message),
-        });
+        WriteError(ErrorRecords.Create(FalErrorIds.InvalidInput, message, target, new ArgumentException(message)));
     }
 
     /// <summary>Releases what a derived cmdlet holds (background work first); runs before the client is released.</summary>

@@ -1,4 +1,6 @@
 using System.Management.Automation;
+using FalVideo.Engine;
+using FalVideo.PowerShell.Engine;
 using FalVideo.Fal;
 using FalVideo.PowerShell.Binding;
 using FalVideo.PowerShell.Settings;
@@ -115,7 +117,7 @@ public sealed class SetFalConfigurationCommand : PSCmdlet
             catch (Exception ex) when (ex is System.Text.Json.JsonException or ArgumentException or IOException)
             {
                 s.PriceOverridePath = null;
-                WriteError(new ErrorRecord(ex, "FalPriceOverrideInvalid", ErrorCategory.InvalidData, PriceOverridePath));
+                WriteError(ErrorRecords.Create(FalErrorIds.PriceOverrideInvalid, ex.Message, PriceOverridePath, ex));
             }
         }
         var check = s.ToClientOptions(null);
@@ -123,7 +125,7 @@ public sealed class SetFalConfigurationCommand : PSCmdlet
         try { check.Validate(); }
         catch (FalConfigurationException ex)
         {
-            WriteError(new ErrorRecord(ex, "FalConfiguration", ErrorCategory.InvalidArgument, null));
+            WriteError(ErrorRecords.Create(FalErrorIds.Configuration, ex.Message, null, ex));
         }
         if (Save) SaveSettings(s);
         if (PassThru) WriteObject(FalConfigurationInfo.Current());
@@ -149,7 +151,7 @@ public sealed class SetFalConfigurationCommand : PSCmdlet
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            WriteError(new ErrorRecord(ex, "FalConfigurationNotSaved", ErrorCategory.WriteError, SavedConfiguration.FilePath));
+            WriteError(ErrorRecords.Create(FalErrorIds.ConfigurationNotSaved, ex.Message, SavedConfiguration.FilePath, ex));
         }
         if (s.HasSessionKey)
             WriteWarning("The API key is never saved to disk. Give it each session (-ApiKey, Set-FalConfiguration -ApiKey) or through FAL_KEY.");

@@ -1,4 +1,6 @@
 using System.Management.Automation;
+using FalVideo.Engine;
+using FalVideo.PowerShell.Engine;
 using FalVideo.Catalog;
 using FalVideo.PowerShell.Completion;
 
@@ -52,8 +54,7 @@ public sealed class GetFalModelCommand : PSCmdlet
         if (!found && Name is { Length: > 0 } && !Name.Any(WildcardPattern.ContainsWildcardCharacters))
         {
             var message = $"No catalog model matches '{string.Join("', '", Name)}'. Invoke-FalModel -EndpointId sends to any fal endpoint.";
-            WriteError(new ErrorRecord(new ItemNotFoundException(message), "FalModelNotFound", ErrorCategory.ObjectNotFound, Name)
-            { ErrorDetails = new ErrorDetails(message) });
+            WriteError(ErrorRecords.Create(FalErrorIds.ModelNotFound, message, Name, new ItemNotFoundException(message)));
         }
     }
 }

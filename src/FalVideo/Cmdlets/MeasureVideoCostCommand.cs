@@ -1,4 +1,6 @@
 using System.Management.Automation;
+using FalVideo.Engine;
+using FalVideo.PowerShell.Engine;
 using FalVideo.Catalog;
 using FalVideo.Jobs;
 using FalVideo.PowerShell.Binding;
@@ -120,8 +122,7 @@ public sealed class MeasureVideoCostCommand : PSCmdlet
         if (problems.Count > 0 || model is null)
         {
             var message = $"{label}: {string.Join(" ", problems)}";
-            WriteError(new ErrorRecord(new ArgumentException(message), "FalInvalidInput", ErrorCategory.InvalidArgument, id ?? modelText)
-            { ErrorDetails = new ErrorDetails(message) });
+            WriteError(ErrorRecords.Create(FalErrorIds.InvalidInput, message, id ?? modelText, new ArgumentException(message)));
             return;
         }
 

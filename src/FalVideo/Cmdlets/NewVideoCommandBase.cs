@@ -1,5 +1,6 @@
-using System.Collections.Concurrent;
 using System.Management.Automation;
+using FalVideo.Engine;
+using FalVideo.PowerShell.Engine;
 using FalVideo.Catalog;
 using FalVideo.Fal;
 using FalVideo.Jobs;
@@ -24,18 +25,14 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     // and submitted entries, so a kill mid-batch never leaves a paid job without its save request (see SaveIntents).
     private string? _saveFolder;
     private bool _saveFolderKnown;
-    // Results come back from parallel submissions in any order; they are written in row order.
-    private readonly BlockingCollection<(int Seq, Action Write)> _results = new();
-    private readonly SortedDictionary<int, Action> _ready = new();
-    private int _nextToWrite = 1;
     private SemaphoreSlim? _gate;
-    private SemaphoreSlim? _uploadGate;
     private UploadProgress? _uploadProgress;
     private int _row;
     // Resolved once per invocation, like the client options: reading them costs file and environment look-ups per row.
     private FalVideo.Catalog.ModelCatalog? _catalog;
     private FalVideo.Journal.IJobStore? _journal;
     private FalVideo.Journal.EarlierSubmissions? _earlier;
+    private JobSubmitter? _submitter;
     private string? _locationPsPath;
     private string? _locationProviderPath;
 
@@ -153,7 +150,6 @@ public abstract class NewVideoCommandBase : FalCmdletBase
         _stop = StopToken;
         _stopOnError = StopsOnError();
         _gate = new SemaphoreSlim(ThrottleLimit);
-        _uploadGate = new SemaphoreSlim(Math.Min(ThrottleLimit, MaxParallelUploads));
         _uploadProgress = new UploadProgress(this);
     }
 
@@ -189,10 +185,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
         {
             // Without the store's answer a re-run could pay twice: the row is not sent.
             var message = $"{label}: not sent: the job store {journal.FilePath} could not be read to check for an earlier submission of this row ({ex.Message}).";
-            Post(seq, () => WriteError(new ErrorRecord(new IOException(message, ex), "FalJournalNotWritten", ErrorCategory.ReadError, row.Id ?? (object?)row.Prompt)
-            {
-                ErrorDetails = new ErrorDetails(message),
-            }));
+            Post(seq, () => WriteError(ErrorRecords.Create(FalErrorIds.JournalNotWritten, message, row.Id ?? (object?)row.Prompt, new IOException(message, ex), FalErrorCategory.ReadError)));
             if (_stopOnError) { Halt(seq, null); StopBatch(); }
             DrainResults(block: false);
             return;
@@ -242,11 +235,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
                           $"journal id {earlier.JournalId}), and sending it again could pay twice. Check fal's dashboard (the request list of " +
                           $"{earlier.EndpointId}). If fal never got it, forget that record (Get-FalJob -Status Unknown | Remove-FalJob) and run the row again; " +
                           "if it did, or to send it anyway, run the row again with -Force.";
-            Post(seq, () => WriteError(new ErrorRecord(new InvalidOperationException(message), "FalAmbiguousEarlierSubmission",
-                ErrorCategory.ResourceExists, row.Id ?? (object?)row.Prompt)
-            {
-                ErrorDetails = new ErrorDetails(message),
-            }));
+            Post(seq, () => WriteError(ErrorRecords.Create(FalErrorIds.AmbiguousEarlierSubmission, message, row.Id ?? (object?)row.Prompt)));
             if (_stopOnError) { Halt(seq, null); StopBatch(); }
             return;
         }
@@ -344,9 +333,11 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     {
         DrainResults(block: true);
         if (StopToken.IsCancellationRequested) throw new PipelineStoppedException();
-        ThrowTerminatingError(_haltError ?? new ErrorRecord(new OperationCanceledException("The batch was stopped by an earlier error; no later row was sent."),
-            "FalBatchStopped", ErrorCategory.OperationStopped, null));
+        ThrowTerminatingError(_haltError ?? ErrorRecords.Create(FalErrorIds.BatchStopped, BatchStoppedMessage, null,
+            new OperationCanceledException(BatchStoppedMessage)));
     }
+
+    private const string BatchStoppedMessage = "The batch was stopped by an earlier error; no later row was sent.";
 
     /// <summary>One row's place among the -ThrottleLimit submissions in flight, given back once (early or at the end).</summary>
     private sealed class Slot(SemaphoreSlim gate)
@@ -362,139 +353,77 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     private async Task SubmitAsync(int seq, FalQueueClient client, FalVideo.Journal.IJobStore journal, VideoRequestPlan plan, VideoRow row, string label, Slot slot)
     {
         var target = row.Id ?? (object?)row.Prompt;
-        var stop = _stop;
         if (Halted(seq))
         {
             Interlocked.Increment(ref _notSent);
             Post(seq, () => { });
             return;
         }
-        FalJob ahead;
-        try
+        var submitter = _submitter ??= new JobSubmitter(client, journal, Math.Min(ThrottleLimit, MaxParallelUploads));
+        var uploads = _uploadProgress!;
+        var guard = new SubmitGuard
         {
-            if (plan.Uploads.Count > 0)
+            // The cmdlet's disposal sets the halt before it counts the rows in flight: either this row sees the halt and
+            // sends nothing, or the disposal waits for this row's outcome.
+            MayStillSend = () => !Halted(seq),
+            Sending = () => Interlocked.Increment(ref _sending),
+            Settled = () => Interlocked.Decrement(ref _sending),
+            Accepted = () =>
             {
-                await _uploadGate!.WaitAsync(stop).ConfigureAwait(false);
-                try
-                {
-                    foreach (var upload in plan.Uploads)
-                    {
-                        var tracked = _uploadProgress!.Start(upload.Path);
-                        try
-                        {
-                            var url = await client.UploadFileAsync(upload.Path, null, tracked.Report, stop).ConfigureAwait(false);
-                            plan.ResolveUpload(upload, url);
-                        }
-                        finally { tracked.Done = true; }
-                    }
-                }
-                finally { _uploadGate.Release(); }
-            }
-            // Write-ahead: the row is on disk before the request leaves, so no death in between can lose a paid job.
-            // Rows submitting at the same moment share one flush to disk (the journal's group commit), and each
-            // row's own entry is on disk before its await returns. A row whose entry can't be written is not sent.
-            ahead = NewJob(plan, row, "", FalJobStatus.Unknown, plan.Input.ToJsonString());
-            ahead.SaveDirectory = _saveFolder;
-            await journal.AppendAsync(FalVideo.Journal.JobJournal.SubmittingEntry, ahead).ConfigureAwait(false);
+                Interlocked.Increment(ref _accepted);
+                // fal has answered: the next row may send its request while this one's id is recorded.
+                slot.Release();
+            },
+            UploadStarted = path =>
+            {
+                var tracked = uploads.Start(path);
+                return (tracked.Report, () => tracked.Done = true);
+            },
+        };
+        var result = await submitter.SubmitAsync(plan, row.Id, _saveFolder, guard, _stop).ConfigureAwait(false);
+        // Every outcome past the write-ahead record means the store took a write: the failures in a row start again.
+        if (result.Outcome is not (SubmitOutcome.WriteAheadFailed or SubmitOutcome.UploadFailed or SubmitOutcome.StoppedBeforeWriteAhead))
             StoreWritten();
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        switch (result.Outcome)
         {
-            // Stopped while uploading: uploads alone cost nothing and leave no entry.
-            Post(seq, () => { });
-            return;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            var error = StoreFailed(seq, journal, ex, target, label);
-            Post(seq, () => WriteError(error));
-            return;
-        }
-        catch (Exception ex)
-        {
-            Post(seq, () => WriteError(ToErrorRecord(ex, target, label)));
-            if (_stopOnError) Halt(seq, null);
-            return;
-        }
-
-        // Counted before the last look at the halt, which the cmdlet's disposal sets before it counts these rows:
-        // either this row sees the halt and sends nothing, or the disposal waits for this row's outcome.
-        Interlocked.Increment(ref _sending);
-        try
-        {
-            if (Halted(seq))
-            {
-                ahead.Status = FalJobStatus.Rejected;
-                ahead.Error = "Not sent: the batch was stopped before this row's request left.";
-                await TryAppendAsync(journal, FalVideo.Journal.JobJournal.RejectedEntry, ahead).ConfigureAwait(false);
+            case SubmitOutcome.StoppedBeforeWriteAhead:
+                // Stopped while uploading: uploads alone cost nothing and leave no record.
+                Post(seq, () => { });
+                break;
+            case SubmitOutcome.WriteAheadFailed:
+                var error = StoreFailed(seq, journal, result.Error!, target, label);
+                Post(seq, () => WriteError(error));
+                break;
+            case SubmitOutcome.UploadFailed:
+            case SubmitOutcome.Rejected:
+                Post(seq, () => WriteError(ToErrorRecord(result.Error!, target, label)));
+                if (_stopOnError) Halt(seq, null);
+                break;
+            case SubmitOutcome.NotSent:
                 Interlocked.Increment(ref _notSent);
                 Post(seq, () => { });
-                return;
-            }
-            await SendAsync(seq, client, journal, plan, row, label, slot, ahead, stop).ConfigureAwait(false);
-        }
-        finally { Interlocked.Decrement(ref _sending); }
-    }
-
-    private async Task SendAsync(int seq, FalQueueClient client, FalVideo.Journal.IJobStore journal, VideoRequestPlan plan, VideoRow row,
-        string label, Slot slot, FalJob ahead, CancellationToken stop)
-    {
-        var target = row.Id ?? (object?)row.Prompt;
-        try
-        {
-            var submitted = await client.SubmitAsync(plan.EndpointId, plan.Input, null, stop).ConfigureAwait(false);
-            Interlocked.Increment(ref _accepted);
-            // fal has answered: the next row may send its request while this one's id is flushed to disk. The job is
-            // still emitted only after that flush.
-            slot.Release();
-            var job = NewJob(plan, row, submitted.RequestId, FalJobStatus.InQueue, ahead.Input ?? plan.Input.ToJsonString());
-            job.JournalId = ahead.JournalId;
-            job.SaveDirectory = _saveFolder;
-            job.QueuePosition = submitted.QueuePosition;
-            job.StatusUrl = submitted.StatusUrl.ToString();
-            job.ResponseUrl = submitted.ResponseUrl.ToString();
-            job.CancelUrl = submitted.CancelUrl.ToString();
-            // The request id reaches the disk before anything else can fail, and before the job is emitted. Flushing
-            // here, in the row's own task, keeps the flush off the pipeline thread (which feeds the submissions), and
-            // the rows that finish at the same moment still share one flush (group commit). If it fails, the job is
-            // paid and its write-ahead entry is on disk: it is emitted with a warning, and the failure counts towards
-            // stopping the batch.
-            var journalError = await TryAppendAsync(journal, "submitted", job).ConfigureAwait(false);
-            if (journalError is not null) StoreFailed(seq, journal, journalError, target, label);
-            else StoreWritten();
-            Post(seq, () =>
-            {
-                if (journalError is not null)
-                    WriteWarning(JournalWarning(journal, job, journalError.Message));
-                if (Wait) (_waiter ??= new JobWaiter(this, client, ClientOptions.QueueBaseUrl, JobWaiter.DefaultThrottleLimit, Timeout, StopToken)).Add(job);
-                else WriteObject(job);
-            });
-        }
-        catch (Exception ex) when (ex is FalException and not FalAmbiguousSubmissionException || ex is ArgumentException)
-        {
-            // fal refused it, or it provably never left (the client says so with these): close the write-ahead entry.
-            ahead.Status = FalJobStatus.Rejected;
-            ahead.Error = ex.Message;
-            await TryAppendAsync(journal, FalVideo.Journal.JobJournal.RejectedEntry, ahead).ConfigureAwait(false);
-            Post(seq, () => WriteError(ToErrorRecord(ex, target, label)));
-            if (_stopOnError) Halt(seq, null);
-        }
-        catch (Exception ex)
-        {
-            // Anything else leaves the answer unknown: fal may have accepted (and will bill) this request, and there is
-            // no request id to follow. A stop that cut the request off is one of these. Never resubmit, never call it rejected.
-            var cutOff = stop.IsCancellationRequested;
-            ahead.Error = cutOff ? "Stopped while the submission was in flight; fal may have accepted it." : ex.Message;
-            await TryAppendAsync(journal, FalVideo.Journal.JobJournal.AmbiguousEntry, ahead).ConfigureAwait(false);
-            if (cutOff)
-            {
+                break;
+            case SubmitOutcome.CutOff:
                 Interlocked.Increment(ref _cutOff);
                 Post(seq, () => { });
-                return;
-            }
-            Post(seq, () => WriteError(ToErrorRecord(ex, target,
-                $"{label} (ambiguous submission: fal may have accepted it; check fal's dashboard before resubmitting)")));
-            if (_stopOnError) Halt(seq, null);
+                break;
+            case SubmitOutcome.Ambiguous:
+                Post(seq, () => WriteError(ToErrorRecord(result.Error!, target,
+                    $"{label} (ambiguous submission: fal may have accepted it; check fal's dashboard before resubmitting)")));
+                if (_stopOnError) Halt(seq, null);
+                break;
+            case SubmitOutcome.Accepted:
+                var job = result.Job!;
+                var storeError = result.StoreError;
+                // A failed record of the request id counts towards stopping the batch; the paid job is still emitted.
+                if (storeError is not null) StoreFailed(seq, journal, storeError, target, label);
+                Post(seq, () =>
+                {
+                    if (storeError is not null) WriteWarning(JournalWarning(journal, job, storeError.Message));
+                    if (Wait) (_waiter ??= new JobWaiter(this, client, ClientOptions.QueueBaseUrl, JobWaiter.DefaultThrottleLimit, Timeout, StopToken)).Add(job);
+                    else WriteObject(job);
+                });
+                break;
         }
     }
 
@@ -532,18 +461,12 @@ public abstract class NewVideoCommandBase : FalCmdletBase
             var message = $"The batch was stopped: the job journal {journal.FilePath} cannot be written ({why}). No row is sent before its " +
                           "journal entry is on disk, so no later row was sent. Fix the journal, or choose another with Set-FalConfiguration " +
                           $"-JournalPath (or {FalVideo.Journal.JobJournal.PathVariable}), then send the remaining rows again.";
-            Halt(seq, new ErrorRecord(new IOException(message, ex), "FalJournalUnavailable", ErrorCategory.WriteError, journal.FilePath)
-            {
-                ErrorDetails = new ErrorDetails(message),
-            });
+            Halt(seq, ErrorRecords.Create(FalErrorIds.JournalUnavailable, message, journal.FilePath, new IOException(message, ex)));
         }
         else if (_stopOnError) Halt(seq, null);
         var rowMessage = $"{label}: not sent: its entry could not be written to the job journal {journal.FilePath} ({cause}). " +
                          "A row is sent only once its journal entry is on disk, so nothing was billed for it.";
-        return new ErrorRecord(new IOException(rowMessage, ex), "FalJournalNotWritten", ErrorCategory.WriteError, target)
-        {
-            ErrorDetails = new ErrorDetails(rowMessage),
-        };
+        return ErrorRecords.Create(FalErrorIds.JournalNotWritten, rowMessage, target, new IOException(rowMessage, ex));
     }
 
     /// <summary>Why the journal could not be written, in words; <paramref name="lasting"/> when retrying cannot help.</summary>
@@ -559,62 +482,25 @@ public abstract class NewVideoCommandBase : FalCmdletBase
         return ex.Message;
     }
 
-    private static FalJob NewJob(VideoRequestPlan plan, VideoRow row, string requestId, FalJobStatus status, string input) => new()
-    {
-        RequestId = requestId,
-        EndpointId = plan.EndpointId,
-        Model = plan.ModelName,
-        Mode = plan.Mode,
-        Id = row.Id,
-        Status = status,
-        Prompt = plan.Prompt,
-        DurationSeconds = plan.DurationSeconds,
-        EstimatedCostUsd = plan.Cost?.TotalUsd,
-        SubmittedAt = DateTimeOffset.UtcNow,
-        Input = input,
-        RouteReason = plan.RouteReason,
-        IdempotencyKey = plan.IdempotencyKey,
-    };
-
-    private static async Task<Exception?> TryAppendAsync(FalVideo.Journal.IJobStore journal, string kind, FalJob job)
-    {
-        try
-        {
-            await journal.AppendAsync(kind, job).ConfigureAwait(false);
-            return null;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return ex; }
-    }
-
-    private void Post(int seq, Action write)
-    {
-        try { _results.Add((seq, write)); } catch (InvalidOperationException) { }
-    }
-
-    private void Accept((int Seq, Action Write) result)
-    {
-        _ready[result.Seq] = result.Write;
-        while (_ready.Remove(_nextToWrite, out var write))
-        {
-            _nextToWrite++;
-            write();
-        }
-    }
+    // Results come back from parallel submissions in any order; the pump writes them in row order.
+    private void Post(int seq, Action write) => Pump.PostInOrder(seq, write);
 
     /// <summary>Writes what the background submissions produced; with <paramref name="block"/>, until all have ended.</summary>
     private void DrainResults(bool block)
     {
-        while (true)
+        var pump = Pump;
+        if (!block)
         {
-            while (_results.TryTake(out var result)) Accept(result);
+            pump.Drain();
             _uploadProgress?.Write();
             _waiter?.Pump();
-            FlushVerbose();
-            if (!block) return;
-            if (_nextToWrite > _row) return;
-            if (StopToken.IsCancellationRequested) return;
-            // With -Wait, finished jobs are written while the last submissions run, at most 50 ms late.
-            if (_results.TryTake(out var next, _waiter is null ? 100 : 50)) Accept(next);
+            return;
         }
+        // With -Wait, finished jobs are written while the last submissions run, at most 50 ms late.
+        pump.WaitUntil(() => pump.NextInOrder > _row, () =>
+        {
+            _uploadProgress?.Write();
+            _waiter?.Pump();
+        }, _waiter is null ? 100 : 50);
     }
 }

@@ -1,4 +1,6 @@
 using System.Management.Automation;
+using FalVideo.Engine;
+using FalVideo.PowerShell.Engine;
 using FalVideo.Jobs;
 using FalVideo.Journal;
 using FalVideo.PowerShell.Settings;
@@ -50,9 +52,8 @@ public sealed class RemoveFalJobCommand : PSCmdlet
         if (Before is null && Status is null)
         {
             // Forgetting the whole store by accident would lose every resumable job.
-            ThrowTerminatingError(new ErrorRecord(
-                new ArgumentException("Say which jobs to forget: -Before <date>, -Status <status>, or pipe jobs in (Get-FalJob ... | Remove-FalJob)."),
-                "FalNoJobFilter", ErrorCategory.InvalidArgument, null));
+            const string message = "Say which jobs to forget: -Before <date>, -Status <status>, or pipe jobs in (Get-FalJob ... | Remove-FalJob).";
+            ThrowTerminatingError(ErrorRecords.Create(FalErrorIds.NoJobFilter, message, null, new ArgumentException(message)));
         }
         var filter = new JobFilter(Before is { } b ? new DateTimeOffset(b) : null, Status);
         var store = Store;
@@ -95,8 +96,8 @@ public sealed class RemoveFalJobCommand : PSCmdlet
         {
             if (string.IsNullOrEmpty(job.RequestId) && string.IsNullOrEmpty(job.JournalId))
             {
-                WriteError(new ErrorRecord(new ArgumentException("This job has neither a request id nor a journal id; it can't be matched to the job store's records."),
-                    "FalJobNotInJournal", ErrorCategory.InvalidArgument, job));
+                const string message = "This job has neither a request id nor a journal id; it can't be matched to the job store's records.";
+                WriteError(ErrorRecords.Create(FalErrorIds.JobNotInJournal, message, job, new ArgumentException(message)));
                 continue;
             }
             _piped.Add(job);
@@ -115,9 +116,8 @@ public sealed class RemoveFalJobCommand : PSCmdlet
         {
             if (unknown.Contains(job))
             {
-                WriteError(new ErrorRecord(
-                    new ItemNotFoundException($"The job store {store.FilePath} has no record of {Name(job)}; nothing was forgotten for it."),
-                    "FalJobNotFound", ErrorCategory.ObjectNotFound, job));
+                var message = $"The job store {store.FilePath} has no record of {Name(job)}; nothing was forgotten for it.";
+                WriteError(ErrorRecords.Create(FalErrorIds.JobNotFound, message, job, new ItemNotFoundException(message)));
                 continue;
             }
             var warning = job.Status is FalJobStatus.InQueue or FalJobStatus.InProgress
@@ -150,8 +150,8 @@ public sealed class RemoveFalJobCommand : PSCmdlet
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            ThrowTerminatingError(new ErrorRecord(ex, "FalJournalNotWritten", ErrorCategory.WriteError, store.FilePath)
-            { ErrorDetails = new ErrorDetails($"The job store {store.FilePath} was not changed: {ex.Message}") });
+            ThrowTerminatingError(ErrorRecords.Create(FalErrorIds.JournalNotWritten, $"The job store {store.FilePath} was not changed: {ex.Message}",
+                store.FilePath, ex));
             throw; // not reached: ThrowTerminatingError throws
         }
     }

@@ -1,6 +1,8 @@
 using System.Management.Automation;
-using FalVideo.Fal;
+using FalVideo.Engine;
 using FalVideo.Jobs;
+using FalVideo.PowerShell.Engine;
+using FalVideo.PowerShell.Settings;
 
 namespace FalVideo.PowerShell.Cmdlets;
 
@@ -13,7 +15,8 @@ namespace FalVideo.PowerShell.Cmdlets;
 /// Get-FalJob -Unfinished | Wait-FalJob | Save-FalVideo finds a save a stop or a crash interrupted and finishes it in
 /// the same folder. A file already at the target whose size is the video's size is taken as this video (recorded as
 /// saved and returned); another existing file is not overwritten without -Force. Temporary files an interrupted save
-/// of the same video left in the folder are removed.</para>
+/// of the same video left in the folder are removed. Up to -ThrottleLimit videos download at once; the files still
+/// come out in the order the jobs came in.</para>
 /// </summary>
 [Cmdlet(VerbsData.Save, "FalVideo", SupportsShouldProcess = true, DefaultParameterSetName = ByJobSet)]
 [OutputType(typeof(FileInfo))]
@@ -30,8 +33,23 @@ public sealed class SaveFalVideoCommand : JobInputCommandBase
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    /// <summary>How many videos download at once (default 4). The files are still output in the order the jobs came in.</summary>
+    // Why 4: a video is one CDN stream that a home downlink fills by itself or nearly so; a few at once hide each
+    // download's start-up (connection, first byte) without splitting the line into many slow transfers that each risk
+    // the minimum-rate limit.
+    [Parameter]
+    [ValidateRange(1, 32)]
+    public int ThrottleLimit { get; set; } = 4;
+
+    // Download progress bars: one per download running, numbered from here.
+    private const int ProgressActivityId = 7201;
+
     private string? _folder;
     private object? _intent;
+    private VideoSaver? _saver;
+    private SemaphoreSlim? _gate;
+    private int _seq;
+    private int _running;
 
     /// <inheritdoc />
     protected override void BeginProcessing()
@@ -40,186 +58,68 @@ public sealed class SaveFalVideoCommand : JobInputCommandBase
         _folder = string.IsNullOrWhiteSpace(Directory) ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(Directory);
         // A wait earlier in this statement records the save request with each job's completion (see SaveIntents).
         if (!MyInvocation.BoundParameters.ContainsKey("WhatIf")) _intent = Waiting.SaveIntents.Register(this, _folder);
+        _gate = new SemaphoreSlim(ThrottleLimit);
     }
-
-    /// <inheritdoc />
-    protected override void OnDispose() => Waiting.SaveIntents.Leave(_intent);
 
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
+        // Settings belong to the pipeline thread's runspace: the client and store are resolved here.
+        var saver = _saver ??= new VideoSaver(Client, ClientOptions.QueueBaseUrl, FalSettings.Current.Journal);
         foreach (var job in CurrentJobs())
         {
+            var seq = ++_seq;
             var folder = _folder ?? (string.IsNullOrEmpty(job.SaveDirectory)
                 ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(".")
                 : job.SaveDirectory!);
-            if (string.IsNullOrEmpty(job.RequestId))
+            var plan = Run(ct => saver.PlanAsync(job, folder, Force, ct));
+            var confirmed = plan.Action switch
             {
-                var message = $"This job has no request id (an ambiguous submission to {job.EndpointId}), so there is no video to fetch; look for it in fal's dashboard.";
-                WriteError(new ErrorRecord(new InvalidOperationException(message), "FalNoRequestId", ErrorCategory.InvalidOperation, job)
-                { ErrorDetails = new ErrorDetails(message) });
+                SaveAction.AdoptExisting => ShouldProcess(plan.Path, $"Record the existing file as the video of request {job.RequestId}"),
+                SaveAction.Download => ShouldProcess(plan.Path, $"Save video of request {job.RequestId}"),
+                _ => true,
+            };
+            if (!confirmed)
+            {
+                Pump.PostInOrder(seq, []);
                 continue;
             }
-            try { Save(job, folder); }
-            catch (Exception ex) when (ex is FalException or IOException or UnauthorizedAccessException)
+            // A free download slot, while earlier videos' files and progress keep being written.
+            while (!_gate!.Wait(50, StopToken)) Pump.Drain();
+            var item = new ItemSink(Pump, seq);
+            var progressId = ProgressActivityId + (seq - 1) % (2 * ThrottleLimit);
+            var stop = StopToken;
+            Interlocked.Increment(ref _running);
+            _ = Task.Run(async () =>
             {
-                var record = ToErrorRecord(ex, job, $"Request {job.RequestId}");
-                // The download failed, not the job: the journal keeps it, with the reason, for another try.
-                job.LastError = record.ErrorDetails.Message;
-                Record("error", job);
-                WriteError(record);
-            }
+                try { await saver.SaveAsync(plan, item, progressId, stop).ConfigureAwait(false); }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
+                catch (Exception ex) { item.Post(new EngineError(ex, plan.Job, $"Request {plan.Job.RequestId}")); }
+                finally
+                {
+                    _gate.Release();
+                    Interlocked.Decrement(ref _running);
+                    item.Complete();
+                }
+            });
         }
+        Pump.Drain();
     }
 
-    private void Save(FalJob job, string folder)
+    /// <inheritdoc />
+    protected override void EndProcessing()
     {
-        if (job.VideoUrl is null)
-        {
-            var handle = job.ToHandle(ClientOptions.QueueBaseUrl);
-            if (!job.IsFinished) job.Apply(Run(ct => Client.GetStatusAsync(handle, false, ct)));
-            if (job.Status != FalJobStatus.Completed)
-            {
-                var message = job.Status == FalJobStatus.Failed
-                    ? $"Request {job.RequestId} failed at fal ({job.ErrorType}: {job.Error}); there is no video to save."
-                    : $"Request {job.RequestId} is {job.Status}; wait for it first: ... | Wait-FalJob | Save-FalVideo.";
-                WriteError(new ErrorRecord(new InvalidOperationException(message), "FalJobNotCompleted", ErrorCategory.InvalidOperation, job)
-                { ErrorDetails = new ErrorDetails(message) });
-                return;
-            }
-            job.Apply(Run(ct => Client.GetResultAsync(handle, ct)));
-        }
-        if (job.VideoUrl is null || !Uri.TryCreate(job.VideoUrl, UriKind.Absolute, out var url))
-        {
-            var message = $"Request {job.RequestId} completed but its result has no video URL.";
-            WriteError(new ErrorRecord(new InvalidOperationException(message), "FalNoVideo", ErrorCategory.InvalidResult, job)
-            { ErrorDetails = new ErrorDetails(message) });
-            return;
-        }
-
-        var path = Path.Combine(folder, FileNames.For(job));
-        if (File.Exists(path) && !Force)
-        {
-            if (IsThisVideo(job, path))
-            {
-                // A save that finished writing the file but was stopped before recording it: record it now.
-                if (!ShouldProcess(path, $"Record the existing file as the video of request {job.RequestId}")) return;
-                RemoveLeftovers(path);
-                Saved(job, path);
-                return;
-            }
-            var message = $"{path} already exists; use -Force to overwrite it.";
-            WriteError(new ErrorRecord(new IOException(message), "FalFileExists", ErrorCategory.ResourceExists, path)
-            { ErrorDetails = new ErrorDetails(message) });
-            return;
-        }
-        if (!ShouldProcess(path, $"Save video of request {job.RequestId}")) return;
-        if (!string.Equals(job.SaveDirectory, folder, StringComparison.Ordinal))
-        {
-            job.SaveDirectory = folder;
-            Record(Journal.JobJournal.SaveRequestedEntry, job);
-        }
-        System.IO.Directory.CreateDirectory(folder);
-        RemoveLeftovers(path);
-
-        long done = 0, total = job.VideoSize ?? -1;
-        var activity = $"Downloading {Path.GetFileName(path)}";
-        var client = Client; // resolved here: session settings belong to the pipeline thread's runspace
-        var download = Task.Run(() => client.DownloadFileAsync(url, path, job.VideoSize,
-            (bytes, size) => { Interlocked.Exchange(ref done, bytes); if (size is { } s) Interlocked.Exchange(ref total, s); }, StopToken));
-        // A wait handle, not Task.Wait: Wait throws an AggregateException for a failed download, which would escape the
-        // per-job error handling and end the whole pipeline instead of reporting this one job.
-        while (!((IAsyncResult)download).AsyncWaitHandle.WaitOne(200))
-        {
-            FlushVerbose();
-            var t = Interlocked.Read(ref total);
-            var d = Interlocked.Read(ref done);
-            WriteProgress(new ProgressRecord(7201, activity, t > 0 ? $"{d:N0} of {t:N0} bytes" : $"{d:N0} bytes")
-            { PercentComplete = t > 0 ? (int)Math.Min(100, d * 100 / t) : -1 });
-        }
-        WriteProgress(new ProgressRecord(7201, activity, "Done") { RecordType = ProgressRecordType.Completed });
-        FlushVerbose();
-        download.GetAwaiter().GetResult();
-        Saved(job, path);
+        Pump.WaitUntil(() => Pump.NextInOrder > _seq);
+        base.EndProcessing();
     }
 
-    /// <summary>True when the file at <paramref name="path"/> has the size fal reported for the job's video (asked of
-    /// fal when the job does not know it yet).</summary>
-    private bool IsThisVideo(FalJob job, string path)
+    /// <inheritdoc />
+    protected override void OnDispose()
     {
-        if (job.VideoSize is null) job.Apply(Run(ct => Client.GetResultAsync(job.ToHandle(ClientOptions.QueueBaseUrl), ct)));
-        return job.VideoSize is { } size && new FileInfo(path).Length == size;
-    }
-
-    /// <summary>Removes the temporary files (".&lt;name&gt;.&lt;guid&gt;.part", FalQueueClient.DownloadFileAsync's pattern) that an
-    /// interrupted save of this same file left beside it; no other file is touched.</summary>
-    private void RemoveLeftovers(string path)
-    {
-        var folder = Path.GetDirectoryName(path)!;
-        if (!System.IO.Directory.Exists(folder)) return;
-        var prefix = "." + Path.GetFileName(path) + ".";
-        foreach (var part in System.IO.Directory.EnumerateFiles(folder, prefix + "*.part"))
-        {
-            var guid = Path.GetFileName(part)[prefix.Length..^".part".Length];
-            if (guid.Length != 32 || !Guid.TryParseExact(guid, "N", out _)) continue;
-            try
-            {
-                File.Delete(part);
-                WriteVerbose($"Removed {part}, left by an interrupted save of {Path.GetFileName(path)}.");
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                WriteWarning($"Could not remove {part}, left by an interrupted save: {ex.Message}");
-            }
-        }
-    }
-
-    private void Saved(FalJob job, string path)
-    {
-        job.SavedPath = path;
-        job.LastError = null;
-        Record("saved", job, path);
-
-        var output = new PSObject(new FileInfo(path));
-        output.Properties.Add(new PSNoteProperty("RequestId", job.RequestId));
-        output.Properties.Add(new PSNoteProperty("EndpointId", job.EndpointId));
-        output.Properties.Add(new PSNoteProperty("Model", job.Model));
-        output.Properties.Add(new PSNoteProperty("Id", job.Id));
-        output.Properties.Add(new PSNoteProperty("Prompt", job.Prompt));
-        output.Properties.Add(new PSNoteProperty("EstimatedCostUsd", job.EstimatedCostUsd));
-        output.Properties.Add(new PSNoteProperty("VideoUrl", job.VideoUrl));
-        WriteObject(output);
-    }
-}
-
-/// <summary>Safe local file names for downloaded videos.</summary>
-internal static class FileNames
-{
-    private static readonly HashSet<string> s_reserved = new(StringComparer.OrdinalIgnoreCase)
-    {
-        "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8", "COM9",
-        "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
-    };
-
-    /// <summary>"&lt;Id&gt;-&lt;first 8 of request id&gt;.mp4" when the row had an Id, else "&lt;request id&gt;.mp4"; extension from fal's file name.</summary>
-    public static string For(FalJob job)
-    {
-        var ext = Path.GetExtension(job.VideoFileName ?? "");
-        if (string.IsNullOrEmpty(ext) || ext.Length > 6 || Sanitize(ext[1..]) != ext[1..]) ext = ".mp4";
-        var stem = string.IsNullOrWhiteSpace(job.Id)
-            ? Sanitize(job.RequestId)
-            : $"{Sanitize(job.Id)}-{Sanitize(job.RequestId.Length > 8 ? job.RequestId[..8] : job.RequestId)}";
-        return stem + ext.ToLowerInvariant();
-    }
-
-    /// <summary>Keeps letters, digits, '-', '_' and '.'; never a path separator, '..', or a reserved device name.</summary>
-    public static string Sanitize(string text)
-    {
-        var chars = text.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_').ToArray();
-        var name = new string(chars).Trim('.', ' ');
-        if (name.Length == 0) name = "video";
-        if (name.Length > 100) name = name[..100];
-        if (s_reserved.Contains(name.Split('.')[0])) name = "_" + name;
-        return name;
+        Waiting.SaveIntents.Leave(_intent);
+        // A stop cancelled the downloads; they end within moments, leaving at most .part files the next save removes.
+        // Waiting here keeps the client alive until they have.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (Volatile.Read(ref _running) > 0 && clock.Elapsed < TimeSpan.FromSeconds(5)) Thread.Sleep(10);
     }
 }

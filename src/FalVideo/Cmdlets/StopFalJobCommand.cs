@@ -1,4 +1,6 @@
 using System.Management.Automation;
+using FalVideo.Engine;
+using FalVideo.PowerShell.Engine;
 using FalVideo.Fal;
 using FalVideo.Jobs;
 
@@ -26,8 +28,7 @@ public sealed class StopFalJobCommand : JobInputCommandBase
             if (string.IsNullOrEmpty(job.RequestId))
             {
                 var message = $"This job has no request id (an ambiguous submission to {job.EndpointId}), so it can't be cancelled from here; look for it in fal's dashboard.";
-                WriteError(new ErrorRecord(new InvalidOperationException(message), "FalNoRequestId", ErrorCategory.InvalidOperation, job)
-                { ErrorDetails = new ErrorDetails(message) });
+                WriteError(ErrorRecords.Create(FalErrorIds.NoRequestId, message, job, new InvalidOperationException(message)));
                 continue;
             }
             if (!ShouldProcess($"{job.RequestId} ({job.EndpointId})", "Cancel fal request")) continue;

@@ -1,7 +1,7 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Management.Automation;
-using System.Threading.Channels;
+using FalVideo.Engine;
+using FalVideo.PowerShell.Engine;
 using FalVideo.Fal;
 using FalVideo.Jobs;
 using FalVideo.Journal;
@@ -11,9 +11,9 @@ using FalVideo.PowerShell.Settings;
 namespace FalVideo.PowerShell.Waiting;
 
 /// <summary>
-/// Waits for many fal jobs at once (never one after another), starting on each job as it arrives: a fixed set of
-/// worker tasks (at most the throttle limit) follows the jobs in arrival order and posts events; only the pipeline
-/// thread touches the job objects and writes output, progress and errors, in <see cref="Add"/>, <see cref="Pump"/>
+/// Waits for many fal jobs at once (never one after another), starting on each job as it arrives: Core's
+/// <see cref="JobFollower"/> follows them (at most the throttle limit at once) and posts its events to the cmdlet's
+/// <see cref="EventPump"/>; only the pipeline thread touches the job objects and writes output, progress and errors, in <see cref="Add"/>, <see cref="Pump"/>
 /// and <see cref="Finish"/>. Finished jobs are written as they finish and not kept afterwards, so a pipeline of
 /// thousands of jobs holds only the ones still open.
 /// </summary>
@@ -37,11 +37,6 @@ internal sealed class JobWaiter : IDisposable
     /// <summary>The one command that picks up every job still running at fal, wherever a stop tells the user about them.</summary>
     public const string ResumeCommand = "Get-FalJob -Unfinished | Wait-FalJob | Save-FalVideo";
 
-    private abstract record WaitEvent(FalJob Job);
-    private sealed record StatusChanged(FalJob Job, FalStatus Status) : WaitEvent(Job);
-    private sealed record Finished(FalJob Job, FalStatus Status, FalResult? Result) : WaitEvent(Job);
-    private sealed record Failed(FalJob Job, Exception Error) : WaitEvent(Job);
-
     private const int ParentActivityId = 7101;
     private const int MaxChildBars = 10;
 
@@ -49,21 +44,17 @@ internal sealed class JobWaiter : IDisposable
     private const int MaxBatch = 256;
 
     private readonly FalCmdletBase _cmdlet;
-    private readonly FalQueueClient _client;
-    private readonly Uri _queueBaseUrl;
-    private readonly int _throttleLimit;
+    private readonly JobFollower _follower;
     private readonly int? _timeoutSeconds;
     private readonly CancellationToken _stopping;
     private readonly CancellationTokenSource _deadline;
     private readonly IJobStore _journal;
-    private readonly BlockingCollection<WaitEvent> _events = new();
-    private readonly Channel<FalJob> _toFollow = Channel.CreateUnbounded<FalJob>(new UnboundedChannelOptions { SingleWriter = true });
-    private int _workers;
+    private readonly EventPump _pump;
     // FalJob keeps object identity as its equality, so this set holds each job object once.
     private readonly HashSet<FalJob> _open = new();
     // The first jobs get a progress bar each; the rest are counted.
     private readonly List<FalJob> _shown = new();
-    private readonly List<WaitEvent> _batch = new();
+    private readonly List<EngineEvent> _batch = new();
     private readonly List<Task> _saveRequests = new();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private TimeSpan _lastProgress = TimeSpan.FromSeconds(-1);
@@ -81,14 +72,23 @@ internal sealed class JobWaiter : IDisposable
     public JobWaiter(FalCmdletBase cmdlet, FalQueueClient client, Uri queueBaseUrl, int throttleLimit, int? timeoutSeconds, CancellationToken stopping)
     {
         _cmdlet = cmdlet;
-        _client = client;
-        _queueBaseUrl = queueBaseUrl;
-        _throttleLimit = Math.Max(1, throttleLimit);
         _timeoutSeconds = timeoutSeconds;
         _stopping = stopping;
         _deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         if (timeoutSeconds is { } t) _deadline.CancelAfter(TimeSpan.FromSeconds(t));
         _journal = FalSettings.Current.Journal;
+        _pump = cmdlet.Pump;
+        _follower = new JobFollower(client, queueBaseUrl, throttleLimit, new Sink(this), _deadline.Token);
+    }
+
+    /// <summary>Hands the follower's events to the pipeline thread, where they are handled in batches.</summary>
+    private sealed class Sink(JobWaiter waiter) : IEngineSink
+    {
+        public void Post(EngineEvent e) => waiter._pump.Post(() =>
+        {
+            waiter._batch.Add(e);
+            if (waiter._batch.Count == MaxBatch) waiter.HandleBatch();
+        });
     }
 
     /// <summary>Jobs added and not yet finished.</summary>
@@ -107,33 +107,15 @@ internal sealed class JobWaiter : IDisposable
         _added++;
         RecordSaveRequest(job);
         if (_shown.Count < MaxChildBars) _shown.Add(job);
-        if (string.IsNullOrEmpty(job.RequestId)) Post(new Failed(job, NoRequestId(job)));
-        else if (job.IsFinished && job.Status != FalJobStatus.Completed) Post(new Finished(job, null!, null));
-        else
-        {
-            _toFollow.Writer.TryWrite(job);
-            // Workers are started as jobs arrive, up to the limit; each then takes the jobs in arrival order, so at
-            // most throttleLimit are followed (a status stream or poll each, then the result) at any moment, and no
-            // task exists per waiting job.
-            if (_workers < _throttleLimit)
-            {
-                _workers++;
-                _ = Task.Run(FollowQueuedAsync);
-            }
-        }
+        _follower.Follow(job);
         Pump();
     }
 
     /// <summary>Writes the jobs finished so far, their errors and the progress, without waiting. Pipeline thread only.</summary>
     public void Pump()
     {
-        while (_events.TryTake(out var e))
-        {
-            _batch.Add(e);
-            if (_batch.Count == MaxBatch) HandleBatch();
-        }
+        _pump.Drain();
         HandleBatch();
-        _cmdlet.FlushVerbose();
         MaybeWriteProgress(force: false);
     }
 
@@ -149,21 +131,15 @@ internal sealed class JobWaiter : IDisposable
     public void Finish()
     {
         _finished = true;
-        _toFollow.Writer.TryComplete();
+        _follower.Complete();
         try
         {
-            while (_open.Count > 0 && !_deadline.IsCancellationRequested)
+            // Everything that arrived in one burst is handled together: one journal write for the lot.
+            _pump.WaitUntil(() => _open.Count == 0, () =>
             {
-                // Everything that arrived meanwhile is handled together: one journal write for the lot.
-                if (_events.TryTake(out var e, 250))
-                {
-                    _batch.Add(e);
-                    while (_batch.Count < MaxBatch && _events.TryTake(out e)) _batch.Add(e);
-                    HandleBatch();
-                }
-                _cmdlet.FlushVerbose();
+                HandleBatch();
                 MaybeWriteProgress(force: _open.Count == 0);
-            }
+            }, 250, _deadline.Token);
             if (_added > 0)
                 _cmdlet.WriteProgress(new ProgressRecord(ParentActivityId, "Waiting for fal jobs", "Done") { RecordType = ProgressRecordType.Completed });
         }
@@ -181,8 +157,7 @@ internal sealed class JobWaiter : IDisposable
         foreach (var job in _open)
         {
             var message = $"Timed out after {_timeoutSeconds} s waiting for request {job.RequestId} ({job.Model}); it is {job.Status} at fal and still running. Wait again with Wait-FalJob.";
-            _cmdlet.WriteError(new ErrorRecord(new TimeoutException(message), "FalWaitTimeout", ErrorCategory.OperationTimeout, job)
-            { ErrorDetails = new ErrorDetails(message) });
+            _cmdlet.WriteError(ErrorRecords.Create(FalErrorIds.WaitTimeout, message, job, new TimeoutException(message)));
         }
         _open.Clear();
     }
@@ -195,7 +170,7 @@ internal sealed class JobWaiter : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        _toFollow.Writer.TryComplete();
+        _follower.Complete();
         try { _deadline.Cancel(); } catch (ObjectDisposedException) { }
         if (_open.Count > 0 && !_finished) WarnStopped();
         _deadline.Dispose();
@@ -249,44 +224,6 @@ internal sealed class JobWaiter : IDisposable
         _open.Clear();
     }
 
-    // An ambiguous submission from the journal has no request id: there is nothing at fal this module could follow.
-    private static InvalidOperationException NoRequestId(FalJob job) =>
-        new($"This job has no request id: its submission to {job.EndpointId} was ambiguous (fal may or may not have accepted it), " +
-            "so it cannot be waited for. Look for it in fal's dashboard; forget it with Remove-FalJob.");
-
-    private async Task FollowQueuedAsync()
-    {
-        var ct = _deadline.Token;
-        try
-        {
-            while (await _toFollow.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
-            {
-                while (!ct.IsCancellationRequested && _toFollow.Reader.TryRead(out var job))
-                    await FollowAsync(job, ct).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
-    }
-
-    private async Task FollowAsync(FalJob job, CancellationToken ct)
-    {
-        try
-        {
-            var handle = job.ToHandle(_queueBaseUrl);
-            var final = await _client.WaitForCompletionAsync(handle, s => Post(new StatusChanged(job, s)), ct).ConfigureAwait(false);
-            FalResult? result = null;
-            if (!final.IsFailed) result = await _client.GetResultAsync(handle, ct).ConfigureAwait(false);
-            Post(new Finished(job, final, result));
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
-        catch (Exception ex) { Post(new Failed(job, ex)); }
-    }
-
-    private void Post(WaitEvent e)
-    {
-        try { _events.Add(e); } catch (ObjectDisposedException) { } catch (InvalidOperationException) { }
-    }
-
     /// <summary>
     /// Applies a batch of events: job states first, then their journal entries in one write, then the output in
     /// event order. Status and error entries are not forced to the disk (see <see cref="JobJournal.MustReachDisk"/>):
@@ -312,19 +249,18 @@ internal sealed class JobWaiter : IDisposable
         foreach (var write in output) write();
     }
 
-    private void Handle(WaitEvent e, List<JournalRecord> records, List<Action> output)
+    private void Handle(EngineEvent e, List<JournalRecord> records, List<Action> output)
     {
-        if (!_open.Contains(e.Job)) return;
         switch (e)
         {
-            case StatusChanged s:
-                var before = e.Job.Status;
-                e.Job.Apply(s.Status);
+            case JobStatusChanged s when _open.Contains(s.Job):
+                var before = s.Job.Status;
+                s.Job.Apply(s.Status);
                 // A change of state is journaled as it happens, so a crash leaves the latest state on disk;
                 // queue position updates are not worth a disk write each.
-                if (e.Job.Status != before && !e.Job.IsFinished) records.Add(JobJournal.Capture("status", e.Job));
+                if (s.Job.Status != before && !s.Job.IsFinished) records.Add(JobJournal.Capture("status", s.Job));
                 break;
-            case Finished f:
+            case JobFinished f when _open.Contains(f.Job):
                 _open.Remove(f.Job);
                 FinishedCount++;
                 if (f.Status is not null) f.Job.Apply(f.Status);
@@ -342,10 +278,10 @@ internal sealed class JobWaiter : IDisposable
                 if (f.Job.Status == FalJobStatus.Completed) output.Add(() => _cmdlet.WriteObject(f.Job));
                 else output.Add(() => WriteJobFailed(f.Job));
                 break;
-            case Failed x:
+            case JobFollowFailed x when _open.Contains(x.Job):
                 _open.Remove(x.Job);
                 var record = string.IsNullOrEmpty(x.Job.RequestId)
-                    ? new ErrorRecord(x.Error, "FalNoRequestId", ErrorCategory.InvalidOperation, x.Job) { ErrorDetails = new ErrorDetails(x.Error.Message) }
+                    ? ErrorRecords.Create(FalErrorIds.NoRequestId, x.Error.Message, x.Job, x.Error)
                     : FalCmdletBase.ToErrorRecord(x.Error, x.Job, $"Request {x.Job.RequestId}");
                 if (!string.IsNullOrEmpty(x.Job.RequestId))
                 {
@@ -365,8 +301,7 @@ internal sealed class JobWaiter : IDisposable
         var message = job.Status == FalJobStatus.Cancelled
             ? $"Request {job.RequestId} ({job.Model}) was cancelled."
             : $"Request {job.RequestId} ({job.Model}) failed at fal: {job.Error ?? "no error text"} (error_type: {job.ErrorType ?? "none"}).";
-        _cmdlet.WriteError(new ErrorRecord(new InvalidOperationException(message), "FalJobFailed", ErrorCategory.InvalidResult, job)
-        { ErrorDetails = new ErrorDetails(message) });
+        _cmdlet.WriteError(ErrorRecords.Create(FalErrorIds.JobFailed, message, job, new InvalidOperationException(message)));
     }
 
     private void WriteProgress()

@@ -104,6 +104,8 @@ public sealed partial class HelpTests : IDisposable
         Assert.Equal("True (ByPropertyName)", Field("Get-FalJob", "RequestId", "pipelineInput"));
         Assert.Equal("request_id", Field("Get-FalJob", "RequestId", "aliases"));
         Assert.Contains("Tab completion: Request ids from the job journal", Description("Get-FalJob", "RequestId"));
+        Assert.Equal("4", Field("Save-FalVideo", "ThrottleLimit", "defaultValue"));
+        Assert.Contains("Allowed range: 1 to 32.", Description("Save-FalVideo", "ThrottleLimit"));
         Assert.Equal("True (ByValue)", Field("Save-FalVideo", "Job", "pipelineInput"));
         Assert.Equal("Path, OutputDirectory", Field("Save-FalVideo", "Directory", "aliases"));
         Assert.Equal("0", Field("Save-FalVideo", "Directory", "position"));

@@ -50,9 +50,9 @@ public sealed class DownloadFaultTests : FaultTestBase
     [Fact]
     public void A_download_that_keeps_failing_leaves_nothing_under_the_final_name_and_is_saved_later_from_the_journal()
     {
-        // Save-FalVideo downloads one video at a time: the four resets (1 try + 3 retries) all hit the first one.
+        // One download at a time: the four resets (1 try + 3 retries) all hit the first video.
         var armed = Inject(new FaultRule { Route = FaultRoute.Download, Action = FaultAction.Truncate, Times = 4 });
-        var r = RunBatch(3, "Doomed");
+        var r = RunBatch(3, "Doomed", script: $"{Rows(3, "Doomed")} | New-KlingVideo | Wait-FalJob | Save-FalVideo -Directory $args[0] -ThrottleLimit 1");
         var afterFailure = Directory.GetFiles(OutDir);
         var unsaved = Ps.Run("Get-FalJob -Status Completed | Where-Object { -not $_.SavedPath }");
         var retry = Ps.Run("Get-FalJob -Status Completed | Where-Object { -not $_.SavedPath } | Save-FalVideo -Directory $args[0]", OutDir);
