@@ -167,6 +167,11 @@ public sealed class JobLifecycleTests : IDisposable
         public IReadOnlyList<FalJob> ReadJobs(Action<string>? warn = null) => [];
         public IReadOnlyList<FalJob> ReadJobsByStatus(IReadOnlyCollection<FalJobStatus> statuses, Action<string>? warn = null) => [];
         public IReadOnlyList<FalJob> FindByIdempotencyKeys(IReadOnlyCollection<string> keys, Action<string>? warn = null) => [];
+        public IReadOnlyList<FalJob> ReadUnfinished(out int ambiguous, Action<string>? warn = null) { ambiguous = 0; return []; }
+        public long Count(JobFilter filter) => 0;
+        public long Prune(JobFilter filter, Action<long>? progress = null) => 0;
+        public long Import(IEnumerable<JournalRecord> records) => throw new NotSupportedException();
+        public IReadOnlyList<FalJob> FindUnknown(IReadOnlyCollection<FalJob> jobs) => jobs.ToList();
         public int Remove(IEnumerable<FalJob> jobs) => 0;
     }
 }
