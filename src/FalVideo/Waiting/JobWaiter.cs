@@ -265,8 +265,10 @@ internal sealed class JobWaiter : IDisposable
                 FinishedCount++;
                 if (f.Status is not null) f.Job.Apply(f.Status);
                 if (f.Result is not null) f.Job.Apply(f.Result);
+                // A job that was finished when it came in has nothing new to record.
+                var changed = f.Status is not null || f.Result is not null || f.Job.LastError is not null;
                 f.Job.LastError = null;
-                records.Add(JobJournal.Capture("status", f.Job));
+                if (changed) records.Add(JobJournal.Capture("status", f.Job));
                 // In the same commit as the completion: a kill while Save-FalVideo downloads the batch's earlier videos
                 // must not leave the later ones completed with no record that their save was asked for.
                 if (f.Job.Status == FalJobStatus.Completed && SaveFolderDownstream() is { } folder && string.IsNullOrEmpty(f.Job.SavedPath)

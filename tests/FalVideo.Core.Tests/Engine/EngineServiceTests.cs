@@ -143,6 +143,8 @@ public sealed class EngineServiceTests : IDisposable
         var cancelled = Completed("req-2", 1);
         cancelled.Status = FalJobStatus.Cancelled;
         follower.Follow(cancelled);
+        var done = Completed("req-3", 1);
+        follower.Follow(done);
         follower.Complete();
         var finished = await sink.WaitForAsync<JobFinished>(f => f.Job == job);
 
@@ -152,6 +154,10 @@ public sealed class EngineServiceTests : IDisposable
         Assert.Contains("no request id", Assert.Single(sink.Events.OfType<JobFollowFailed>()).Error.Message);
         var early = Assert.Single(sink.Events.OfType<JobFinished>(), f => f.Job == cancelled);
         Assert.Null(early.Status);
+        // A completed job whose video is known is finished without asking fal: the two scripted answers were the
+        // first job's, and nothing else was requested.
+        Assert.Null(Assert.Single(sink.Events.OfType<JobFinished>(), f => f.Job == done).Status);
+        Assert.Equal(2, t.Handler.Requests.Count);
     }
 
     private static FalJob Completed(string requestId, long size) => new()
