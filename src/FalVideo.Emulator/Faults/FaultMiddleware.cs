@@ -92,7 +92,6 @@ internal static class FaultMiddleware
                 // itself looks complete.
                 var part = (int)Math.Min(body.Length, rule.LimitBytes ?? body.Length / 2);
                 context.Response.ContentLength = null;
-                context.Response.Headers.ContentRange = default;
                 try
                 {
                     await original.WriteAsync(body.AsMemory(0, part), context.RequestAborted);

@@ -14,7 +14,7 @@ public sealed class HostileServerFaultTests : FaultTestBase
     // FalJson.MaxBodyBytes, the cap on one SSE event (and any JSON body) the client holds in memory.
     private const long EventCap = 4 * 1024 * 1024;
 
-    // Far more than the cap, so a client that read the line to its end would be caught by the count.
+    // Far more than the cap, so a client that kept the line would allocate far beyond the bound below.
     private const long LineLimit = 256L * 1024 * 1024;
 
     // What waiting for one job may allocate with the line refused at the cap: the parser's growing line buffer (up to
@@ -51,20 +51,21 @@ public sealed class HostileServerFaultTests : FaultTestBase
         Assert.True(match.Success, $"pwsh exited {exit} without its summary:\n{child.Output}");
         var allocated = long.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
         var saved = int.Parse(match.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture);
-        await Until(() => armed.ClientGaveUp == 1, "the client to hang up on the endless line");
+        // The client may drain what follows a refused event for a while before it closes the connection (the HTTP
+        // stack's drain timeout), so the answer ends with a hang-up or, when the line is short enough, at its limit.
+        await Until(() => armed.ClientGaveUp == 1 || armed.BytesSent >= LineLimit, "the endless answer to end");
         var streams = Emulator.Faults.RequestsTo(FaultRoute.Stream);
         var polls = Emulator.Faults.RequestsTo(FaultRoute.Status);
         var tally = Count();
         ReliabilityRecorder.Record(831, "Status stream: one SSE line that never ends (data: xxx… without a newline)",
             $"Wait-FalJob allocated {allocated / (1024 * 1024)} MB in all (the event cap is {EventCap / (1024 * 1024)} MB) and dropped the stream; " +
-            $"the emulator had sent {armed.BytesSent / (1024 * 1024)} MB of the line when the connection closed (of {LineLimit / (1024 * 1024)} MB offered); " +
+            $"the emulator had sent {armed.BytesSent / (1024 * 1024)} MB of the line when the answer ended (of {LineLimit / (1024 * 1024)} MB offered; what the client drained after refusing it was discarded, not kept); " +
             $"waiting went on ({streams} stream and {polls} status requests); {saved} of 1 video saved",
             tally.Lost);
 
         Assert.Equal(0, exit);
         Assert.Equal(1, armed.Fired);
         Assert.True(armed.BytesSent > EventCap, $"only {armed.BytesSent} bytes were sent: the client hung up before the line reached the cap");
-        Assert.True(armed.BytesSent < LineLimit, "the client read the endless line to its end");
         // The line buffered in memory would be hundreds of MB; the cap keeps the parser's buffer to a few.
         Assert.True(allocated < MemoryBound, $"waiting allocated {allocated} bytes");
         Assert.Equal(1, saved);
