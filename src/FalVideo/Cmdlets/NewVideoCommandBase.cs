@@ -185,8 +185,11 @@ public abstract class NewVideoCommandBase : FalCmdletBase
         {
             // Without the store's answer a re-run could pay twice: the row is not sent.
             var message = $"{label}: not sent: the job store {journal.FilePath} could not be read to check for an earlier submission of this row ({ex.Message}).";
-            Post(seq, () => WriteError(ErrorRecords.Create(FalErrorIds.JournalNotWritten, message, row.Id ?? (object?)row.Prompt, new IOException(message, ex), FalErrorCategory.ReadError)));
-            if (_stopOnError) { Halt(seq, null); StopBatch(); }
+            var rowError = ErrorRecords.Create(FalErrorIds.JournalNotWritten, message, row.Id ?? (object?)row.Prompt, new IOException(message, ex), FalErrorCategory.ReadError);
+            // A store that can't answer counts toward stopping the batch as one that can't be written does: on a full
+            // disk every later row would fail the same way.
+            Post(seq, () => WriteError(rowError));
+            if (CountStoreFailure(seq, journal, ex) || _stopOnError) { Halt(seq, null); StopBatch(); }
             DrainResults(block: false);
             return;
         }
@@ -443,6 +446,19 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     /// </summary>
     private ErrorRecord StoreFailed(int seq, FalVideo.Journal.IJobStore journal, Exception ex, object? target, string label)
     {
+        var cause = StoreFailureCause(journal.FilePath, ex, out _);
+        if (!CountStoreFailure(seq, journal, ex) && _stopOnError) Halt(seq, null);
+        var rowMessage = $"{label}: not sent: its entry could not be written to the job journal {journal.FilePath} ({cause}). " +
+                         "A row is sent only once its journal entry is on disk, so nothing was billed for it.";
+        return ErrorRecords.Create(FalErrorIds.JournalNotWritten, rowMessage, target, new IOException(rowMessage, ex));
+    }
+
+    /// <summary>
+    /// Counts a failed store read or write and halts the batch with FalJournalUnavailable when the store keeps failing
+    /// or fails in a way that won't heal; true when the batch was halted.
+    /// </summary>
+    private bool CountStoreFailure(int seq, FalVideo.Journal.IJobStore journal, Exception ex)
+    {
         var cause = StoreFailureCause(journal.FilePath, ex, out var lasting);
         int failures;
         lock (_storeSync)
@@ -462,11 +478,9 @@ public abstract class NewVideoCommandBase : FalCmdletBase
                           "journal entry is on disk, so no later row was sent. Fix the journal, or choose another with Set-FalConfiguration " +
                           $"-JournalPath (or {FalVideo.Journal.JobJournal.PathVariable}), then send the remaining rows again.";
             Halt(seq, ErrorRecords.Create(FalErrorIds.JournalUnavailable, message, journal.FilePath, new IOException(message, ex)));
+            return true;
         }
-        else if (_stopOnError) Halt(seq, null);
-        var rowMessage = $"{label}: not sent: its entry could not be written to the job journal {journal.FilePath} ({cause}). " +
-                         "A row is sent only once its journal entry is on disk, so nothing was billed for it.";
-        return ErrorRecords.Create(FalErrorIds.JournalNotWritten, rowMessage, target, new IOException(rowMessage, ex));
+        return false;
     }
 
     /// <summary>Why the journal could not be written, in words; <paramref name="lasting"/> when retrying cannot help.</summary>
