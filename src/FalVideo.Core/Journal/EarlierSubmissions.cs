@@ -19,6 +19,9 @@ public sealed class EarlierSubmissions
     private readonly Action<string>? _warn;
     private readonly Dictionary<string, List<FalJob>> _blocking = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _seen = new(StringComparer.Ordinal);
+    // Keys met with no earlier job, by a 64-bit fingerprint: almost every key of a large first run is one, and a
+    // fingerprint costs a tenth of the key and its dictionary entries (a 100,000-row batch held ~25 MB of them).
+    private readonly HashSet<ulong> _fresh = [];
     private bool _preloaded;
 
     /// <summary>Looks up earlier submissions in <paramref name="store"/>.</summary>
@@ -49,6 +52,8 @@ public sealed class EarlierSubmissions
     public FalJob? Next(string key)
     {
         ArgumentNullException.ThrowIfNull(key);
+        var fingerprint = Fingerprint(key);
+        if (_fresh.Contains(fingerprint)) return null;
         if (!_blocking.TryGetValue(key, out var earlier))
         {
             if (_store is JobJournal && !_preloaded)
@@ -64,11 +69,30 @@ public sealed class EarlierSubmissions
             if (!_blocking.TryGetValue(key, out earlier))
             {
                 earlier = _preloaded ? [] : _store.FindByIdempotencyKeys([key], _warn).Where(Blocks).ToList();
+                if (earlier.Count == 0)
+                {
+                    // Every occurrence of this key in the batch is sent: no need to count them.
+                    _fresh.Add(fingerprint);
+                    return null;
+                }
                 _blocking[key] = earlier;
             }
         }
         _seen.TryGetValue(key, out var n);
         _seen[key] = n + 1;
         return n < earlier.Count ? earlier[earlier.Count - 1 - n] : null;
+    }
+
+    // FNV-1a over the key's UTF-16 code units: stable within the process, and two keys of one batch share a value with
+    // a chance of about n²/2⁶⁵ (3·10⁻¹⁰ for 100,000 keys).
+    private static ulong Fingerprint(string key)
+    {
+        var hash = 14695981039346656037UL;
+        foreach (var c in key)
+        {
+            hash ^= c;
+            hash *= 1099511628211UL;
+        }
+        return hash;
     }
 }
