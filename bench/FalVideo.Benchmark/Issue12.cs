@@ -344,7 +344,8 @@ internal static class Issue12
         var fal = results.FirstOrDefault(r => r.Profile.JobSeconds == 0 && r.Contender == Contender.FalVideo);
         var official = results.FirstOrDefault(r => r.Profile.JobSeconds == 0 && r.Contender == Contender.Official);
         var floorFirst = results.FirstOrDefault(r => r.Profile.JobSeconds == 0 && r.Contender == Contender.Floor);
-        const string firstName = "first batch of a fresh process (start-up + import + 1,000 instant jobs, whole process): FalVideo ≥ 2× the official client's jobs/s";
+        // The issue's target is on 1,000 rows; another --rows is named as it ran.
+        var firstName = string.Create(inv, $"first batch of a fresh process (start-up + import + {fal?.Profile.Rows ?? 1000:N0} instant jobs, whole process): FalVideo ≥ 2× the official client's jobs/s");
         if (fal is { Ok: true } && official is { Ok: true })
         {
             double Whole(Measurement m) => m.Profile.Rows / m.Outcome.WallSeconds;

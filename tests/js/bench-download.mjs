@@ -9,6 +9,7 @@
 //
 // Prints one line `BENCH-FIGURES {json}` (bench/FalVideo.Benchmark/ResourceChecks.cs, FigureReport); exit 0 = all saved.
 import { fal } from "@fal-ai/client";
+import { redirectToEmulator } from "./emulator-redirect.mjs";
 import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -16,7 +17,6 @@ import { join } from "node:path";
 // The same endpoint and input as the other contenders (bench/FalVideo.Benchmark/Workload.cs).
 const ENDPOINT = "fal-ai/kling-video/v3/pro/text-to-video";
 const prompt = (i) => `Row ${i}: a paper boat drifting down a rain-soaked street at night, slow tracking shot`;
-const FAL_HOSTS = /^https:\/\/(?:[a-z0-9-]+\.)?fal\.run(?=\/|$)|^https:\/\/rest\.fal\.ai(?=\/|$)/;
 
 const options = { baseUrl: process.env.FALVIDEO_BASE_URL, rows: 200, dir: undefined, parallel: 1 };
 for (let i = 2; i < process.argv.length; i++) {
@@ -34,15 +34,7 @@ if (!/^https?:\/\//.test(base) || !(options.rows > 0) || !options.dir || !(optio
   fail("usage: node bench-download.mjs --base-url <emulator url> --rows <n> --dir <folder> [--parallel <n>]");
 }
 
-fal.config({
-  credentials: "bench-key",
-  requestMiddleware: async (request) => {
-    const match = FAL_HOSTS.exec(request.url);
-    if (match) return { ...request, url: base + request.url.slice(match[0].length) };
-    if (!request.url.startsWith(base + "/")) throw new Error(`the client called an unexpected URL: ${request.url}`);
-    return request;
-  },
-});
+redirectToEmulator(fal, base, "bench-key");
 
 function fail(message) {
   console.error(`bench-download: ${message}`);

@@ -7,13 +7,12 @@
 //
 // Prints one line `BENCH-RESULT {json}` (the fields of bench/FalVideo.Benchmark/ChildReport.cs); exit 0 = all done.
 import { fal } from "@fal-ai/client";
+import { redirectToEmulator } from "./emulator-redirect.mjs";
 import { readFileSync } from "node:fs";
 
 // The same endpoint and input as the FalVideo rows and the floor (bench/FalVideo.Benchmark/Workload.cs).
 const ENDPOINT = "fal-ai/kling-video/v3/pro/text-to-video";
 const prompt = (i) => `Row ${i}: a paper boat drifting down a rain-soaked street at night, slow tracking shot`;
-// The client hard-codes fal's hosts; the request middleware points them at the emulator (see official-client.mjs).
-const FAL_HOSTS = /^https:\/\/(?:[a-z0-9-]+\.)?fal\.run(?=\/|$)|^https:\/\/rest\.fal\.ai(?=\/|$)/;
 
 const options = { baseUrl: process.env.FALVIDEO_BASE_URL, rows: 1000, mode: "polling", pollMs: undefined };
 for (let i = 2; i < process.argv.length; i++) {
@@ -31,15 +30,7 @@ if (!/^https?:\/\//.test(base) || !(options.rows > 0) || !["polling", "streaming
   fail("usage: node bench-official.mjs --base-url <emulator url> --rows <n> [--mode polling|streaming] [--poll-ms <n>]");
 }
 
-fal.config({
-  credentials: "bench-key",
-  requestMiddleware: async (request) => {
-    const match = FAL_HOSTS.exec(request.url);
-    if (match) return { ...request, url: base + request.url.slice(match[0].length) };
-    if (!request.url.startsWith(base + "/")) throw new Error(`the client called an unexpected URL: ${request.url}`);
-    return request;
-  },
-});
+redirectToEmulator(fal, base, "bench-key");
 
 function fail(message) {
   console.error(`bench-official: ${message}`);

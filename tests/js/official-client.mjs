@@ -7,10 +7,10 @@
 // src/config.js getRestApiUrl), so a request middleware points them at the emulator. Upload PUTs and CDN
 // downloads go to the URLs the emulator returned, as they would at fal. Prints one JSON line; exit 0 = all good.
 import { fal, ValidationError, ApiError } from "@fal-ai/client";
+import { redirectToEmulator } from "./emulator-redirect.mjs";
 
 const ENDPOINT = "fal-ai/kling-video/v3/pro/text-to-video";
 const I2V_ENDPOINT = "fal-ai/kling-video/o3/pro/image-to-video";
-const FAL_HOSTS = /^https:\/\/(?:[a-z0-9-]+\.)?fal\.run(?=\/|$)|^https:\/\/rest\.fal\.ai(?=\/|$)/;
 // A 1x1 PNG.
 const PNG = Uint8Array.from(atob("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="), (c) => c.charCodeAt(0));
 
@@ -20,21 +20,7 @@ if (!/^https?:\/\//.test(base)) {
 }
 
 const rewrittenHosts = new Set();
-fal.config({
-  credentials: "test-key",
-  requestMiddleware: async (request) => {
-    const match = FAL_HOSTS.exec(request.url);
-    if (match) {
-      rewrittenHosts.add(match[0]);
-      return { ...request, url: base + request.url.slice(match[0].length) };
-    }
-    if (!request.url.startsWith(base + "/")) {
-      // A host this script does not know about would reach the real fal: stop rather than leak.
-      throw new Error(`the client called an unexpected URL: ${request.url}`);
-    }
-    return request;
-  },
-});
+redirectToEmulator(fal, base, "test-key", (host) => rewrittenHosts.add(host));
 
 function fail(message) {
   console.error(`official-client: ${message}`);
