@@ -66,7 +66,7 @@ public sealed class JobSubmitterTests : IDisposable
         using var t = new TestClient();
         var counts = new Counts();
 
-        var result = await new JobSubmitter(t.Client, new FailingStore(), 2).SubmitAsync(Plan(), null, null, counts.Guard(), CancellationToken.None);
+        var result = await new JobSubmitter(t.Client, new CountingStore { Fail = true }, 2).SubmitAsync(Plan(), null, null, counts.Guard(), CancellationToken.None);
 
         Assert.Equal(SubmitOutcome.WriteAheadFailed, result.Outcome);
         Assert.IsType<IOException>(result.Error);
@@ -130,23 +130,5 @@ public sealed class JobSubmitterTests : IDisposable
             Settled = () => Interlocked.Increment(ref Settled),
             Accepted = () => Interlocked.Increment(ref Accepted),
         };
-    }
-
-    /// <summary>A store on a full disk: every write fails.</summary>
-    private sealed class FailingStore : IJobStore
-    {
-        public string FilePath => "/full/jobs.db";
-        public void Append(string entryKind, FalJob job, string? savedPath = null) => throw new IOException("No space left on device");
-        public Task AppendAsync(string entryKind, FalJob job, string? savedPath = null) => Task.FromException(new IOException("No space left on device"));
-        public void AppendMany(IReadOnlyCollection<JournalRecord> records) => throw new IOException("No space left on device");
-        public IReadOnlyList<FalJob> ReadJobs(Action<string>? warn = null) => [];
-        public IReadOnlyList<FalJob> ReadJobsByStatus(IReadOnlyCollection<FalJobStatus> statuses, Action<string>? warn = null) => [];
-        public IReadOnlyList<FalJob> FindByIdempotencyKeys(IReadOnlyCollection<string> keys, Action<string>? warn = null) => [];
-        public IReadOnlyList<FalJob> ReadUnfinished(out int ambiguous, Action<string>? warn = null) { ambiguous = 0; return []; }
-        public long Count(JobFilter filter) => 0;
-        public long Prune(JobFilter filter, Action<long>? progress = null) => 0;
-        public long Import(IEnumerable<JournalRecord> records) => throw new NotSupportedException();
-        public IReadOnlyList<FalJob> FindUnknown(IReadOnlyCollection<FalJob> jobs) => jobs.ToList();
-        public int Remove(IEnumerable<FalJob> jobs) => 0;
     }
 }
