@@ -3,28 +3,12 @@ using FalVideo.Core.Tests.Client;
 using FalVideo.Engine;
 using FalVideo.Jobs;
 using FalVideo.Journal;
-using Microsoft.Data.Sqlite;
 
 namespace FalVideo.Core.Tests.Engine;
 
 /// <summary>The save and follow services without a runspace: a scripted fal, a real store, the events they post.</summary>
-public sealed class EngineServiceTests : IDisposable
+public sealed class EngineServiceTests : TempStoreTests
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "falvideo-engine-" + Guid.NewGuid().ToString("N"));
-    private readonly SqliteJobStore _store;
-
-    public EngineServiceTests()
-    {
-        Directory.CreateDirectory(_dir);
-        _store = new SqliteJobStore(Path.Combine(_dir, "jobs.db"));
-    }
-
-    public void Dispose()
-    {
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(_dir, recursive: true);
-    }
-
     [Fact]
     public async Task A_completed_job_is_downloaded_then_recorded_as_saved_with_its_folder()
     {

@@ -5,12 +5,11 @@ using FalVideo.Engine;
 using FalVideo.Jobs;
 using FalVideo.Journal;
 using FalVideo.Planning;
-using Microsoft.Data.Sqlite;
 
 namespace FalVideo.Core.Tests.Engine;
 
 /// <summary>The submit service without a runspace: write-ahead before the request, and fal's answer recorded.</summary>
-public sealed class JobSubmitterTests : IDisposable
+public sealed class JobSubmitterTests : TempStoreTests
 {
     private const string Accepted = """
         {"request_id":"req-42","status":"IN_QUEUE","queue_position":3,
@@ -18,21 +17,6 @@ public sealed class JobSubmitterTests : IDisposable
          "response_url":"http://127.0.0.1:8787/fal-ai/kling-video/requests/req-42",
          "cancel_url":"http://127.0.0.1:8787/fal-ai/kling-video/requests/req-42/cancel"}
         """;
-
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "falvideo-submit-" + Guid.NewGuid().ToString("N"));
-    private readonly SqliteJobStore _store;
-
-    public JobSubmitterTests()
-    {
-        Directory.CreateDirectory(_dir);
-        _store = new SqliteJobStore(Path.Combine(_dir, "jobs.db"));
-    }
-
-    public void Dispose()
-    {
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(_dir, recursive: true);
-    }
 
     [Fact]
     public async Task An_accepted_row_is_written_ahead_then_recorded_with_its_request_id()

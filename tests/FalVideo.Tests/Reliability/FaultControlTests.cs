@@ -7,23 +7,8 @@ using FalVideo.Tests.Emulator;
 namespace FalVideo.Tests.Reliability;
 
 /// <summary>The emulator's fault control route and restart, as a runbook rehearsal (or a test in another language) uses them.</summary>
-public sealed class FaultControlTests : IAsyncLifetime
+public sealed class FaultControlTests : EmulatorControlTestBase
 {
-    private RunningEmulator _emulator = null!;
-    private HttpClient _http = null!;
-
-    public async Task InitializeAsync()
-    {
-        _emulator = await EmulatorServer.StartAsync(new EmulatorOptions { Urls = "http://127.0.0.1:0" });
-        _http = EmulatorFixture.CreateClient(_emulator, "any-key");
-    }
-
-    public async Task DisposeAsync()
-    {
-        _http.Dispose();
-        await _emulator.DisposeAsync();
-    }
-
     [Fact]
     public async Task Rules_posted_as_JSON_fire_in_order_then_pass_and_DELETE_clears_them()
     {

@@ -6,23 +6,8 @@ namespace FalVideo.Tests.Reliability;
 
 /// <summary>The hostile-server fault actions as a test in another language scripts them: JSON rules, their checks, the
 /// framing on the wire and the counters <c>GET /_emulator/faults</c> shows.</summary>
-public sealed class HostileFaultControlTests : IAsyncLifetime
+public sealed class HostileFaultControlTests : EmulatorControlTestBase
 {
-    private RunningEmulator _emulator = null!;
-    private HttpClient _http = null!;
-
-    public async Task InitializeAsync()
-    {
-        _emulator = await EmulatorServer.StartAsync(new EmulatorOptions { Urls = "http://127.0.0.1:0" });
-        _http = EmulatorFixture.CreateClient(_emulator, "any-key");
-    }
-
-    public async Task DisposeAsync()
-    {
-        _http.Dispose();
-        await _emulator.DisposeAsync();
-    }
-
     [Theory]
     [InlineData("""{"route": "download", "action": "endless-sse-line"}""", "status stream only")]
     [InlineData("""{"route": "stream", "action": "truncate-no-length"}""", "does not apply to the status stream")]
