@@ -107,6 +107,7 @@ public sealed class JobSubmitter
         Input = plan.Input.ToJsonString(),
         RouteReason = plan.RouteReason,
         IdempotencyKey = plan.IdempotencyKey,
+        SubmitOptions = plan.SubmitOptions is { IsEmpty: false } options ? options : null,
     };
 
     /// <summary>Submits one row. Never throws for the row's own failure: the result says what happened.</summary>
@@ -174,7 +175,7 @@ public sealed class JobSubmitter
     {
         var job = life.Job;
         FalSubmitResult submitted;
-        try { submitted = await _client.SubmitAsync(plan.EndpointId, plan.Input, null, stop).ConfigureAwait(false); }
+        try { submitted = await _client.SubmitAsync(plan.EndpointId, plan.Input, plan.SubmitOptions, stop).ConfigureAwait(false); }
         catch (Exception ex) when (ex is FalException and not FalAmbiguousSubmissionException || ex is ArgumentException)
         {
             // fal refused it, or it provably never left (the client says so with these): close the write-ahead record.

@@ -15,10 +15,11 @@ public sealed partial class FalQueueClient
     /// </summary>
     /// <param name="endpointId">The full endpoint id, e.g. <c>fal-ai/kling-video/v3/pro/text-to-video</c>.</param>
     /// <param name="input">The model input, sent as is (enum values such as Kling's <c>duration</c> must already be JSON strings).</param>
-    /// <param name="options">Webhook, queue priority and start timeout; null for none.</param>
+    /// <param name="options">Webhook, queue priority, start timeout, fallback switch and media expiry (<see cref="FalSubmitOptions"/>);
+    /// null for none (<c>x-fal-queue-priority: normal</c> is still sent, as fal-js does).</param>
     /// <param name="ct">Cancels the call. A submit cancelled while in flight may still have been accepted by fal.</param>
     /// <returns>The request id, the URLs to follow it and, when sent, the queue position.</returns>
-    /// <exception cref="ArgumentException">Invalid endpoint id, queue priority, start timeout or webhook.</exception>
+    /// <exception cref="ArgumentException">Invalid endpoint id, queue priority, start timeout, webhook or media expiry.</exception>
     /// <exception cref="FalAmbiguousSubmissionException">The request may have been accepted (timeout, connection reset,
     /// 5xx, unreadable 2xx); check before resubmitting.</exception>
     /// <exception cref="FalNetworkException">fal could not be reached; nothing was submitted.</exception>
@@ -30,14 +31,14 @@ public sealed partial class FalQueueClient
         ObjectDisposedException.ThrowIf(_disposed, this);
         var id = FalEndpointId.Parse(endpointId);
         ArgumentNullException.ThrowIfNull(input);
-        var headers = SubmitHeaders(options);
+        var headers = FalSubmitOptions.Headers(options);
         RequireKey();
 
         var body = System.Text.Encoding.UTF8.GetBytes(input.ToJsonString());
         var call = new FalHttpCall
         {
             Method = HttpMethod.Post,
-            Url = FalQueueUrls.Submit(_options.QueueBaseUrl, id, options?.Webhook),
+            Url = FalQueueUrls.Submit(_options.QueueBaseUrl, id, FalSubmitOptions.WebhookQuery(options)),
             Authorize = true,
             Headers = headers,
             Retry = FalRetryMode.Submit,
@@ -135,41 +136,4 @@ public sealed partial class FalQueueClient
             EndpointId = id.Id,
             StatusCode = statusCode,
         };
-
-    private static List<KeyValuePair<string, string>> SubmitHeaders(FalSubmitOptions? options)
-    {
-        var headers = new List<KeyValuePair<string, string>>();
-        if (options is null)
-        {
-            return headers;
-        }
-
-        if (options.Webhook is { } webhook && !(webhook.IsAbsoluteUri && (webhook.Scheme == Uri.UriSchemeHttps || webhook.Scheme == Uri.UriSchemeHttp)))
-        {
-            throw new ArgumentException($"The webhook must be an absolute http(s) URL; it is '{webhook}'.", nameof(options));
-        }
-
-        if (options.QueuePriority is { } priority)
-        {
-            var normalized = priority.Trim().ToLowerInvariant();
-            if (normalized is not ("normal" or "low"))
-            {
-                throw new ArgumentException($"The queue priority must be 'normal' or 'low'; it is '{priority}'.", nameof(options));
-            }
-
-            headers.Add(new("X-Fal-Queue-Priority", normalized));
-        }
-
-        if (options.StartTimeoutSeconds is { } seconds)
-        {
-            if (seconds <= 0)
-            {
-                throw new ArgumentException($"The start timeout must be a positive number of seconds; it is {seconds}.", nameof(options));
-            }
-
-            headers.Add(new("X-Fal-Request-Timeout", seconds.ToString(CultureInfo.InvariantCulture)));
-        }
-
-        return headers;
-    }
 }

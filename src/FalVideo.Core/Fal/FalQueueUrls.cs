@@ -7,9 +7,9 @@ namespace FalVideo.Fal;
 /// </summary>
 internal static class FalQueueUrls
 {
-    /// <summary><c>POST {queue}/{full id}[?fal_webhook=…]</c>: the only call that keeps the sub-path.</summary>
-    public static Uri Submit(Uri queueBase, FalEndpointId id, Uri? webhook) =>
-        Append(queueBase, id.Id, webhook is null ? null : "fal_webhook=" + Uri.EscapeDataString(webhook.AbsoluteUri));
+    /// <summary><c>POST {queue}/{full id}[?fal_webhook=…]</c>: the only call that keeps the sub-path. The query comes
+    /// encoded (<see cref="FalSubmitOptions.WebhookQuery"/>).</summary>
+    public static Uri Submit(Uri queueBase, FalEndpointId id, string? webhookQuery) => Append(queueBase, id.Id, webhookQuery);
 
     /// <summary><c>{queue}/{app id}/requests/{request id}/status</c> (no query; see <see cref="WithLogs"/>).</summary>
     public static Uri Status(Uri queueBase, FalEndpointId id, string requestId) => Request(queueBase, id, requestId, "/status");

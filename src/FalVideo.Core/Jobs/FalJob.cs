@@ -77,6 +77,9 @@ public sealed class FalJob
     public string? RouteReason { get; set; }
     /// <summary>The model input sent, as JSON.</summary>
     public string? Input { get; set; }
+    /// <summary>The submit options sent with the request (priority, webhook, start timeout, fallback switch, media
+    /// expiry; <see cref="FalSubmitOptions"/>); null when none was set.</summary>
+    public FalSubmitOptions? SubmitOptions { get; set; }
     /// <summary>What identifies this submission among re-runs of the same rows (<see cref="Jobs.IdempotencyKey"/>): a
     /// later submission with the same key is not sent again unless forced. Null for jobs submitted before keys existed.</summary>
     public string? IdempotencyKey { get; set; }

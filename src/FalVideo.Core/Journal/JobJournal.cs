@@ -588,6 +588,7 @@ public sealed class JobJournal : IJobStore
         job.IdempotencyKey = e.IdempotencyKey ?? job.IdempotencyKey;
         job.SaveDirectory = e.SaveDirectory ?? job.SaveDirectory;
         job.RouteReason = e.RouteReason ?? job.RouteReason;
+        job.SubmitOptions = e.SubmitOptions ?? job.SubmitOptions;
         // The latest entry speaks for the module's own last error: a later status or save clears it.
         job.LastError = e.LastError;
     }
@@ -602,6 +603,7 @@ public sealed class JobJournal : IJobStore
         CancelUrl = job.CancelUrl, Input = job.Input, VideoUrl = job.VideoUrl, Error = job.Error, ErrorType = job.ErrorType,
         LastError = job.LastError, SavedPath = NullIfEmpty(job.SavedPath), IdempotencyKey = job.IdempotencyKey,
         SaveDirectory = NullIfEmpty(job.SaveDirectory), RouteReason = job.RouteReason,
+        SubmitOptions = job.SubmitOptions is { IsEmpty: false } options ? options : null,
     };
 
     /// <summary>A job from a state written by <see cref="StateOf"/>.</summary>
@@ -681,6 +683,7 @@ public sealed class JobJournal : IJobStore
         [JsonPropertyName("idempotency_key")] public string? IdempotencyKey { get; init; }
         [JsonPropertyName("save_directory")] public string? SaveDirectory { get; init; }
         [JsonPropertyName("route_reason")] public string? RouteReason { get; init; }
+        [JsonPropertyName("submit_options")] public FalVideo.Fal.FalSubmitOptions? SubmitOptions { get; init; }
     }
 }
 

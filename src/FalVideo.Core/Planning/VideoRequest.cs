@@ -63,6 +63,11 @@ public sealed class VideoRequestPlan
         return $"{rowLabel}: {name}, {length}, {price}: \"{prompt}\"{route}";
     }
 
+    /// <summary>The row's submit options (priority, webhook, start timeout, fallback switch, media expiry); null for fal's
+    /// defaults. Not part of <see cref="IdempotencyKey"/>: they do not change what the model makes (see
+    /// <see cref="FalVideo.Fal.FalSubmitOptions"/>).</summary>
+    public FalVideo.Fal.FalSubmitOptions? SubmitOptions { get; set; }
+
     /// <summary>The submission's <see cref="FalVideo.Jobs.IdempotencyKey"/>, set before the row is sent.</summary>
     public string? IdempotencyKey { get; set; }
 

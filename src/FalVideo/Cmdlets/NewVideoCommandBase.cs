@@ -6,6 +6,7 @@ using FalVideo.Fal;
 using FalVideo.Jobs;
 using FalVideo.PowerShell.Completion;
 using FalVideo.Planning;
+using FalVideo.PowerShell.Binding;
 using FalVideo.PowerShell.Requests;
 using FalVideo.PowerShell.Settings;
 using FalVideo.PowerShell.Waiting;
@@ -69,6 +70,55 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]
     public string? Id { get; set; }
+
+    /// <summary>fal's queue priority: Normal (fal's default) or Low, which waits behind every normal-priority request of
+    /// the endpoint. Sent as <c>x-fal-queue-priority</c>. Binds from a <c>Priority</c> column.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [CsvPriority]
+    [ArgumentCompleter(typeof(PriorityCompleter))]
+    public string? Priority { get; set; }
+
+    /// <summary>An absolute http(s) URL fal POSTs the job's outcome to when it ends (sent as <c>?fal_webhook=</c>).
+    /// Binds from a <c>WebhookUrl</c> column.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [CsvWebhookUrl]
+    public string? WebhookUrl { get; set; }
+
+    /// <summary>Seconds the job may wait at fal before it starts (more than 1, as fal's clients require); if no runner
+    /// has started it by then fal ends it with HTTP 504 (not billed). Sent as <c>x-fal-request-timeout</c>. Binds from a
+    /// <c>StartTimeout</c> column.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [CsvStartTimeout]
+    public double? StartTimeout { get; set; }
+
+    /// <summary>fal must not reroute the request to an equivalent alternative endpoint (which may be priced
+    /// differently) when the requested one keeps failing. Sent as <c>x-fal-disable-fallbacks: true</c>. Binds from a
+    /// <c>NoFallback</c> column (true/false).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [CsvBoolean("NoFallback")]
+    public SwitchParameter NoFallback { get; set; }
+
+    /// <summary>How long fal keeps the output video: immediate (60 s), 1h, 1d, 7d, 30d, 1y, never (the account's
+    /// setting), or a whole number of seconds. Sent as <c>x-fal-object-lifecycle-preference</c>. Binds from an
+    /// <c>OutputExpiry</c> column. Save the video before it expires.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [CsvOutputExpiry]
+    [ArgumentCompleter(typeof(OutputExpiryCompleter))]
+    public string? OutputExpiry { get; set; }
+
+    /// <summary>The submit options of the current record (already checked while binding), or null when none is set.</summary>
+    internal FalSubmitOptions? CurrentSubmitOptions()
+    {
+        var options = new FalSubmitOptions
+        {
+            QueuePriority = Priority,
+            Webhook = WebhookUrl is null ? null : FalSubmitOptions.ParseWebhook(WebhookUrl, out _),
+            StartTimeoutSeconds = StartTimeout,
+            DisableFallbacks = NoFallback.IsPresent,
+            ObjectExpirationSeconds = OutputExpiry is not null && FalSubmitOptions.TryParseExpiry(OutputExpiry, out var seconds, out _) ? seconds : null,
+        };
+        return options.IsEmpty ? null : options;
+    }
 
     /// <summary>Waits for every submitted job to finish and emits them as they complete (see Wait-FalJob); each job is followed from the moment fal accepts it.</summary>
     [Parameter]
@@ -163,6 +213,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
         var label = MyInvocation.ExpectingInput ? $"Row {_row}" : "Input";
         var problems = TakeBindingProblems().ToList();
         var plan = PlanRecord(problems, out var row);
+        if (plan is not null) plan.SubmitOptions = CurrentSubmitOptions();
         var seq = _row;
         if (problems.Count > 0 || plan is null)
         {
