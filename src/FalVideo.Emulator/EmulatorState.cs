@@ -30,6 +30,9 @@ public sealed class EmulatorState
     /// <summary>Scripted faults and per-route request counts (<c>/_emulator/faults</c>); <see cref="Reset"/> leaves them alone.</summary>
     public FaultInjector Faults { get; } = new();
 
+    /// <summary>The query and <c>x-fal-*</c> headers of every submit received (<c>GET /_emulator/submissions</c>).</summary>
+    public Routes.SubmitLog Submissions { get; } = new();
+
     /// <summary>Jobs created by <c>POST /{endpoint id}</c>; refused submissions (401/404/422) create none.</summary>
     public int AcceptedSubmissions => jobs.Count;
 
@@ -50,6 +53,7 @@ public sealed class EmulatorState
     {
         jobs.Reset();
         uploads.Clear();
+        Submissions.Clear();
         Volatile.Write(ref requests, 0);
         Volatile.Write(ref statusRequests, 0);
     }

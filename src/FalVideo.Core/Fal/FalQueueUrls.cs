@@ -8,8 +8,19 @@ namespace FalVideo.Fal;
 internal static class FalQueueUrls
 {
     /// <summary><c>POST {queue}/{full id}[?fal_webhook=…]</c>: the only call that keeps the sub-path. The query comes
-    /// encoded (<see cref="FalSubmitOptions.WebhookQuery"/>).</summary>
-    public static Uri Submit(Uri queueBase, FalEndpointId id, string? webhookQuery) => Append(queueBase, id.Id, webhookQuery);
+    /// encoded (<see cref="FalSubmitOptions.WebhookQuery"/>) and is sent as it is: <see cref="Uri"/> would otherwise
+    /// unescape <c>%7E</c> to <c>~</c>, where fal's JS client sends <c>%7E</c>. On .NET Framework, which has no switch for
+    /// that, the query goes out canonicalized (the same URL to any server, spelled differently).</summary>
+    public static Uri Submit(Uri queueBase, FalEndpointId id, string? webhookQuery)
+    {
+        var url = Append(queueBase, id.Id, null);
+        if (webhookQuery is null) return url;
+#if NET
+        return new Uri(url.AbsoluteUri + "?" + webhookQuery, new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true });
+#else
+        return new Uri(url.AbsoluteUri + "?" + webhookQuery);
+#endif
+    }
 
     /// <summary><c>{queue}/{app id}/requests/{request id}/status</c> (no query; see <see cref="WithLogs"/>).</summary>
     public static Uri Status(Uri queueBase, FalEndpointId id, string requestId) => Request(queueBase, id, requestId, "/status");

@@ -195,6 +195,7 @@ public sealed class JobJournal : IJobStore
             Input = submission ? job.Input : null, VideoUrl = job.VideoUrl, Error = job.Error, ErrorType = job.ErrorType,
             LastError = job.LastError, SavedPath = NullIfEmpty(savedPath), IdempotencyKey = submission ? job.IdempotencyKey : null,
             SaveDirectory = NullIfEmpty(job.SaveDirectory), RouteReason = submission ? job.RouteReason : null,
+            SubmitOptions = submission && job.SubmitOptions is { IsEmpty: false } options ? options : null,
         };
         // One buffer and writer per thread, reused: the writer sizes its requests for the worst-case escaping of every
         // string (six bytes a character), so a fresh buffer per line would be regrown several times.

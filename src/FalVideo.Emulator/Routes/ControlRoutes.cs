@@ -20,6 +20,7 @@ internal static class ControlRoutes
             state.Reset();
             return Responses.Json(new JsonObject { ["reset"] = true });
         });
+        app.MapGet("/_emulator/submissions", (EmulatorState state) => Responses.Json(state.Submissions.ToJson()));
         app.MapGet("/_emulator/endpoints", (EndpointCatalog catalog) =>
             Responses.Json(new JsonObject { ["endpoints"] = new JsonArray(catalog.EndpointIds.Order().Select(id => (JsonNode)id).ToArray()) }));
     }

@@ -11,7 +11,8 @@ namespace FalVideo.Emulator.Routes;
 
 /// <summary>
 /// <c>POST /{endpoint id}</c> (PROTOCOL.md, "Submit"): validates the input against the endpoint's schema and
-/// queues a job. A 404 or 422 creates no job. <c>?fal_webhook=</c> is accepted and ignored.
+/// queues a job. A 404 or 422 creates no job. <c>?fal_webhook=</c> is accepted and recorded with the <c>x-fal-*</c>
+/// headers in <see cref="EmulatorState.Submissions"/>.
 /// </summary>
 internal static class SubmitRoute
 {
@@ -19,8 +20,9 @@ internal static class SubmitRoute
         app.MapPost("/{**endpointId}", Submit).RequireFalKey();
 
     private static async Task<IResult> Submit(
-        HttpContext context, string? endpointId, EndpointCatalog catalog, JobScheduler jobs, LocalMedia media, EmulatorOptions options)
+        HttpContext context, string? endpointId, EndpointCatalog catalog, JobScheduler jobs, LocalMedia media, EmulatorOptions options, EmulatorState state)
     {
+        state.Submissions.Record(context, endpointId ?? "");
         var id = EndpointId.Parse(endpointId);
         if (id is null || catalog.InputOf(id.Id) is not { } schema)
             return Responses.Detail(404, "Application not found");

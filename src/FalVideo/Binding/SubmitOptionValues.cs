@@ -85,6 +85,16 @@ public sealed class CsvOutputExpiryAttribute() : CsvValueAttribute("OutputExpiry
     protected override object? FromValue(object value, Action<string> report) => value switch
     {
         TimeSpan span when span.TotalSeconds >= 1 && span.TotalSeconds <= int.MaxValue => ((long)span.TotalSeconds).ToString(CultureInfo.InvariantCulture),
+        // PowerShell reads an unquoted 1d, 7d or 30d as a decimal number (the d suffix), so fal-js's names arrive as
+        // 1, 7 or 30 of type decimal: taken as those days. Any other decimal is refused rather than guessed.
+        decimal days when days is 1m or 7m or 30m => days.ToString(CultureInfo.InvariantCulture) + "d",
+        decimal other => Refuse(other, report),
         _ => FromText(System.Convert.ToString(value, CultureInfo.InvariantCulture) ?? "", report),
     };
+
+    private object? Refuse(decimal value, Action<string> report)
+    {
+        report($"OutputExpiry '{value.ToString(CultureInfo.InvariantCulture)}' (a decimal number) is ambiguous; give a whole number of seconds, or quote a name such as '7d'.");
+        return null;
+    }
 }
