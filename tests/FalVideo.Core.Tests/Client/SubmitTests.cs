@@ -84,6 +84,78 @@ public class SubmitTests
     }
 
     [Fact]
+    public async Task Every_submit_option_goes_out_as_fal_js_sends_it()
+    {
+        using var t = new TestClient();
+        t.Handler.Respond(HttpStatusCode.OK, Accepted);
+
+        await t.Client.SubmitAsync(TestClient.Kling, Input(), new FalSubmitOptions
+        {
+            Webhook = new Uri("https://hooks.example/run?token=a~b*c!(d) e"),
+            StartTimeoutSeconds = 2.5,
+            DisableFallbacks = true,
+            ObjectExpirationSeconds = 86400,
+        });
+
+        var post = t.Handler.Requests.Single();
+        Assert.Equal("normal", post.Header("x-fal-queue-priority"));
+        Assert.Equal("2.5", post.Header("x-fal-request-timeout"));
+        Assert.Equal("true", post.Header("x-fal-disable-fallbacks"));
+        Assert.Equal("{\"expiration_duration_seconds\":86400}", post.Header("x-fal-object-lifecycle-preference"));
+    }
+
+    [Theory]
+    [InlineData(1.0)]
+    [InlineData(0.5)]
+    [InlineData(0)]
+    [InlineData(-3)]
+    [InlineData(double.NaN)]
+    [InlineData(double.PositiveInfinity)]
+    [InlineData(3e9)]
+    public async Task Start_timeouts_fal_js_refuses_are_refused_before_sending(double seconds)
+    {
+        using var t = new TestClient();
+
+        await Assert.ThrowsAsync<ArgumentException>(() => t.Client.SubmitAsync(TestClient.Kling, Input(), new FalSubmitOptions { StartTimeoutSeconds = seconds }));
+        Assert.Empty(t.Handler.Requests);
+        Assert.Null(FalSubmitOptions.CheckStartTimeout(1.001));
+    }
+
+    [Theory]
+    [InlineData("1d", 86400)]
+    [InlineData("7D", 604800)]
+    [InlineData("immediate", 60)]
+    [InlineData("3600", 3600)]
+    [InlineData("never", null)]
+    public void Media_expiries_read_fal_js_names_and_seconds(string text, int? seconds)
+    {
+        Assert.True(FalSubmitOptions.TryParseExpiry(text, out var parsed, out var problem));
+        Assert.Null(problem);
+        Assert.Equal(seconds, parsed);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("-5")]
+    [InlineData("2w")]
+    [InlineData("1.5")]
+    public void Unusable_media_expiries_are_named(string text)
+    {
+        Assert.False(FalSubmitOptions.TryParseExpiry(text, out _, out var problem));
+        Assert.Contains($"OutputExpiry '{text}'", problem);
+    }
+
+    [Theory]
+    [InlineData("ftp://hooks.example/x")]
+    [InlineData("/relative/hook")]
+    [InlineData("hooks.example")]
+    public void Webhooks_must_be_absolute_http_urls(string text)
+    {
+        Assert.Null(FalSubmitOptions.ParseWebhook(text, out var problem));
+        Assert.Contains("not an absolute http(s) URL", problem);
+    }
+
+    [Fact]
     public async Task Invalid_priority_is_refused_before_sending()
     {
         using var t = new TestClient();
