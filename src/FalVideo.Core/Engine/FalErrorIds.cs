@@ -39,6 +39,8 @@ public enum FalErrorCategory
     AuthenticationError = 28,
     /// <summary>A rate limit was hit.</summary>
     LimitsExceeded = 29,
+    /// <summary>An allowance is used up (a fal account whose balance is exhausted).</summary>
+    QuotaExceeded = 30,
 }
 
 /// <summary>One stable error id: the text scripts and tests match as PowerShell's <c>FullyQualifiedErrorId</c>.</summary>
@@ -79,6 +81,10 @@ public static class FalErrorIds
     public static readonly FalErrorId ValidationFailed = Add("FalValidationFailed", FalErrorCategory.InvalidData, "fal refused the input (HTTP 422).");
     /// <summary>The key was refused (HTTP 401/403).</summary>
     public static readonly FalErrorId Unauthorized = Add("FalUnauthorized", FalErrorCategory.AuthenticationError, "fal refused the key (HTTP 401/403).");
+    /// <summary>The account is locked, its balance exhausted (HTTP 403 "User is locked"). QuotaExceeded, not
+    /// AuthenticationError: the key is valid and accepted; what ran out is the account's prepaid balance, which the
+    /// user tops up (PowerShell's PermissionDenied would also point at rights the key lacks).</summary>
+    public static readonly FalErrorId AccountLocked = Add("FalAccountLocked", FalErrorCategory.QuotaExceeded, "fal refused the request because the account is locked (balance exhausted, HTTP 403); top up the balance. Nothing was billed.");
     /// <summary>Unknown endpoint or request (HTTP 404).</summary>
     public static readonly FalErrorId NotFound = Add("FalNotFound", FalErrorCategory.ObjectNotFound, "fal does not know the endpoint or request (HTTP 404).");
     /// <summary>Still rate limited after the retries (HTTP 429).</summary>

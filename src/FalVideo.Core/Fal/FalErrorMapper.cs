@@ -38,7 +38,8 @@ internal static class FalErrorMapper
             summary.Append($" ({parsed.ErrorType})");
         }
 
-        summary.Append(Hint(response));
+        var locked = FalAccountLockedException.Matches(status, parsed.Detail);
+        summary.Append(locked ? LockedHint : Hint(response));
         if (parsed.Detail is not null)
         {
             summary.Append(": ").Append(parsed.Detail);
@@ -66,6 +67,7 @@ internal static class FalErrorMapper
         };
         FalException error = response.StatusCode switch
         {
+            _ when locked => new FalAccountLockedException(message),
             FalHttpStatus.UnprocessableEntity => new FalValidationException(message),
             HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden => new FalAuthenticationException(message),
             HttpStatusCode.NotFound => new FalNotFoundException(message),
@@ -76,6 +78,10 @@ internal static class FalErrorMapper
 
         return error.WithDetailsOf<FalException>(details);
     }
+
+    // Not the key hint: a locked account's key is valid, and checking it would send the user the wrong way.
+    private const string LockedHint = " - the fal account is locked because its balance is exhausted; the key is fine. Top up the balance at "
+                                      + FalAccountLockedException.BillingUrl + ", then run the rows again";
 
     private static string Hint(HttpResponseMessage response) => response.StatusCode switch
     {

@@ -58,7 +58,7 @@ public class FalException : Exception
         ErrorId = errorId;
     }
 
-    /// <summary>Stable id: <c>FalValidationFailed</c>, <c>FalUnauthorized</c>, <c>FalNotFound</c>,
+    /// <summary>Stable id: <c>FalValidationFailed</c>, <c>FalUnauthorized</c>, <c>FalAccountLocked</c>, <c>FalNotFound</c>,
     /// <c>FalRateLimited</c>, <c>FalServerError</c>, <c>FalProtocolError</c>, <c>FalAmbiguousSubmission</c>,
     /// <c>FalConfiguration</c>, <c>FalDownloadFailed</c>, <c>FalNetworkError</c> or <c>FalRequestFailed</c>.</summary>
     public string ErrorId { get; }
@@ -126,6 +126,32 @@ public sealed class FalAuthenticationException : FalException
         : base(message, "FalUnauthorized", innerException)
     {
     }
+}
+
+/// <summary>
+/// HTTP 403 whose body says the account is locked, e.g. <c>{"detail": "User is locked. Reason: Exhausted balance…"}</c>
+/// (PROTOCOL.md "Errors"; fal's FAQ and fal-ai/fal issues 1112, 1147, 1162, 1163): the key is fine, the balance is
+/// exhausted, and every further request is refused the same way until it is topped up. Nothing was billed (id
+/// <c>FalAccountLocked</c>).
+/// </summary>
+public sealed class FalAccountLockedException : FalException
+{
+    /// <summary>fal's billing page, where the balance is topped up.</summary>
+    public const string BillingUrl = "https://fal.ai/dashboard/billing";
+
+    /// <summary>Creates the error (id <c>FalAccountLocked</c>).</summary>
+    /// <param name="message">Message without the key.</param>
+    /// <param name="innerException">Cause, if any.</param>
+    public FalAccountLockedException(string message, Exception? innerException = null)
+        : base(message, "FalAccountLocked", innerException)
+    {
+    }
+
+    /// <summary>True for fal's locked-account answer: a 403 whose detail starts "User is locked" (any case).</summary>
+    /// <param name="statusCode">The HTTP status.</param>
+    /// <param name="detail">fal's <c>detail</c> text, or null.</param>
+    public static bool Matches(int statusCode, string? detail) =>
+        statusCode == 403 && detail is not null && detail.TrimStart().StartsWith("User is locked", StringComparison.OrdinalIgnoreCase);
 }
 
 /// <summary>HTTP 404: unknown endpoint or request id, or a result no longer kept (id <c>FalNotFound</c>).</summary>

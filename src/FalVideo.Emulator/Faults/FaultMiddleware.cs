@@ -29,6 +29,12 @@ internal static class FaultMiddleware
                 return;
         }
 
+        if (rule.Action == FaultAction.LockedAccount)
+        {
+            await RespondAsync(context, new FaultRule { Route = rule.Route, StatusCode = 403, Body = FaultRule.LockedAccountBody });
+            return;
+        }
+
         if (route == FaultRoute.Stream && rule.Action is not (FaultAction.Respond or FaultAction.ResetBefore or FaultAction.DelayBefore))
         {
             await StreamFaultAsync(context, next, rule);

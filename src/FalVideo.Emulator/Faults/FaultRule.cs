@@ -62,6 +62,9 @@ public enum FaultAction
     /// normally: the transfer looks complete and only the client's own size check can tell ("truncate-no-length").
     /// Not on the status stream, which never has a length.</summary>
     TruncateNoLength,
+    /// <summary>Answers 403 with the body of a locked account, <see cref="FaultRule.LockedAccountBody"/> (PROTOCOL.md
+    /// "Errors": balance exhausted), as fal does on submit and upload ("locked-account").</summary>
+    LockedAccount,
 }
 
 /// <summary>
@@ -118,6 +121,11 @@ public sealed class FaultRule
 
     /// <summary>Only requests whose path contains this text (ordinal) match; null matches all of <see cref="Route"/>.</summary>
     public string? PathContains { get; init; }
+
+    /// <summary>What fal answers (with 403) to a submit or upload of a locked account: PROTOCOL.md "Errors" (fal's FAQ;
+    /// fal-ai/fal issues 1112, 1147, 1162, 1163). fal's text goes on after "Exhausted balance"; the rest is not
+    /// recorded there.</summary>
+    public const string LockedAccountBody = """{"detail": "User is locked. Reason: Exhausted balance"}""";
 
     /// <summary>Checks the values.</summary>
     /// <exception cref="ArgumentException">A value is out of range.</exception>

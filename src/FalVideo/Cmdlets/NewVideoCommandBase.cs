@@ -393,6 +393,14 @@ public abstract class NewVideoCommandBase : FalCmdletBase
 
     private const string BatchStoppedMessage = "The batch was stopped by an earlier error; no later row was sent.";
 
+    private static ErrorRecord AccountLockedStop(Exception cause)
+    {
+        var message = "The batch was stopped: the fal account is locked because its balance is exhausted, so fal would refuse every " +
+                      $"later row the same way; no later row was sent and nothing was billed for the refused ones. Top up the balance at " +
+                      $"{FalAccountLockedException.BillingUrl}, then run the rows again: rows fal already accepted are not sent twice.";
+        return ErrorRecords.Create(FalErrorIds.AccountLocked, message, null, new FalAccountLockedException(message, cause));
+    }
+
     /// <summary>One row's place among the -ThrottleLimit submissions in flight, given back once (early or at the end).</summary>
     private sealed class Slot(SemaphoreSlim gate)
     {
@@ -451,7 +459,9 @@ public abstract class NewVideoCommandBase : FalCmdletBase
             case SubmitOutcome.UploadFailed:
             case SubmitOutcome.Rejected:
                 Post(seq, () => WriteError(ToErrorRecord(result.Error!, target, label)));
-                if (_stopOnError) Halt(seq, null);
+                // fal answers every later row of a locked account the same way: the batch stops here.
+                if (result.Error is FalAccountLockedException) Halt(seq, AccountLockedStop(result.Error));
+                else if (_stopOnError) Halt(seq, null);
                 break;
             case SubmitOutcome.NotSent:
                 Interlocked.Increment(ref _notSent);
