@@ -44,24 +44,33 @@ public sealed partial class FalQueueClient
         try
         {
             Directory.CreateDirectory(directory);
-            var call = new FalHttpCall
+            var current = url;
+            for (var attempt = 0; ; attempt++)
             {
-                Method = HttpMethod.Get,
-                Url = url,
-                Authorize = false,
-                Accept = "*/*",
-                HideQueryInLog = true,
-                ConsumeSuccessBody = async (response, token) =>
-                    written = await CopyToFileAsync(response, temp, expectedSize, progress, _options, token).ConfigureAwait(false),
-            };
-
-            using (var response = await _sender.SendAsync(call, ct).ConfigureAwait(false))
-            {
-                if (!response.IsSuccessStatusCode)
+                var call = new FalHttpCall
                 {
+                    Method = HttpMethod.Get,
+                    Url = current,
+                    Authorize = false,
+                    Accept = "*/*",
+                    HideQueryInLog = true,
+                    ConsumeSuccessBody = async (response, token) =>
+                        written = await CopyToFileAsync(response, temp, expectedSize, progress, _options, token).ConfigureAwait(false),
+                };
+
+                FalException refused;
+                using (var response = await _sender.SendAsync(call, ct).ConfigureAwait(false))
+                {
+                    if (response.IsSuccessStatusCode) break;
                     var error = await FalErrorMapper.FromResponseAsync(response, $"Downloading {shownUrl}", null, _options.ApiKey).ConfigureAwait(false);
-                    throw new FalDownloadException(error.Message, error).WithDetailsOf<FalDownloadException>(error);
+                    if (attempt > 0 || !IsPrivateOutputRefusal(response.StatusCode) || !IsFalOutput(url))
+                        throw new FalDownloadException(error.Message, error).WithDetailsOf<FalDownloadException>(error);
+                    refused = error;
                 }
+
+                // A private output (the account's storage setting forbids or hides new files): fal's storage sign API
+                // gives a time-limited URL that is fetched once more, still without the key.
+                current = await SignOutputAsync(url, shownUrl, refused, ct).ConfigureAwait(false);
             }
 
             if (expectedSize is { } expected && written != expected)
@@ -172,6 +181,67 @@ public sealed partial class FalQueueClient
             throw new FalDownloadException(FormattableString.Invariant(
                 $"The download is too slow: {written} bytes in {elapsed.TotalSeconds:0.#} seconds ({rate:0} bytes/s, the minimum is {options.DownloadMinBytesPerSecond} bytes/s); the file was not saved."));
         }
+    }
+
+    /// <summary>How long a signed output URL stays valid, in seconds: long enough for a slow download of a large video,
+    /// well under fal's limit of 604800 (7 days; PROTOCOL.md, private outputs).</summary>
+    private const int SignedUrlSeconds = 3600;
+
+    // forbid answers with an error, hide as if the file did not exist (fal's storage ACL docs): 401/403, or 404.
+    private static bool IsPrivateOutputRefusal(System.Net.HttpStatusCode status) =>
+        status is System.Net.HttpStatusCode.Unauthorized or System.Net.HttpStatusCode.Forbidden or System.Net.HttpStatusCode.NotFound;
+
+    /// <summary>A file fal's sign API can sign: on fal's media CDN (<c>*.fal.media</c>), or served by the configured fal
+    /// base (the emulator, a proxy). Anything else is not fal's to sign, and its URL is not sent to fal.</summary>
+    private bool IsFalOutput(Uri url) =>
+        url.Host.Equals("fal.media", StringComparison.OrdinalIgnoreCase)
+        || url.Host.EndsWith(".fal.media", StringComparison.OrdinalIgnoreCase)
+        || FalQueueUrls.SameOrigin(url, _options.QueueBaseUrl) || FalQueueUrls.SameOrigin(url, _options.RestBaseUrl)
+        || FalQueueUrls.SameOrigin(url, _options.ApiBaseUrl);
+
+    /// <summary>
+    /// <c>POST {api}/storage/files/sign?url=&lt;file url&gt;</c> with <c>{"expiration_seconds": N}</c> and the key →
+    /// <c>{"signed_url"}</c> (PROTOCOL.md "Pricing and billing platform APIs", private outputs; the key needs
+    /// <c>assets:read</c>). Says so in the log (the key masked). Any failure is a <see cref="FalDownloadException"/>
+    /// carrying the refused download's message as well.
+    /// </summary>
+    private async Task<Uri> SignOutputAsync(Uri fileUrl, string shownUrl, FalException refused, CancellationToken ct)
+    {
+        var signUrl = FalQueueUrls.SignFile(_options.ApiBaseUrl, fileUrl);
+        var signShown = signUrl.GetLeftPart(UriPartial.Path);
+        if (string.IsNullOrEmpty(_options.ApiKey))
+        {
+            throw new FalDownloadException($"{refused.Message}. The output looks private; signing its URL through fal's storage sign API needs an API key, and none is set.", refused)
+                .WithDetailsOf<FalDownloadException>(refused);
+        }
+
+        _options.Log?.Invoke($"Downloading {shownUrl} was refused (HTTP {refused.StatusCode}): the output is private. Signing its URL through fal's storage sign API " +
+                             $"(POST {signShown}, Authorization: Key ***) for {SignedUrlSeconds} s and downloading it once more.");
+        var body = "{\"expiration_seconds\":" + SignedUrlSeconds.ToString(CultureInfo.InvariantCulture) + "}";
+        var call = new FalHttpCall
+        {
+            Method = HttpMethod.Post,
+            Url = signUrl,
+            Authorize = true,
+            Content = () => new StringContent(body, System.Text.Encoding.UTF8, "application/json"),
+        };
+        using var response = await _sender.SendAsync(call, ct).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            var error = await FalErrorMapper.FromResponseAsync(response, "Signing the output URL", null, _options.ApiKey).ConfigureAwait(false);
+            throw new FalDownloadException(FalCredentials.Mask($"{refused.Message}. The output looks private, and signing its URL failed too: {error.Message}", _options.ApiKey), error)
+                .WithDetailsOf<FalDownloadException>(refused);
+        }
+
+        var json = FalJson.ParseObject(await FalHttpSender.ReadBodyAsync(response, ct).ConfigureAwait(false), "sign response", _options.ApiKey);
+        var signed = FalJson.GetAbsoluteUri(json, "signed_url");
+        if (signed is null || !FalQueueUrls.IsAllowedScheme(signed))
+        {
+            throw new FalDownloadException($"{refused.Message}. The output looks private, and fal's sign API answered without a usable https signed_url.", refused)
+                .WithDetailsOf<FalDownloadException>(refused);
+        }
+
+        return signed;
     }
 
     private static FalDownloadException SizeMismatch(string url, long written, long expected) =>

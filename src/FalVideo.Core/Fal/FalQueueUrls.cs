@@ -48,6 +48,10 @@ internal static class FalQueueUrls
     /// <summary><c>POST {rest}/storage/upload/initiate?storage_type=fal-cdn-v3</c>.</summary>
     public static Uri UploadInitiate(Uri restBase) => Append(restBase, "storage/upload/initiate", "storage_type=fal-cdn-v3");
 
+    /// <summary><c>POST {api}/storage/files/sign?url=&lt;file url&gt;</c> (PROTOCOL.md "Pricing and billing platform APIs",
+    /// private outputs).</summary>
+    public static Uri SignFile(Uri apiBase, Uri fileUrl) => Append(apiBase, "storage/files/sign", "url=" + Uri.EscapeDataString(fileUrl.AbsoluteUri));
+
     /// <summary>Same scheme, host and port: the key is only ever sent to the configured queue origin.</summary>
     public static bool SameOrigin(Uri a, Uri b) =>
         a.IsAbsoluteUri && b.IsAbsoluteUri

@@ -118,6 +118,10 @@ public sealed class FalSettings
         var saved = SavedConfiguration.Load();
         if ((QueueBaseUrl ?? Env(QueueUrlVariable) ?? common ?? saved?.QueueUrl) is { } q) options.QueueBaseUrl = q;
         if ((RestBaseUrl ?? Env(RestUrlVariable) ?? common ?? saved?.RestUrl) is { } r) options.RestBaseUrl = r;
+        // One base URL for queue and storage (-BaseUrl, FALVIDEO_BASE_URL: the emulator or a proxy) serves fal's platform
+        // API under /v1 too, as api.fal.ai does.
+        if (options.QueueBaseUrl == options.RestBaseUrl)
+            options.ApiBaseUrl = new Uri(options.QueueBaseUrl.GetLeftPart(UriPartial.Path).TrimEnd('/') + "/v1");
         if ((RequestTimeoutSeconds ?? saved?.RequestTimeoutSeconds) is { } t) options.RequestTimeout = TimeSpan.FromSeconds(t);
         if ((MaxRetries ?? saved?.MaxRetries) is { } m) options.MaxRetries = m;
         if ((RetryBaseDelaySeconds ?? saved?.RetryBaseDelaySeconds) is { } d) options.RetryBaseDelay = TimeSpan.FromSeconds(d);
