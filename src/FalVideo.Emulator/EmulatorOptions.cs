@@ -46,6 +46,10 @@ public sealed class EmulatorOptions
     /// </summary>
     public long? CdnBytesPerSecondPerConnection { get; set; }
 
+    /// <summary>Starts with private outputs: unsigned CDN GETs are refused with 403 and the storage sign API signs them
+    /// (<see cref="Routes.PrivateOutputs"/>; switchable later with <c>POST /_emulator/private-outputs</c>).</summary>
+    public bool PrivateOutputs { get; set; }
+
     /// <summary>Logs one Information line per request (otherwise only warnings are logged).</summary>
     public bool Verbose { get; set; }
 

@@ -55,7 +55,7 @@ public static class EmulatorServer
         {
             builder.Services.AddSingleton<JobScheduler>()
                 .AddSingleton<UploadStore>()
-                .AddSingleton(services => new EmulatorState(services.GetRequiredService<JobScheduler>(), services.GetRequiredService<UploadStore>()));
+                .AddSingleton(services => new EmulatorState(services.GetRequiredService<JobScheduler>(), services.GetRequiredService<UploadStore>(), options));
         }
         else
         {
@@ -84,6 +84,7 @@ public static class EmulatorServer
         ControlRoutes.Map(app);
         FaultControlRoutes.Map(app);
         StorageRoutes.Map(app);
+        PrivateOutputs.Map(app);
         CdnRoutes.Map(app);
         RequestRoutes.Map(app);
         SubmitRoute.Map(app);

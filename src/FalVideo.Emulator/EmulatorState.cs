@@ -15,11 +15,15 @@ public sealed class EmulatorState
     private int requests;
     private int statusRequests;
 
-    internal EmulatorState(JobScheduler jobs, UploadStore uploads)
+    internal EmulatorState(JobScheduler jobs, UploadStore uploads, EmulatorOptions? options = null)
     {
         this.jobs = jobs;
         this.uploads = uploads;
+        PrivateOutputs = new Routes.PrivateOutputs(options?.PrivateOutputs ?? false, options?.TimeProvider ?? TimeProvider.System);
     }
+
+    /// <summary>Private outputs: whether unsigned CDN GETs are refused, and the storage sign API's counts.</summary>
+    public Routes.PrivateOutputs PrivateOutputs { get; }
 
     /// <summary>The jobs, kept across <see cref="RunningEmulator.RestartAsync"/>.</summary>
     internal JobScheduler Scheduler => jobs;

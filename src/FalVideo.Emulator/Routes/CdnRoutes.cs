@@ -15,9 +15,10 @@ internal static class CdnRoutes
     public static void Map(IEndpointRouteBuilder app) =>
         app.MapMethods(LocalMedia.Prefix + "{**path}", [HttpMethods.Get, HttpMethods.Head], Serve);
 
-    private static IResult Serve(string path, LocalMedia media, EmulatorOptions options)
+    private static IResult Serve(HttpContext context, string path, LocalMedia media, EmulatorOptions options, EmulatorState state)
     {
         if (media.Find(LocalMedia.Prefix + path) is not { } file) return Responses.Detail(404, "File not found");
+        if (!state.PrivateOutputs.Allows(context)) return Responses.Detail(403, "Access to this file is forbidden");
         var body = file.Open();
         if (options.CdnBytesPerSecondPerConnection is { } cap) body = new PacedStream(body, cap);
         return Results.File(body, file.ContentType, enableRangeProcessing: true);
