@@ -195,6 +195,7 @@ public sealed class JobJournal : IJobStore
             Input = submission ? job.Input : null, VideoUrl = job.VideoUrl, Error = job.Error, ErrorType = job.ErrorType,
             LastError = job.LastError, SavedPath = NullIfEmpty(savedPath), IdempotencyKey = submission ? job.IdempotencyKey : null,
             SaveDirectory = NullIfEmpty(job.SaveDirectory), RouteReason = submission ? job.RouteReason : null,
+            BillableUnits = job.BillableUnits,
         };
         // One buffer and writer per thread, reused: the writer sizes its requests for the worst-case escaping of every
         // string (six bytes a character), so a fresh buffer per line would be regrown several times.
@@ -588,6 +589,7 @@ public sealed class JobJournal : IJobStore
         job.IdempotencyKey = e.IdempotencyKey ?? job.IdempotencyKey;
         job.SaveDirectory = e.SaveDirectory ?? job.SaveDirectory;
         job.RouteReason = e.RouteReason ?? job.RouteReason;
+        job.BillableUnits = e.BillableUnits ?? job.BillableUnits;
         // The latest entry speaks for the module's own last error: a later status or save clears it.
         job.LastError = e.LastError;
     }
@@ -601,7 +603,7 @@ public sealed class JobJournal : IJobStore
         SubmittedAt = job.SubmittedAt == default ? null : job.SubmittedAt, StatusUrl = job.StatusUrl, ResponseUrl = job.ResponseUrl,
         CancelUrl = job.CancelUrl, Input = job.Input, VideoUrl = job.VideoUrl, Error = job.Error, ErrorType = job.ErrorType,
         LastError = job.LastError, SavedPath = NullIfEmpty(job.SavedPath), IdempotencyKey = job.IdempotencyKey,
-        SaveDirectory = NullIfEmpty(job.SaveDirectory), RouteReason = job.RouteReason,
+        SaveDirectory = NullIfEmpty(job.SaveDirectory), RouteReason = job.RouteReason, BillableUnits = job.BillableUnits,
     };
 
     /// <summary>A job from a state written by <see cref="StateOf"/>.</summary>
@@ -681,6 +683,7 @@ public sealed class JobJournal : IJobStore
         [JsonPropertyName("idempotency_key")] public string? IdempotencyKey { get; init; }
         [JsonPropertyName("save_directory")] public string? SaveDirectory { get; init; }
         [JsonPropertyName("route_reason")] public string? RouteReason { get; init; }
+        [JsonPropertyName("billable_units")] public decimal? BillableUnits { get; init; }
     }
 }
 
