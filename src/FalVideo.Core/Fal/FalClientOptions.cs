@@ -14,6 +14,10 @@ public sealed class FalClientOptions
     /// Default <c>https://rest.fal.ai</c>.</summary>
     public Uri RestBaseUrl { get; set; } = new("https://rest.fal.ai");
 
+    /// <summary>Base of fal's platform APIs: pricing and billing events (PROTOCOL.md "Hosts"). Default
+    /// <c>https://api.fal.ai/v1</c>.</summary>
+    public Uri PlatformBaseUrl { get; set; } = new("https://api.fal.ai/v1");
+
     /// <summary>The API key, already resolved (see <see cref="FalCredentials.Resolve"/>); sent as
     /// <c>Authorization: Key &lt;key&gt;</c> to the queue and storage-initiate calls only.</summary>
     public string? ApiKey { get; set; }
@@ -86,6 +90,7 @@ public sealed class FalClientOptions
     {
         CheckBase(QueueBaseUrl, nameof(QueueBaseUrl));
         CheckBase(RestBaseUrl, nameof(RestBaseUrl));
+        CheckBase(PlatformBaseUrl, nameof(PlatformBaseUrl));
         CheckPositive(RequestTimeout, nameof(RequestTimeout));
         CheckPositive(DownloadIdleTimeout, nameof(DownloadIdleTimeout));
         if (DownloadMinBytesPerSecond < 0)
