@@ -16,7 +16,7 @@ namespace FalVideo.PowerShell.Cmdlets;
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Measure, "VideoCost", DefaultParameterSetName = RowSet)]
 [OutputType(typeof(VideoCostEstimate))]
-public sealed class MeasureVideoCostCommand : PSCmdlet
+public sealed partial class MeasureVideoCostCommand : PSCmdlet
 {
     private const string RowSet = "Row";
     private static readonly CsvIntegerAttribute s_duration = new("Duration", "a duration the model offers, in seconds");
@@ -167,6 +167,11 @@ public sealed class MeasureVideoCostCommand : PSCmdlet
     protected override void EndProcessing()
     {
         if (NoTotal || _rows.Count == 0) return;
+        if (JobsTotal() is { } jobsTotal)
+        {
+            WriteObject(jobsTotal);
+            return;
+        }
         var unpriced = _rows.Count(r => r.EstimatedCostUsd is null);
         WriteObject(new VideoCostEstimate
         {
@@ -182,13 +187,6 @@ public sealed class MeasureVideoCostCommand : PSCmdlet
         _rows.Add(estimate);
         WriteObject(estimate);
     }
-
-    private static VideoCostEstimate FromJob(FalJob job, int row) => new()
-    {
-        Kind = "Job", Row = row, Id = job.Id ?? job.RequestId, Model = job.Model, Mode = job.Mode, EndpointId = job.EndpointId,
-        DurationSeconds = job.DurationSeconds, Quantity = 1, EstimatedCostUsd = job.EstimatedCostUsd,
-        Note = job.Status == FalJobStatus.Failed ? "failed job (5xx failures are not billed)" : job.Status.ToString(),
-    };
 }
 
 /// <summary>
@@ -229,4 +227,13 @@ public sealed class VideoCostEstimate
     public string? PriceDate { get; init; }
     /// <summary>Caveats: retired model, no price, failed job.</summary>
     public string? Note { get; init; }
+    /// <summary>For a piped job: what fal billed (billed units × the catalog's unit price, <c>x-fal-billable-units</c>);
+    /// null when fal did not say. On the Total: the sum of the known billed amounts.</summary>
+    public decimal? BilledCostUsd { get; init; }
+    /// <summary>For a piped job: the USD counted in the Total: <see cref="BilledCostUsd"/> when known, else the estimate;
+    /// 0 for a job fal does not bill (failed, rejected, cancelled while queued, not finished yet). On the Total: their sum.</summary>
+    public decimal? CostUsd { get; init; }
+    /// <summary>For a piped job: where <see cref="CostUsd"/> comes from: <c>billable units</c>, <c>estimate</c> or
+    /// <c>not billed</c>.</summary>
+    public string? CostBasis { get; init; }
 }
