@@ -19,7 +19,7 @@ namespace FalVideo.PowerShell.Cmdlets;
 /// queued) and jobs without a billing event yet are listed with the reason. The admin key comes from -AdminKey, else
 /// $env:FAL_ADMIN_KEY, else the ordinary key (-ApiKey, Set-FalConfiguration, FAL_KEY); it is never shown.</para>
 /// </summary>
-[Cmdlet(VerbsCommon.Get, "FalJobCost", DefaultParameterSetName = JobsSet)]
+[Cmdlet(VerbsCommon.Get, "FalJobCost", DefaultParameterSetName = RangeSet)]
 [OutputType(typeof(FalJobCost))]
 public sealed class GetFalJobCostCommand : FalCmdletBase
 {
