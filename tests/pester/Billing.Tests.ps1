@@ -186,3 +186,29 @@ Describe 'Compare-FalPrice and the price override file' {
         (Get-FalConfiguration).PriceOverridePath | Should -BeNullOrEmpty
     }
 }
+
+Describe 'README: Estimate vs billed cost' {
+    AfterEach { Reset-Emulator }
+
+    It 'runs the section as written: four jobs, Measure-VideoCost and Get-FalJobCost agree on 2.114, Compare-FalPrice confirms' {
+        $null = Use-NewJournal 'readme-billing.jsonl'
+        $null = @(
+            New-KlingVideo -Prompt 'A lighthouse at dusk' -Duration 7 -GenerateAudio $false
+            New-KlingVideo -Prompt 'Waves on rocks' -Duration 5 -GenerateAudio $true
+            New-HailuoVideo -Model hailuo-2.3-pro -Prompt 'A fox in snow'
+            New-KlingVideo -Prompt 'A broken one [emulator:fail]' -Duration 5
+        ) | Wait-FalJob -ErrorAction SilentlyContinue
+        $adminKey = 'pester-admin'
+
+        $measured = Get-FalJob | Measure-VideoCost
+        $measured[-1].CostUsd | Should -Be 2.114
+        ($measured | Where-Object Kind -eq 'Job').CostBasis | Should -Be @('billable units', 'billable units', 'estimate', 'not billed')
+        $billed = Get-FalJob | Get-FalJobCost -AdminKey $adminKey
+        $billed[-1].BilledCostUsd | Should -Be 2.114
+        $billed[-1].EstimatedCostUsd | Should -Be 2.114
+
+        (Compare-FalPrice | Where-Object Status -ne Confirmed).Status | Should -Not -Contain 'Changed'
+        $null = Compare-FalPrice -OutFile ./fal-prices.json -WarningAction SilentlyContinue
+        Test-Path ./fal-prices.json | Should -BeFalse   # fal (the emulator) confirms every catalog price: nothing to override
+    }
+}

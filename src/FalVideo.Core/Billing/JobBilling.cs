@@ -68,12 +68,12 @@ public static class JobBilling
 
     private static string NotBilledReason(FalJob job) => job.Status switch
     {
-        FalJobStatus.Failed => "failed job: fal does not bill server errors (5xx)",
-        FalJobStatus.Rejected => "rejected at submit: it never ran",
-        FalJobStatus.Cancelled => "cancelled before it ran: fal removes a queued request",
-        FalJobStatus.InQueue => "still queued: not billed yet",
-        FalJobStatus.InProgress => "still running: not billed yet",
-        _ => "status unknown (ambiguous submission): look for it in fal's dashboard or with Get-FalJobCost",
+        FalJobStatus.Failed => "not billed: fal does not bill server errors (5xx)",
+        FalJobStatus.Rejected => "not billed: refused at submit, it never ran",
+        FalJobStatus.Cancelled => "not billed: cancelled while queued (fal removes the request)",
+        FalJobStatus.InQueue => "not billed yet: still queued",
+        FalJobStatus.InProgress => "not billed yet: still running",
+        _ => "not counted: status unknown (ambiguous submission); look for it in fal's dashboard or with Get-FalJobCost -Start",
     };
 
     /// <summary>The catalog's USD per second for the job's model and settings (audio, voice, elements and resolution read

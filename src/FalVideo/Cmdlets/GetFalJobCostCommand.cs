@@ -180,7 +180,8 @@ public sealed class FalJobCost
     public decimal? BilledCostUsd { get; init; }
     /// <summary>Billed minus estimated; null unless both are known.</summary>
     public decimal? DifferenceUsd => BilledCostUsd is { } b && EstimatedCostUsd is { } e ? b - e : null;
-    /// <summary>Units billed (<c>output_units</c>), e.g. seconds of video.</summary>
+    /// <summary>Units billed (<c>output_units</c>), e.g. seconds of video; null on the Total (units of different
+    /// endpoints do not add up).</summary>
     public decimal? BilledUnits { get; init; }
     /// <summary>USD per unit fal billed (<c>unit_price</c>).</summary>
     public decimal? UnitPriceUsd { get; init; }
@@ -205,7 +206,6 @@ public sealed class FalJobCost
             Kind = "Total",
             EstimatedCostUsd = billed.Sum(r => r.EstimatedCostUsd ?? 0m),
             BilledCostUsd = billed.Sum(r => r.BilledCostUsd!.Value),
-            BilledUnits = billed.Sum(r => r.BilledUnits ?? 0m),
             Note = $"{billed.Count} of {rows.Count} job(s) billed" + (unbilled > 0 ? $"; {unbilled} without a billing event are not in the totals" : ""),
         };
     }
