@@ -12,7 +12,8 @@ namespace FalVideo.PowerShell.Cmdlets;
 /// <para type="synopsis">Estimates what video generations will cost, offline, before anything is spent.</para>
 /// <para type="description">Prices each row from the shipped price catalog (published fal prices with their source
 /// and date) and ends with a Total row. Quantity means that many identical clips. Rows for retired models are
-/// priced for comparison and say so. Piped FalJob objects are summed from their estimates.</para>
+/// priced for comparison and say so. Piped FalJob objects count only when fal bills them (not failed, rejected,
+/// cancelled-in-queue or unfinished jobs), at their billed units × unit price when fal reported them, else their estimate.</para>
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Measure, "VideoCost", DefaultParameterSetName = RowSet)]
 [OutputType(typeof(VideoCostEstimate))]
@@ -29,8 +30,8 @@ public sealed partial class MeasureVideoCostCommand : PSCmdlet
 
     /// <summary>
     /// Rows to price (CSV rows, objects) with properties Model, Mode, Duration, GenerateAudio, Voice, Elements, Resolution,
-    /// Quantity, Id and StartImage/Image (all may be text; empty means the default), or FalJob objects (summed from their
-    /// estimates). Properties are read from each object directly, which keeps 100,000 rows fast.
+    /// Quantity, Id and StartImage/Image (all may be text; empty means the default), or FalJob objects (counted only when fal bills them:
+    /// billed units × unit price when known, else their estimate). Properties are read from each object directly, which keeps 100,000 rows fast.
     /// </summary>
     [Parameter(ValueFromPipeline = true, ParameterSetName = RowSet)]
     public PSObject? InputObject { get; set; }
