@@ -80,8 +80,8 @@ public sealed class GetFalJobCostCommand : FalCmdletBase
         // The admin key alone is enough: the ordinary key is only the last fallback.
         var options = FalSettings.Current.ToClientOptions(
             AdminKey as string ?? NonEmpty(Environment.GetEnvironmentVariable(FalSettings.AdminKeyVariable)) ?? ApiKey as string);
-        var events0 = Pump;
-        options.Log = line => events0.Post(new VerboseReported(line));
+        var pump = Pump;
+        options.Log = line => pump.Post(new VerboseReported(line));
         WriteVerbose($"Reading fal's billing events from {start.UtcDateTime:u} to {end.UtcDateTime:u} at {options.PlatformBaseUrl} " +
                      $"with the {(AdminKey is not null ? "-AdminKey" : Environment.GetEnvironmentVariable(FalSettings.AdminKeyVariable) is { Length: > 0 } ? FalSettings.AdminKeyVariable : "ordinary")} key.");
         var requestIds = _jobs.Where(j => !string.IsNullOrEmpty(j.RequestId)).Select(j => j.RequestId).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
