@@ -12,7 +12,7 @@
     FormatsToProcess     = @('FalVideo.Format.ps1xml')
     TypesToProcess       = @('FalVideo.Types.ps1xml')
     CmdletsToExport      = @(
-        'Get-FalConfiguration', 'Get-FalJob', 'Get-FalModel', 'Invoke-FalModel', 'Measure-VideoCost', 'New-FalVideo',
+        'Compare-FalPrice', 'Get-FalConfiguration', 'Get-FalJob', 'Get-FalJobCost', 'Get-FalModel', 'Invoke-FalModel', 'Measure-VideoCost', 'New-FalVideo',
         'New-HailuoVideo', 'New-KlingMotionVideo', 'New-KlingVideo', 'Remove-FalJob',
         'Save-FalVideo', 'Set-FalConfiguration', 'Stop-FalJob', 'Wait-FalJob'
     )

@@ -28,6 +28,12 @@ public sealed class EmulatorOptions
     /// </summary>
     public string? RequiredApiKey { get; set; }
 
+    /// <summary>
+    /// The only key the platform's billing events route (<c>GET /v1/models/billing-events</c>) takes as an admin key;
+    /// other keys get 403 there. Null takes any non-empty key as an admin key.
+    /// </summary>
+    public string? AdminApiKey { get; set; }
+
     /// <summary>Largest accepted upload in bytes; a bigger <c>PUT</c> gets 413. Default 100 MB.</summary>
     public long MaxUploadBytes { get; set; } = 100L * 1024 * 1024;
 

@@ -50,6 +50,7 @@ public static class EmulatorServer
 
         builder.Services.AddSingleton(options)
             .AddSingleton(EndpointCatalog.Embedded)
+            .AddSingleton(_ => new Platform.CatalogPrices(Platform.CatalogPrices.EmbeddedJson))
             .AddSingleton<LocalMedia>();
         if (state is null)
         {
@@ -87,6 +88,7 @@ public static class EmulatorServer
         PrivateOutputs.Map(app);
         CdnRoutes.Map(app);
         RequestRoutes.Map(app);
+        PlatformRoutes.Map(app);
         SubmitRoute.Map(app);
         app.MapFallback("{**path}", () => Responses.Detail(404, "Not Found"));
         return app;

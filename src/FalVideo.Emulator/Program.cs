@@ -11,6 +11,7 @@ const string Usage = """
       --job-seconds <s>       run time of each job once started (default 0 = instant)
       --concurrency <n>       jobs IN_PROGRESS at once; others wait IN_QUEUE (default 2)
       --api-key <key>         accept only this key (default: any non-empty key)
+      --admin-key <key>       the only key billing events (/v1/models/billing-events) accept (default: any key)
       --max-upload-mb <n>     largest upload (default 100)
       --video-mb <n>          size of every job's video on the CDN route (default: the 24 KB sample)
       --cdn-bytes-per-second-per-connection <n>
@@ -31,6 +32,7 @@ try
             case "--job-seconds": options.JobSeconds = double.Parse(Value(), CultureInfo.InvariantCulture); break;
             case "--concurrency": options.Concurrency = int.Parse(Value(), CultureInfo.InvariantCulture); break;
             case "--api-key": options.RequiredApiKey = Value(); break;
+            case "--admin-key": options.AdminApiKey = Value(); break;
             case "--max-upload-mb": options.MaxUploadBytes = long.Parse(Value(), CultureInfo.InvariantCulture) * 1024 * 1024; break;
             case "--video-mb": options.VideoBytes = long.Parse(Value(), CultureInfo.InvariantCulture) * 1024 * 1024; break;
             case "--cdn-bytes-per-second-per-connection": options.CdnBytesPerSecondPerConnection = long.Parse(Value(), CultureInfo.InvariantCulture); break;

@@ -59,12 +59,15 @@ Describe 'Measure-VideoCost help examples' {
         ($report | Measure-Object { [decimal]$_.EstimatedCostUsd } -Sum).Sum | Should -Be (Import-Csv prompts.csv | Measure-VideoCost)[-1].EstimatedCostUsd
     }
 
-    It 'Example 4: sums the estimates of every job in the journal' {
+    It 'Example 4: sums what the finished jobs in the journal cost' {
         $null = Use-NewJournal 'costs.jsonl'
-        $jobs = Import-Csv prompts.csv | Where-Object Model -like 'kling*' | New-KlingVideo
+        $jobs = Import-Csv prompts.csv | Where-Object Model -like 'kling*' | New-KlingVideo -Wait
         $total = Get-FalJob | Measure-VideoCost | Select-Object -Last 1
         $total.Kind | Should -Be 'Total'
         $total.EstimatedCostUsd | Should -Be (($jobs | Measure-Object EstimatedCostUsd -Sum).Sum)
+        # The emulator bills from the same catalog, so billed units x unit price equal the estimates.
+        $total.CostUsd | Should -Be $total.EstimatedCostUsd
+        $total.CostBasis | Should -Be 'billable units'
     }
 }
 

@@ -14,9 +14,9 @@ public sealed class FalClientOptions
     /// Default <c>https://rest.fal.ai</c>.</summary>
     public Uri RestBaseUrl { get; set; } = new("https://rest.fal.ai");
 
-    /// <summary>Base of fal's platform APIs (PROTOCOL.md "Hosts"), used to sign private output URLs
-    /// (<c>POST {api}/storage/files/sign</c>). Default <c>https://api.fal.ai/v1</c>.</summary>
-    public Uri ApiBaseUrl { get; set; } = new("https://api.fal.ai/v1");
+    /// <summary>Base of fal's platform APIs: pricing, billing events and the signing of private output URLs (<c>POST {api}/storage/files/sign</c>) (PROTOCOL.md "Hosts"). Default
+    /// <c>https://api.fal.ai/v1</c>.</summary>
+    public Uri PlatformBaseUrl { get; set; } = new("https://api.fal.ai/v1");
 
     /// <summary>The API key, already resolved (see <see cref="FalCredentials.Resolve"/>); sent as
     /// <c>Authorization: Key &lt;key&gt;</c> to the queue and storage-initiate calls only.</summary>
@@ -90,7 +90,7 @@ public sealed class FalClientOptions
     {
         CheckBase(QueueBaseUrl, nameof(QueueBaseUrl));
         CheckBase(RestBaseUrl, nameof(RestBaseUrl));
-        CheckBase(ApiBaseUrl, nameof(ApiBaseUrl));
+        CheckBase(PlatformBaseUrl, nameof(PlatformBaseUrl));
         CheckPositive(RequestTimeout, nameof(RequestTimeout));
         CheckPositive(DownloadIdleTimeout, nameof(DownloadIdleTimeout));
         if (DownloadMinBytesPerSecond < 0)

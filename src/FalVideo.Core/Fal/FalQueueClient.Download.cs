@@ -197,7 +197,7 @@ public sealed partial class FalQueueClient
         url.Host.Equals("fal.media", StringComparison.OrdinalIgnoreCase)
         || url.Host.EndsWith(".fal.media", StringComparison.OrdinalIgnoreCase)
         || FalQueueUrls.SameOrigin(url, _options.QueueBaseUrl) || FalQueueUrls.SameOrigin(url, _options.RestBaseUrl)
-        || FalQueueUrls.SameOrigin(url, _options.ApiBaseUrl);
+        || FalQueueUrls.SameOrigin(url, _options.PlatformBaseUrl);
 
     /// <summary>
     /// <c>POST {api}/storage/files/sign?url=&lt;file url&gt;</c> with <c>{"expiration_seconds": N}</c> and the key →
@@ -207,7 +207,7 @@ public sealed partial class FalQueueClient
     /// </summary>
     private async Task<Uri> SignOutputAsync(Uri fileUrl, string shownUrl, FalException refused, CancellationToken ct)
     {
-        var signUrl = FalQueueUrls.SignFile(_options.ApiBaseUrl, fileUrl);
+        var signUrl = FalQueueUrls.SignFile(_options.PlatformBaseUrl, fileUrl);
         var signShown = signUrl.GetLeftPart(UriPartial.Path);
         if (string.IsNullOrEmpty(_options.ApiKey))
         {

@@ -54,7 +54,8 @@ public sealed partial class FalQueueClient : IDisposable
     /// the model's own error status, which is raised as the matching exception.</summary>
     /// <param name="request">The completed request.</param>
     /// <param name="ct">Cancels the whole call, retries included.</param>
-    /// <returns>The raw JSON, its parsed form and the <c>video</c> file when present.</returns>
+    /// <returns>The raw JSON, its parsed form, the <c>video</c> file when present, and the billed quantity when fal sent
+    /// <c>x-fal-billable-units</c>.</returns>
     /// <exception cref="FalValidationException">HTTP 422, usually a job that failed on its input.</exception>
     /// <exception cref="FalNotFoundException">Unknown request, or a result no longer kept.</exception>
     /// <exception cref="FalProtocolException">A 2xx body that is not a JSON object, or larger than 4 MB.</exception>
@@ -73,6 +74,7 @@ public sealed partial class FalQueueClient : IDisposable
             RawJson = System.Text.Encoding.UTF8.GetString(body),
             Output = json,
             Video = FalFile.FromJson(json["video"]),
+            BillableUnits = FalResult.ParseBillableUnits(response),
         };
     }
 

@@ -51,4 +51,22 @@ public sealed class FalResult
 
     /// <summary>The <c>video</c> object of a video model's output; null when absent or without a URL.</summary>
     public FalFile? Video { get; init; }
+
+    /// <summary>The billed quantity fal sent in the <c>x-fal-billable-units</c> response header of the result fetch
+    /// (PROTOCOL.md "Headers worth exposing": e.g. seconds of video for a per-second price); null when fal sent none or
+    /// a value that is not a non-negative number. Never required: fal does not send it for every endpoint.</summary>
+    public decimal? BillableUnits { get; init; }
+
+    /// <summary>Reads <c>x-fal-billable-units</c>: a non-negative decimal number (invariant culture), else null.</summary>
+    internal static decimal? ParseBillableUnits(HttpResponseMessage response)
+    {
+        if (!response.Headers.TryGetValues("x-fal-billable-units", out var values)) return null;
+        foreach (var value in values)
+        {
+            if (decimal.TryParse(value?.Trim(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var units)
+                && units >= 0)
+                return units;
+        }
+        return null;
+    }
 }

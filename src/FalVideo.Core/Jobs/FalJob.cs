@@ -97,6 +97,11 @@ public sealed class FalJob
     /// journal entry was not an error.</summary>
     public string? LastError { get; set; }
 
+    /// <summary>The billed quantity fal reported for this request (<c>x-fal-billable-units</c> on the result fetch,
+    /// PROTOCOL.md "Headers worth exposing"), e.g. seconds of video; null when fal sent none. Billed USD is these units
+    /// times the unit price (see <c>Measure-VideoCost</c> and <c>Get-FalJobCost</c>).</summary>
+    public decimal? BillableUnits { get; set; }
+
     /// <summary>True once the request has ended (completed, failed or cancelled).</summary>
     public bool IsFinished => Status is FalJobStatus.Completed or FalJobStatus.Failed or FalJobStatus.Cancelled;
 
@@ -141,6 +146,7 @@ public sealed class FalJob
             VideoSize = v.FileSize;
             VideoFileName = v.FileName;
         }
+        if (result.BillableUnits is { } units) BillableUnits = units;
     }
 
     /// <summary>A copy, so cmdlets emit new objects instead of changing the ones piped in.</summary>

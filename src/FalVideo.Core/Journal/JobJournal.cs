@@ -196,6 +196,7 @@ public sealed class JobJournal : IJobStore
             LastError = job.LastError, SavedPath = NullIfEmpty(savedPath), IdempotencyKey = submission ? job.IdempotencyKey : null,
             SaveDirectory = NullIfEmpty(job.SaveDirectory), RouteReason = submission ? job.RouteReason : null,
             SubmitOptions = submission && job.SubmitOptions is { IsEmpty: false } options ? options : null,
+            BillableUnits = job.BillableUnits,
         };
         // One buffer and writer per thread, reused: the writer sizes its requests for the worst-case escaping of every
         // string (six bytes a character), so a fresh buffer per line would be regrown several times.
@@ -590,6 +591,7 @@ public sealed class JobJournal : IJobStore
         job.SaveDirectory = e.SaveDirectory ?? job.SaveDirectory;
         job.RouteReason = e.RouteReason ?? job.RouteReason;
         job.SubmitOptions = e.SubmitOptions ?? job.SubmitOptions;
+        job.BillableUnits = e.BillableUnits ?? job.BillableUnits;
         // The latest entry speaks for the module's own last error: a later status or save clears it.
         job.LastError = e.LastError;
     }
@@ -603,7 +605,7 @@ public sealed class JobJournal : IJobStore
         SubmittedAt = job.SubmittedAt == default ? null : job.SubmittedAt, StatusUrl = job.StatusUrl, ResponseUrl = job.ResponseUrl,
         CancelUrl = job.CancelUrl, Input = job.Input, VideoUrl = job.VideoUrl, Error = job.Error, ErrorType = job.ErrorType,
         LastError = job.LastError, SavedPath = NullIfEmpty(job.SavedPath), IdempotencyKey = job.IdempotencyKey,
-        SaveDirectory = NullIfEmpty(job.SaveDirectory), RouteReason = job.RouteReason,
+        SaveDirectory = NullIfEmpty(job.SaveDirectory), RouteReason = job.RouteReason, BillableUnits = job.BillableUnits,
         SubmitOptions = job.SubmitOptions is { IsEmpty: false } options ? options : null,
     };
 
@@ -685,6 +687,7 @@ public sealed class JobJournal : IJobStore
         [JsonPropertyName("save_directory")] public string? SaveDirectory { get; init; }
         [JsonPropertyName("route_reason")] public string? RouteReason { get; init; }
         [JsonPropertyName("submit_options")] public FalVideo.Fal.FalSubmitOptions? SubmitOptions { get; init; }
+        [JsonPropertyName("billable_units")] public decimal? BillableUnits { get; init; }
     }
 }
 

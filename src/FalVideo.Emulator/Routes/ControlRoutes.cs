@@ -15,9 +15,10 @@ internal static class ControlRoutes
     public static void Map(IEndpointRouteBuilder app)
     {
         app.MapGet("/_emulator/stats", (EmulatorState state) => Responses.Json(state.ToJson()));
-        app.MapPost("/_emulator/reset", (EmulatorState state) =>
+        app.MapPost("/_emulator/reset", (EmulatorState state, Platform.CatalogPrices prices) =>
         {
             state.Reset();
+            prices.Reset();
             return Responses.Json(new JsonObject { ["reset"] = true });
         });
         app.MapGet("/_emulator/submissions", (EmulatorState state) => Responses.Json(state.Submissions.ToJson()));

@@ -49,7 +49,7 @@ internal static class RequestRoutes
         return Responses.Json(QueueJson.Status(context.Request.BaseUrl(), job, logs), code);
     }
 
-    private static IResult Result(HttpContext context, string requestId, JobScheduler jobs)
+    private static IResult Result(HttpContext context, string requestId, JobScheduler jobs, Platform.CatalogPrices prices)
     {
         if (Find(context, requestId, jobs) is not { } job) return NotFound();
         context.Response.Headers["x-fal-request-id"] = job.RequestId;
@@ -59,6 +59,9 @@ internal static class RequestRoutes
             context.Response.Headers["X-Fal-Error-Type"] = errorType;
             return Responses.Json(new JsonObject { ["detail"] = job.Error, ["error_type"] = errorType }, Failures.HttpStatus(errorType));
         }
+        // The billed quantity (PROTOCOL.md "Headers worth exposing"): seconds of video for a per-second price; fal does
+        // not send it for every endpoint, and neither does the emulator for flat-priced ones.
+        if (prices.BillableUnitsHeader(job.EndpointId, job.Input) is { } units) context.Response.Headers["x-fal-billable-units"] = units;
         return Responses.Json(QueueJson.Result(context.Request.BaseUrl(), job));
     }
 

@@ -12,11 +12,12 @@ namespace FalVideo.PowerShell.Cmdlets;
 /// <para type="synopsis">Estimates what video generations will cost, offline, before anything is spent.</para>
 /// <para type="description">Prices each row from the shipped price catalog (published fal prices with their source
 /// and date) and ends with a Total row. Quantity means that many identical clips. Rows for retired models are
-/// priced for comparison and say so. Piped FalJob objects are summed from their estimates.</para>
+/// priced for comparison and say so. Piped FalJob objects count only when fal bills them (not failed, rejected,
+/// cancelled-in-queue or unfinished jobs), at their billed units × unit price when fal reported them, else their estimate.</para>
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Measure, "VideoCost", DefaultParameterSetName = RowSet)]
 [OutputType(typeof(VideoCostEstimate))]
-public sealed class MeasureVideoCostCommand : PSCmdlet
+public sealed partial class MeasureVideoCostCommand : PSCmdlet
 {
     private const string RowSet = "Row";
     private static readonly CsvIntegerAttribute s_duration = new("Duration", "a duration the model offers, in seconds");
@@ -29,8 +30,8 @@ public sealed class MeasureVideoCostCommand : PSCmdlet
 
     /// <summary>
     /// Rows to price (CSV rows, objects) with properties Model, Mode, Duration, GenerateAudio, Voice, Elements, Resolution,
-    /// Quantity, Id and StartImage/Image (all may be text; empty means the default), or FalJob objects (summed from their
-    /// estimates). Properties are read from each object directly, which keeps 100,000 rows fast.
+    /// Quantity, Id and StartImage/Image (all may be text; empty means the default), or FalJob objects (counted only when fal bills them:
+    /// billed units × unit price when known, else their estimate). Properties are read from each object directly, which keeps 100,000 rows fast.
     /// </summary>
     [Parameter(ValueFromPipeline = true, ParameterSetName = RowSet)]
     public PSObject? InputObject { get; set; }
@@ -167,6 +168,11 @@ public sealed class MeasureVideoCostCommand : PSCmdlet
     protected override void EndProcessing()
     {
         if (NoTotal || _rows.Count == 0) return;
+        if (JobsTotal() is { } jobsTotal)
+        {
+            WriteObject(jobsTotal);
+            return;
+        }
         var unpriced = _rows.Count(r => r.EstimatedCostUsd is null);
         WriteObject(new VideoCostEstimate
         {
@@ -182,13 +188,6 @@ public sealed class MeasureVideoCostCommand : PSCmdlet
         _rows.Add(estimate);
         WriteObject(estimate);
     }
-
-    private static VideoCostEstimate FromJob(FalJob job, int row) => new()
-    {
-        Kind = "Job", Row = row, Id = job.Id ?? job.RequestId, Model = job.Model, Mode = job.Mode, EndpointId = job.EndpointId,
-        DurationSeconds = job.DurationSeconds, Quantity = 1, EstimatedCostUsd = job.EstimatedCostUsd,
-        Note = job.Status == FalJobStatus.Failed ? "failed job (5xx failures are not billed)" : job.Status.ToString(),
-    };
 }
 
 /// <summary>
@@ -229,4 +228,13 @@ public sealed class VideoCostEstimate
     public string? PriceDate { get; init; }
     /// <summary>Caveats: retired model, no price, failed job.</summary>
     public string? Note { get; init; }
+    /// <summary>For a piped job: what fal billed (billed units × the catalog's unit price, <c>x-fal-billable-units</c>);
+    /// null when fal did not say. On the Total: the sum of the known billed amounts.</summary>
+    public decimal? BilledCostUsd { get; init; }
+    /// <summary>For a piped job: the USD counted in the Total: <see cref="BilledCostUsd"/> when known, else the estimate;
+    /// 0 for a job fal does not bill (failed, rejected, cancelled while queued, not finished yet). On the Total: their sum.</summary>
+    public decimal? CostUsd { get; init; }
+    /// <summary>For a piped job: where <see cref="CostUsd"/> comes from: <c>billable units</c>, <c>estimate</c> or
+    /// <c>not billed</c>.</summary>
+    public string? CostBasis { get; init; }
 }

@@ -21,6 +21,14 @@ public sealed class FalSettings
     /// <summary>Environment variable for the REST/storage base URL alone (default https://rest.fal.ai).</summary>
     public const string RestUrlVariable = "FALVIDEO_REST_URL";
 
+    /// <summary>Environment variable for the base of fal's platform APIs (pricing, billing events; default
+    /// https://api.fal.ai/v1). Unset, a queue base URL other than fal's own (the emulator, a proxy) serves them under
+    /// its <c>/v1</c>.</summary>
+    public const string PlatformUrlVariable = "FALVIDEO_PLATFORM_URL";
+    /// <summary>Environment variable holding an admin-scoped fal key for billing events (<c>Get-FalJobCost</c>); unset,
+    /// the ordinary key is tried.</summary>
+    public const string AdminKeyVariable = "FAL_ADMIN_KEY";
+
     /// <summary>API key for this session, or null to use FAL_KEY / FAL_KEY_ID+FAL_KEY_SECRET.</summary>
     internal string? ApiKey { get; set; }
     /// <summary>Queue base URL for this session, or null.</summary>
@@ -62,8 +70,8 @@ public sealed class FalSettings
     /// <summary>
     /// The price catalog in effect: the shipped one, with prices from the override file when one is set.
     /// </summary>
-    /// <exception cref="System.Text.Json.JsonException">The override file is not valid.</exception>
-    /// <exception cref="ArgumentException">The override file names an unknown model.</exception>
+    /// <exception cref="System.Text.Json.JsonException">The override file is not valid (the message names the file and line).</exception>
+    /// <exception cref="ArgumentException">The override file names an unknown model (the message names the file and line).</exception>
     public FalVideo.Catalog.ModelCatalog Catalog
     {
         get
@@ -73,8 +81,7 @@ public sealed class FalSettings
             var stamp = File.GetLastWriteTimeUtc(path);
             var cached = s_overridden;
             if (cached is { } c && c.Path == path && c.Stamp == stamp) return c.Catalog;
-            if (!File.Exists(path)) throw new FileNotFoundException($"The price override file {path} does not exist.", path);
-            var catalog = FalVideo.Catalog.ModelCatalog.Default.WithPriceOverrides(File.ReadAllText(path));
+            var catalog = FalVideo.Catalog.PriceOverrideFile.Apply(FalVideo.Catalog.ModelCatalog.Default, path);
             s_overridden = (path, stamp, catalog);
             return catalog;
         }
@@ -120,8 +127,9 @@ public sealed class FalSettings
         if ((RestBaseUrl ?? Env(RestUrlVariable) ?? common ?? saved?.RestUrl) is { } r) options.RestBaseUrl = r;
         // One base URL for queue and storage (-BaseUrl, FALVIDEO_BASE_URL: the emulator or a proxy) serves fal's platform
         // API under /v1 too, as api.fal.ai does.
-        if (options.QueueBaseUrl == options.RestBaseUrl)
-            options.ApiBaseUrl = new Uri(options.QueueBaseUrl.GetLeftPart(UriPartial.Path).TrimEnd('/') + "/v1");
+        if (Env(PlatformUrlVariable) is { } platform) options.PlatformBaseUrl = platform;
+        else if (options.QueueBaseUrl.Host != "queue.fal.run")
+            options.PlatformBaseUrl = new Uri(new Uri(options.QueueBaseUrl.ToString().TrimEnd('/') + "/"), "v1");
         if ((RequestTimeoutSeconds ?? saved?.RequestTimeoutSeconds) is { } t) options.RequestTimeout = TimeSpan.FromSeconds(t);
         if ((MaxRetries ?? saved?.MaxRetries) is { } m) options.MaxRetries = m;
         if ((RetryBaseDelaySeconds ?? saved?.RetryBaseDelaySeconds) is { } d) options.RetryBaseDelay = TimeSpan.FromSeconds(d);
