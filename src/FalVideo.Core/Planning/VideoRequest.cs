@@ -135,7 +135,7 @@ public static class VideoRequestPlanner
     public static bool Builds(string mode) => PlannedModes.Contains(mode);
 
     /// <summary>The modes these cmdlets build requests for; other catalog modes go through Invoke-FalModel.</summary>
-    private static readonly string[] PlannedModes = [VideoModes.TextToVideo, VideoModes.ImageToVideo, VideoModes.MotionControl];
+    private static readonly string[] PlannedModes = [VideoModes.TextToVideo, VideoModes.ImageToVideo, VideoModes.MotionControl, "subject-reference"];
 
     private static readonly Regex s_elementReference = new(@"@Element(\d+)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
 
