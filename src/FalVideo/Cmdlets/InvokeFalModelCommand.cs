@@ -29,7 +29,7 @@ public sealed class InvokeFalModelCommand : NewVideoCommandBase
     [Alias("endpoint_id")]
     public string EndpointId { get; set; } = "";
 
-    /// <summary>The model input: a hashtable or an object, sent as JSON with fal's field names.</summary>
+    /// <summary>The model input: a hashtable, an object ([pscustomobject]: its properties), or a JSON object as text, sent as JSON with fal's field names.</summary>
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true)]
     [Alias("Arguments", "Body")]
     public object? Input { get; set; }

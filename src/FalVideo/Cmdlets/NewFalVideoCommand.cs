@@ -25,7 +25,8 @@ public enum FalRoute
 /// and sends each to the right endpoint, with the same checks, prices, -WhatIf, journal and job objects as New-KlingVideo and
 /// New-HailuoVideo. With -Route Cheapest, each row goes to the cheapest active model that can do it (its mode, duration, shots,
 /// elements, end image) and meets -Require (audio, multi-shot, 1080p, 4k, a duration such as 10s…); the job's RouteReason says
-/// which model was chosen and why.</para>
+/// which model was chosen and why. A row goes only to a model that takes every value it gives (each candidate is checked
+/// exactly as it would be sent).</para>
 /// </summary>
 [Cmdlet(VerbsCommon.New, "FalVideo", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(FalJob))]
@@ -45,7 +46,9 @@ public sealed class NewFalVideoCommand : VideoInputCommandBase
     [Parameter]
     public FalRoute Route { get; set; }
 
-    /// <summary>With -Route Cheapest: what the chosen model must offer: audio, multi-shot, elements, voice, end-image, 720p, 768p, 1080p, 4k, or a duration such as 10s.</summary>
+    /// <summary>With -Route Cheapest: what the chosen model must offer: audio, multi-shot, elements, voice, end-image, 720p, 768p, 1080p, 4k,
+    /// or a duration such as 10s (a row without its own Duration is then sent at that length). Without -Route Cheapest it is an
+    /// error (FalInvalidInput), nothing sent. A row whose GenerateAudio is false is refused under -Require audio.</summary>
     [Parameter]
     [ArgumentCompleter(typeof(RequirementCompleter))]
     public string[] Require { get; set; } = [];
