@@ -19,10 +19,11 @@ Describe 'Measure-VideoCost' {
         }
     }
 
-    It 'ends with a Total row' {
+    It 'ends with a Total row of the rows the submitters would send (the retired Sora rows are priced but left out)' {
         $all = Import-Csv (Join-Path $shared 'seed-prompts.csv') | Measure-VideoCost
         $all[-1].Kind | Should -Be 'Total'
-        $all[-1].EstimatedCostUsd | Should -Be (($all | Where-Object Kind -eq 'Row' | Measure-Object EstimatedCostUsd -Sum).Sum)
+        ($all | Where-Object Refused).Model | Sort-Object -Unique | Should -Be 'sora-2-pro'
+        $all[-1].EstimatedCostUsd | Should -Be (($all | Where-Object { $_.Kind -eq 'Row' -and -not $_.Refused } | Measure-Object EstimatedCostUsd -Sum).Sum)
     }
 }
 

@@ -87,13 +87,16 @@ Describe 'Measure-VideoCost errors' {
         $errors[0].ErrorDetails.Message | Should -Match 'no-such-model'
     }
 
-    It 'a duration the model does not offer is priced with a caveat, or left out of the Total when there is no price for it' {
-        $kling = Measure-VideoCost -Model kling-v3-pro -Duration 20 -GenerateAudio $false -NoTotal
-        $kling.EstimatedCostUsd | Should -Be 2.24
-        $kling.Note | Should -Match '20 s is not offered by kling-v3-pro'
+    It 'a duration the model does not offer is priced with a caveat, marked as refused and left out of the Total' {
+        $kling = Measure-VideoCost -Model kling-v3-pro -Duration 20 -GenerateAudio $false
+        $kling[0].EstimatedCostUsd | Should -Be 2.24
+        $kling[0].Note | Should -Match '20 s is not offered by kling-v3-pro'
+        $kling[0].Refused | Should -BeTrue
+        $kling[0].RefusedReason | Should -Match '^Input: Duration 20 is not allowed for kling-v3-pro'
+        $kling[-1].EstimatedCostUsd | Should -Be 0
         $hailuo = Measure-VideoCost -Model hailuo-2.3-standard -Duration 7
         $hailuo[0].EstimatedCostUsd | Should -BeNullOrEmpty
-        $hailuo[-1].Note | Should -Match '1 without a price'
+        $hailuo[-1].Note | Should -Match 'excludes 1 row\(s\) the submitters would refuse'
     }
 
     It 'a bad cell (a Duration that is no number) is a FalInvalidInput error naming the row' {

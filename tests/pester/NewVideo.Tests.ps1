@@ -146,8 +146,10 @@ Describe 'New-KlingMotionVideo help examples' {
         $lines = (Invoke-WhatIf { New-KlingMotionVideo -Image ./hero.png -MotionVideo ./walk.mp4 -CharacterOrientation image -KeepOriginalSound $false -WhatIf }).Lines
         $lines.Count | Should -Be 1
         $lines[0] | Should -Match 'kling-v3-pro-motion-control motion-control \(fal-ai/kling-video/v3/pro/motion-control\)'
-        # The length comes from the reference video, so the per-second price gives no estimate before fal has run it.
-        $lines[0] | Should -Match 'model-chosen length, no price known'
+        # The output is as long as the reference video: read from the local file (2 s × $0.168/s), else priced at the
+        # most orientation image allows (10 s).
+        if (Get-Command ffprobe -ErrorAction Ignore) { $lines[0] | Should -Match "2 s \(the reference video's length, read from the file\), estimated 0\.336 USD" }
+        else { $lines[0] | Should -Match 'estimated at most 1\.68 USD' }
         $after = Get-EmulatorStats
         $after.uploads | Should -Be $before.uploads
         $after.accepted_submissions | Should -Be $before.accepted_submissions

@@ -223,9 +223,12 @@ Describe 'README: every model, multi-shot, elements, routing' {
 
     It 'New-FalVideo -Route Cheapest -Require audio -WhatIf names the cheapest able model per row, with the reason' {
         $null = New-PromptsCsv
-        $lines = (Invoke-WhatIf { Import-Csv prompts.csv | New-FalVideo -Route Cheapest -Require audio -WhatIf }).Lines
-        $lines.Count | Should -Be (Import-Csv prompts.csv).Count
-        $jobs = Import-Csv prompts.csv | New-FalVideo -Route Cheapest -Require audio
+        $whatIf = Invoke-WhatIf { Import-Csv prompts.csv | New-FalVideo -Route Cheapest -Require audio -WhatIf }
+        # A row that says GenerateAudio false is refused under -Require audio, not sent without audio.
+        $quiet = Import-Csv prompts.csv | Where-Object GenerateAudio -eq 'false'
+        $whatIf.Lines.Count | Should -Be ((Import-Csv prompts.csv).Count - @($quiet).Count)
+        ($whatIf.Errors | ForEach-Object TargetObject | Sort-Object) | Should -Be ($quiet.Id | Sort-Object)
+        $jobs = Import-Csv prompts.csv | New-FalVideo -Route Cheapest -Require audio -ErrorAction SilentlyContinue
         foreach ($job in $jobs) {
             (Get-FalModel $job.Model).Features | Should -Contain 'audio'
             $job.RouteReason | Should -Match '^cheapest of \d+ able model'
@@ -243,6 +246,17 @@ Describe 'README: every model, multi-shot, elements, routing' {
         $job = Invoke-FalModel -EndpointId fal-ai/kling-video/v3/pro/text-to-video -Input @{ prompt = 'x'; duration = '3' } -Wait
         $job.Status | Should -Be 'Completed'
         $job.VideoUrl | Should -BeLike "$script:BaseUrl/cdn/*"
+    }
+
+    It 'the catalog block: seed-shots priced as -WhatIf prices them, motion control at its most or by the clip''s length' {
+        $estimates = Import-Csv (Join-Path $script:SharedData 'seed-shots.csv') | Group-Object Id | Measure-VideoCost
+        $estimates[-1].EstimatedCostUsd | Should -Be 4.20
+        $bound = [pscustomobject]@{ Model = 'kling-v3-pro-motion-control'; CharacterOrientation = 'image' } | Measure-VideoCost
+        $bound[0].EstimatedCostUsd | Should -Be 1.68
+        $bound[0].IsUpperBound | Should -BeTrue
+        $null = New-TestImage 'dancer.png'; $null = New-TestVideo 'moves.mp4'
+        $line = (Invoke-WhatIf { New-KlingMotionVideo -Image ./dancer.png -MotionVideo ./moves.mp4 -CharacterOrientation image -WhatIf }).Lines
+        $line | Should -Match ((Get-Command ffprobe -ErrorAction Ignore) ? 'estimated 0\.336 USD' : 'estimated at most 1\.68 USD')
     }
 
     It 'a price override file changes the estimates (Set-FalConfiguration and FALVIDEO_PRICE_OVERRIDES)' {

@@ -5,10 +5,14 @@ namespace FalVideo.Catalog;
 /// <summary>What a cost estimate is asked for: one request to one model, repeated <see cref="Quantity"/> times.</summary>
 public sealed class CostQuery
 {
-    /// <summary>Mode (<see cref="VideoModes"/>); only informs the result, prices do not depend on it.</summary>
+    /// <summary>Mode (<see cref="VideoModes"/>); prices depend on it only where a rule names a <c>mode</c> (Kling v3 Turbo standard).</summary>
     public string? Mode { get; init; }
-    /// <summary>Requested duration in seconds; null means the model's default.</summary>
+    /// <summary>Requested duration in seconds; null means the model's default. For a model whose length follows an input
+    /// video (<see cref="VideoModel.LengthFromVideo"/>): that video's length, rounded up to whole seconds, when known.</summary>
     public int? DurationSeconds { get; init; }
+    /// <summary><c>character_orientation</c> of a motion-control request (<c>image</c> or <c>video</c>): it sets the
+    /// longest output, which prices the request when the reference video's length is not known.</summary>
+    public string? CharacterOrientation { get; init; }
     /// <summary>Audio on or off; null means the model's default (what fal does when the field is not sent).</summary>
     public bool? GenerateAudio { get; init; }
     /// <summary>Voice control requested (Kling v3).</summary>
@@ -38,6 +42,11 @@ public sealed class CostBreakdown
     public bool GenerateAudio { get; init; }
     /// <summary>Resolution the price assumed, if any.</summary>
     public string? Resolution { get; init; }
+    /// <summary>
+    /// True when the output length was not known (it follows an input video whose length was not read) and the amounts are
+    /// the most it can cost: <see cref="BilledSeconds"/> is then fal's longest output for the request.
+    /// </summary>
+    public bool IsUpperBound { get; init; }
 }
 
 /// <summary>
@@ -55,8 +64,15 @@ public static class CostCalculator
         if (query.Quantity < 1) throw new ArgumentOutOfRangeException(nameof(query), "Quantity must be at least 1.");
         var audio = model.SupportsAudio && (query.GenerateAudio ?? model.DefaultAudio);
         var duration = query.DurationSeconds ?? model.DefaultDuration;
+        var upperBound = false;
+        if (model.LengthFromVideo is { } follows && query.DurationSeconds is null)
+        {
+            // The output follows a video whose length is not known here: price the longest output fal allows.
+            duration = follows.MaxFor(query.CharacterOrientation);
+            upperBound = duration is not null;
+        }
         var resolution = query.Resolution ?? model.Resolution;
-        var facts = new Facts(audio, query.Voice, query.Elements, duration, resolution);
+        var facts = new Facts(audio, query.Voice, query.Elements, duration, resolution, query.Mode);
 
         var rule = model.Prices
             .Where(r => r.When.All(c => facts.Satisfies(c.Key, c.Value)))
@@ -68,6 +84,8 @@ public static class CostCalculator
         if (rule.UsdPerSecond is { } perSecond)
         {
             if (duration is null) return null;
+            // Billed in steps (lip-sync: 5 s), rounded up.
+            if (rule.BilledSecondsStep is { } step && step > 1) duration = (duration.Value + step - 1) / step * step;
             unitPrice = perSecond; unit = "second"; perClip = perSecond * duration.Value;
         }
         else if (rule.UsdPerVideo is { } perVideo)
@@ -79,6 +97,7 @@ public static class CostCalculator
         return new CostBreakdown
         {
             BilledSeconds = unit == "second" || model.Durations.Length > 0 ? duration : null,
+            IsUpperBound = upperBound,
             Unit = unit,
             UnitPriceUsd = unitPrice,
             CostPerClipUsd = perClip,
@@ -88,7 +107,7 @@ public static class CostCalculator
         };
     }
 
-    private readonly record struct Facts(bool Audio, bool Voice, bool Elements, int? Duration, string? Resolution)
+    private readonly record struct Facts(bool Audio, bool Voice, bool Elements, int? Duration, string? Resolution, string? Mode)
     {
         public bool Satisfies(string key, JsonElement expected) => key switch
         {
@@ -98,6 +117,7 @@ public static class CostCalculator
             "duration" => expected.ValueKind == JsonValueKind.Number && Duration == expected.GetInt32(),
             "resolution" => expected.ValueKind == JsonValueKind.String &&
                             string.Equals(expected.GetString(), Resolution, StringComparison.OrdinalIgnoreCase),
+            "mode" => expected.ValueKind == JsonValueKind.String && string.Equals(expected.GetString(), Mode, StringComparison.OrdinalIgnoreCase),
             _ => false, // an unknown condition never matches: better no estimate than a wrong one
         };
     }

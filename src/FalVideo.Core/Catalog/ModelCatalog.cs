@@ -5,8 +5,8 @@ namespace FalVideo.Catalog;
 
 /// <summary>
 /// The video models the module knows, loaded from the price catalog shipped inside the assembly
-/// (<c>Catalog/models.json</c>). Look-ups accept a short name (<c>kling-v3-pro</c>) or a full
-/// endpoint id (<c>fal-ai/kling-video/v3/pro/text-to-video</c>), case-insensitively.
+/// (<c>Catalog/models.json</c>). Look-ups accept a short name (<c>kling-v3-pro</c>), an earlier short name kept as an
+/// alias (<c>kling-2.5-turbo-pro</c>), or a full endpoint id (<c>fal-ai/kling-video/v3/pro/text-to-video</c>), case-insensitively.
 /// </summary>
 public sealed class ModelCatalog
 {
@@ -25,6 +25,8 @@ public sealed class ModelCatalog
         foreach (var m in Models)
         {
             if (!_byName.TryAdd(m.Name, m)) throw new ArgumentException($"Model '{m.Name}' appears twice in the catalog.");
+            foreach (var alias in m.Aliases)
+                if (!_byName.TryAdd(alias, m)) throw new ArgumentException($"Alias '{alias}' of '{m.Name}' names another catalog model too.");
             foreach (var id in m.Endpoints.Values)
                 if (!_byEndpoint.TryAdd(id, m)) throw new ArgumentException($"Endpoint '{id}' appears twice in the catalog.");
         }
@@ -78,9 +80,13 @@ public sealed class ModelCatalog
     {
         var overrides = JsonSerializer.Deserialize(json, CatalogJsonContext.Default.DictionaryStringPriceOverride)
             ?? throw new JsonException("The price override file is empty.");
-        var byName = new Dictionary<string, PriceOverride>(overrides, StringComparer.OrdinalIgnoreCase);
-        foreach (var name in byName.Keys)
-            if (!_byName.ContainsKey(name)) throw new ArgumentException($"The price override names '{name}', which is not a catalog model.");
+        var byName = new Dictionary<string, PriceOverride>(StringComparer.OrdinalIgnoreCase);
+        foreach (var entry in overrides)
+        {
+            // An override may name a model by an alias (an earlier short name): it applies to the model the alias names.
+            if (!_byName.TryGetValue(entry.Key, out var named)) throw new ArgumentException($"The price override names '{entry.Key}', which is not a catalog model.");
+            byName[named.Name] = entry.Value;
+        }
         var models = Models.Select(m => byName.TryGetValue(m.Name, out var o)
             ? m.WithPrices(o.Prices ?? [], o.PriceSource ?? "price override file", o.PriceDate)
             : m);

@@ -9,6 +9,8 @@ public static class VideoModes
     public const string TextToVideo = "text-to-video";
     /// <summary>A start image (and optionally an end image) animated by a prompt.</summary>
     public const string ImageToVideo = "image-to-video";
+    /// <summary>A character image moved like a reference video (Kling motion control); the output follows the video's length.</summary>
+    public const string MotionControl = "motion-control";
 }
 
 /// <summary>
@@ -17,8 +19,13 @@ public static class VideoModes
 /// </summary>
 public sealed class VideoModel
 {
-    /// <summary>Short name used by cmdlets and CSV files, e.g. <c>kling-v3-pro</c>.</summary>
+    /// <summary>Short name used by cmdlets and CSV files, following fal's endpoint id, e.g. <c>kling-v3-pro</c> for
+    /// <c>fal-ai/kling-video/v3/pro/...</c>, <c>kling-v2.5-turbo-pro</c> for <c>fal-ai/kling-video/v2.5-turbo/pro/...</c>.</summary>
     [JsonPropertyName("name")] public string Name { get; init; } = "";
+    /// <summary>Earlier short names that still resolve to this model (e.g. <c>kling-2.5-turbo-pro</c>); empty when none.</summary>
+    // Init-only properties missing from the JSON are set to null by the generated reader: kept empty instead.
+    [JsonPropertyName("aliases")] public string[] Aliases { get => _aliases; init => _aliases = value ?? []; }
+    private readonly string[] _aliases = [];
     /// <summary>Model family: <c>Kling</c>, <c>Hailuo</c> or <c>Sora</c>.</summary>
     [JsonPropertyName("family")] public string Family { get; init; } = "";
     /// <summary><c>active</c>, or <c>retired</c> when fal no longer serves it (still priced for comparisons).</summary>
@@ -59,6 +66,13 @@ public sealed class VideoModel
     [JsonPropertyName("voice")] public bool SupportsVoice { get; init; }
     /// <summary>True when the model takes <c>shot_type</c> (customize / intelligent).</summary>
     [JsonPropertyName("shotType")] public bool SupportsShotType { get; init; }
+    /// <summary>Most shots one multi-shot request takes (Kling v3 Turbo: 6, fal-js); null when only the total length limits them.</summary>
+    [JsonPropertyName("maxShots")] public int? MaxShots { get; init; }
+    /// <summary>
+    /// Set when the output length is not chosen but follows an input video (motion control, video-to-video edit, lip-sync):
+    /// which input, and the limits fal documents. Null for models with a duration input or a model-chosen length.
+    /// </summary>
+    [JsonPropertyName("lengthFromVideo")] public LengthFromVideo? LengthFromVideo { get; init; }
 
     /// <summary>Price rules in USD; empty when no price is published.</summary>
     [JsonPropertyName("prices")] public PriceRule[] Prices { get; init; } = [];
@@ -66,6 +80,8 @@ public sealed class VideoModel
     [JsonPropertyName("priceSource")] public string? PriceSource { get; init; }
     /// <summary>Date of the published prices, ISO 8601 (day or month precision).</summary>
     [JsonPropertyName("priceDate")] public string? PriceDate { get; init; }
+    /// <summary>Where fal's own pages disagree (or a price is left unknown on purpose): both sources, and which one the estimate uses and why.</summary>
+    [JsonPropertyName("priceNote")] public string? PriceNote { get; init; }
 
     /// <summary>The modes the model offers, e.g. <c>text-to-video</c>, <c>image-to-video</c>, <c>motion-control</c>.</summary>
     [JsonIgnore] public string[] Modes => Endpoints.Keys.ToArray();
@@ -100,10 +116,10 @@ public sealed class VideoModel
         "4k" => 2160, "1080p" or "true_1080p" => 1080, "768p" => 768, "720p" => 720, "512p" => 512, _ => 0,
     };
 
-    /// <summary>The price rules in words, e.g. <c>$0.112/s audio off; $0.168/s audio on</c>; "no published price" when none.</summary>
+    /// <summary>The price rules in words, e.g. <c>$0.112/s audio off; $0.168/s audio on</c>; "price unknown" when fal publishes none.</summary>
     [JsonIgnore]
     public string PriceSummary => Prices.Length == 0
-        ? "no published price"
+        ? UnknownPrice
         : string.Join("; ", Prices.Select(p =>
         {
             var amount = p.UsdPerSecond is { } s ? $"${s.ToString(System.Globalization.CultureInfo.InvariantCulture)}/s"
@@ -113,10 +129,14 @@ public sealed class VideoModel
                 System.Text.Json.JsonValueKind.True => c.Key + " on",
                 System.Text.Json.JsonValueKind.False => c.Key + " off",
                 System.Text.Json.JsonValueKind.Number when c.Key == "duration" => $"{c.Value} s",
+                System.Text.Json.JsonValueKind.String when c.Key == "mode" => $"({c.Value})",
                 _ => c.Value.ToString(),
             }));
             return when.Length == 0 ? amount : $"{amount} {when}";
         }));
+
+    /// <summary>What an estimate says where fal publishes no price: never a guess.</summary>
+    public const string UnknownPrice = "price unknown (fal publishes none)";
 
     /// <summary>True when fal no longer serves this model.</summary>
     [JsonIgnore] public bool IsRetired => string.Equals(Status, "retired", StringComparison.OrdinalIgnoreCase);
@@ -136,12 +156,13 @@ public sealed class VideoModel
     {
         return new VideoModel
         {
-            Name = Name, Family = Family, Status = Status, RetiredNote = RetiredNote, Endpoints = Endpoints, Durations = Durations,
+            Name = Name, Aliases = Aliases, Family = Family, Status = Status, RetiredNote = RetiredNote, Endpoints = Endpoints, Durations = Durations,
             DefaultDuration = DefaultDuration, AspectRatios = AspectRatios, Resolutions = Resolutions, Resolution = Resolution,
             SupportsAudio = SupportsAudio, DefaultAudio = DefaultAudio, Inputs = Inputs, ImageInput = ImageInput,
             EndImageInput = EndImageInput, PromptRequiredForImage = PromptRequiredForImage, MaxPromptLength = MaxPromptLength,
             MultiShot = MultiShot, SupportsElements = SupportsElements, SupportsVoice = SupportsVoice, SupportsShotType = SupportsShotType,
-            Prices = prices, PriceSource = source, PriceDate = date,
+            MaxShots = MaxShots, LengthFromVideo = LengthFromVideo,
+            Prices = prices, PriceSource = source, PriceDate = date, PriceNote = PriceNote,
         };
     }
 
@@ -150,12 +171,46 @@ public sealed class VideoModel
 }
 
 /// <summary>
+/// How long the output of a model without a duration input is: as long as the input video <see cref="Input"/>, within
+/// fal's documented limits (source in <see cref="Source"/>).
+/// </summary>
+public sealed class LengthFromVideo
+{
+    /// <summary>The input field carrying the video, e.g. <c>video_url</c>.</summary>
+    [JsonPropertyName("input")] public string Input { get; init; } = "video_url";
+    /// <summary>Shortest input video fal accepts, in seconds; null when fal documents none.</summary>
+    [JsonPropertyName("minSeconds")] public int? MinSeconds { get; init; }
+    /// <summary>
+    /// Longest output in seconds, by <c>character_orientation</c> (motion control: image 10, video 30) or under the key
+    /// <c>""</c> when it does not depend on it; empty when fal documents no limit.
+    /// </summary>
+    [JsonPropertyName("maxSeconds")] public Dictionary<string, int> MaxSeconds { get => _maxSeconds; init => _maxSeconds = value ?? new(); }
+    private readonly Dictionary<string, int> _maxSeconds = new();
+    /// <summary>Where the limits come from.</summary>
+    [JsonPropertyName("source")] public string? Source { get; init; }
+
+    /// <summary>The longest output for <paramref name="orientation"/> (or the overall limit); null when unknown.</summary>
+    public int? MaxFor(string? orientation)
+    {
+        if (orientation is not null && MaxSeconds.TryGetValue(orientation.Trim().ToLowerInvariant(), out var byOrientation)) return byOrientation;
+        if (MaxSeconds.TryGetValue("", out var any)) return any;
+        return orientation is null && MaxSeconds.Count > 0 ? MaxSeconds.Values.Max() : null;
+    }
+}
+
+/// <summary>
 /// One price of a model: USD per second of output or per video, applying when every condition in
 /// <see cref="When"/> holds. Conditions: <c>audio</c>, <c>voice</c>, <c>elements</c> (bool),
-/// <c>duration</c> (seconds), <c>resolution</c> (string).
+/// <c>duration</c> (seconds), <c>resolution</c> (string), <c>mode</c> (a <see cref="VideoModes"/> value, for models
+/// whose endpoints are priced differently).
 /// </summary>
 public sealed class PriceRule
 {
+    /// <summary>A name for this one rule where a price is disputed (e.g. <c>kling-v3-pro/i2v-elements-audio-on</c>), so a
+    /// report or an override can point at it; null for most rules.</summary>
+    [JsonPropertyName("id")] public string? Id { get; init; }
+    /// <summary>Seconds are billed in steps of this many, rounded up (Kling lip-sync: 5); null means whole seconds.</summary>
+    [JsonPropertyName("billedSecondsStep")] public int? BilledSecondsStep { get; init; }
     /// <summary>Conditions; an empty object applies always.</summary>
     [JsonPropertyName("when")] public Dictionary<string, System.Text.Json.JsonElement> When { get; init; } = new();
     /// <summary>USD per second of output (Kling bills per second).</summary>

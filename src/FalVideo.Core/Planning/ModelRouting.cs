@@ -57,26 +57,46 @@ public static class CheapestRouter
 
     /// <summary>
     /// The cheapest model for <paramref name="row"/> meeting <paramref name="require"/>, with the reason in words; null
-    /// (and a problem) when none can. Candidates without a published price are never chosen.
+    /// (and a problem) when none can. Candidates without a published price are never chosen. Relative file names are
+    /// resolved against the process's current directory; cmdlets use the overload that takes theirs.
     /// </summary>
     public static VideoModel? Choose(VideoRow row, IReadOnlyCollection<string> require, ModelCatalog catalog,
-        List<string> problems, out string reason)
+        List<string> problems, out string reason) =>
+        Choose(row, require, catalog, Directory.GetCurrentDirectory(), problems, out reason, out _);
+
+    /// <summary>
+    /// The cheapest model for <paramref name="row"/> meeting <paramref name="require"/>, and <paramref name="plan"/>, the
+    /// request it becomes there (route reason included). Every candidate is planned exactly as it would be sent
+    /// (<see cref="VideoRequestPlanner.Plan"/>), so a row goes only to a model that takes every value it gives (its
+    /// duration, aspect ratio, negative prompt...) and is priced as it will be billed. A length in <paramref name="require"/>
+    /// (<c>10s</c>) asks for a model offering it; a row without its own Duration is sent at that length. <c>audio</c> with a
+    /// row whose GenerateAudio is false is refused: the row and the requirement disagree. Null, with problems, when
+    /// no model can.
+    /// </summary>
+    public static VideoModel? Choose(VideoRow row, IReadOnlyCollection<string> require, ModelCatalog catalog, string currentDirectory,
+        List<string> problems, out string reason, out VideoRequestPlan? plan)
     {
         reason = "";
+        plan = null;
         var needs = new List<string>(require.Select(r => r.Trim().ToLowerInvariant()).Where(r => r.Length > 0));
         foreach (var n in needs)
             if (!Requirements.Contains(n) && ParseSeconds(n) is null)
                 problems.Add($"Require '{n}' is not known; allowed: {string.Join(", ", Requirements)}, or a duration such as 10s.");
+        if (needs.Contains("audio") && row.GenerateAudio == false)
+            problems.Add("GenerateAudio is false, but -Require audio asks for a model with audio; the row was not routed. " +
+                         "Set GenerateAudio to true (or leave it empty) for this row, or leave audio out of -Require.");
         var mode = !string.IsNullOrWhiteSpace(row.StartImage) ? VideoModes.ImageToVideo : VideoModes.TextToVideo;
         if (row.Shots is { Count: > 0 }) needs.Add("multi-shot");
         if (row.Elements is { Count: > 0 }) needs.Add("elements");
         if (!string.IsNullOrWhiteSpace(row.EndImage)) needs.Add("end-image");
         if (row.GenerateAudio == true) needs.Add("audio");
         var shotSeconds = row.Shots is { Count: > 0 } shots ? shots.Sum(x => x.Duration ?? 0) : (int?)null;
-        var seconds = shotSeconds ?? needs.Select(ParseSeconds).FirstOrDefault(s => s is not null) ?? row.Duration;
+        var requiredSeconds = needs.Select(ParseSeconds).FirstOrDefault(s => s is not null);
+        var seconds = shotSeconds ?? row.Duration ?? requiredSeconds;
         if (problems.Count > 0) return null;
 
-        var priced = new List<(VideoModel Model, decimal Cost)>();
+        var wantsAudio = needs.Contains("audio");
+        var priced = new List<(VideoModel Model, decimal Cost, VideoRow Sent)>();
         foreach (var m in catalog.Models)
         {
             if (m.IsRetired || m.EndpointFor(mode) is null) continue;
@@ -84,24 +104,27 @@ public static class CheapestRouter
             var minLines = needs.Select(LinesOf).DefaultIfEmpty(0).Max();
             if (needs.Where(n => ParseSeconds(n) is null && LinesOf(n) == 0).Any(n => !features.Contains(n))) continue;
             if (m.ResolutionLines < minLines) continue;
-            // A length the row asks for must be one the model takes (multi-shot lengths are the shots' own).
-            if (shotSeconds is null && seconds is { } s && (!m.Accepts("duration") || !m.Durations.Contains(s))) continue;
-            if (row.AspectRatio is { Length: > 0 } ar && mode == VideoModes.TextToVideo && !m.AspectRatios.Contains(ar.Trim())) continue;
-            var cost = CostCalculator.Estimate(m, new CostQuery
+            // A required length must be one the model offers (multi-shot lengths are the shots' own).
+            if (shotSeconds is null && requiredSeconds is { } r && (!m.Accepts("duration") || !m.Durations.Contains(r))) continue;
+            var sent = row with
             {
-                Mode = mode,
-                DurationSeconds = shotSeconds ?? (m.Durations.Length > 0 ? seconds : null),
-                // The row's own audio setting is what will be sent, so it is what the choice is priced at.
-                GenerateAudio = row.GenerateAudio ?? (needs.Contains("audio") ? true : m.SupportsAudio ? false : null),
-                Elements = needs.Contains("elements"),
-                Voice = needs.Contains("voice"),
-            });
-            if (cost is not null) priced.Add((m, cost.CostPerClipUsd));
+                Duration = shotSeconds is null ? row.Duration ?? requiredSeconds : row.Duration,
+                // The route is priced with audio only when asked for: send exactly that, not fal's default (audio on, dearer).
+                GenerateAudio = row.GenerateAudio ?? (m.Accepts("generate_audio") ? wantsAudio : null),
+                UsesElements = needs.Contains("elements") ? true : row.UsesElements,
+                UsesVoice = needs.Contains("voice") ? true : row.UsesVoice,
+            };
+            // Planned as it would be sent: a model that would refuse any of the row's values is no candidate.
+            var candidateProblems = new List<string>();
+            var candidate = VideoRequestPlanner.Plan(sent, m, null, catalog, currentDirectory, candidateProblems);
+            if (candidate is null || candidateProblems.Count > 0 || candidate.Cost is null) continue;
+            priced.Add((m, candidate.Cost.CostPerClipUsd, sent));
         }
         if (priced.Count == 0)
         {
             problems.Add($"No active catalog model with a published price can do {mode}" +
-                         (needs.Count > 0 ? $" with {string.Join(", ", needs.Distinct())}" : "") + (seconds is { } x ? $" at {x} s" : "") + ".");
+                         (needs.Count > 0 ? $" with {string.Join(", ", needs.Distinct())}" : "") + (seconds is { } x ? $" at {x} s" : "") +
+                         " and take every value the row gives.");
             return null;
         }
         var ordered = priced.OrderBy(p => p.Cost).ThenBy(p => p.Model.Name, StringComparer.Ordinal).ToList();
@@ -109,6 +132,7 @@ public static class CheapestRouter
         var runnerUp = ordered.Count > 1 ? $"; next: {ordered[1].Model.Name} {Usd(ordered[1].Cost)}" : "";
         reason = $"cheapest of {ordered.Count} able model(s) for {mode}" +
                  (needs.Count > 0 ? $" with {string.Join(", ", needs.Distinct())}" : "") + $": {best.Model.Name} {Usd(best.Cost)}{runnerUp}";
+        plan = VideoRequestPlanner.Plan(best.Sent, best.Model, null, catalog, currentDirectory, problems, reason);
         return best.Model;
     }
 

@@ -32,6 +32,13 @@ public sealed record VideoRow
     public string? MotionVideo { get; init; }
     public string? CharacterOrientation { get; init; }
     public bool? KeepOriginalSound { get; init; }
+    /// <summary>Priced as using elements when no Element objects are given (Measure-VideoCost's Elements column).</summary>
+    public bool? UsesElements { get; init; }
+    /// <summary>Priced as using voice control when no element carries a VoiceId (Measure-VideoCost's Voice column).</summary>
+    public bool? UsesVoice { get; init; }
+    /// <summary>Length of the input video in seconds for a model whose output follows it, when the caller knows it
+    /// (Measure-VideoCost's Duration column on motion-control rows); otherwise a local video is read (<see cref="MediaDuration"/>).</summary>
+    public int? VideoSeconds { get; init; }
 }
 
 /// <summary>A local file that must be uploaded to fal storage; its URL replaces <see cref="Placeholder"/> in the input.</summary>
@@ -51,13 +58,18 @@ public sealed class VideoRequestPlan
     public int? DurationSeconds { get; init; }
     public string Prompt { get; init; } = "";
     public string? RouteReason { get; init; }
+    /// <summary>How the output length was known when it follows an input video (motion control): "the reference video is
+    /// 7.2 s", or the upper bound used; null for other models.</summary>
+    public string? LengthNote { get; init; }
 
     /// <summary>One line for -WhatIf and ShouldProcess targets.</summary>
     public string Describe(string rowLabel)
     {
-        var price = Cost is null ? (Model is null ? "no price known (endpoint not in the catalog)" : "no price known") : $"estimated {Cost.TotalUsd.ToString("0.00#", CultureInfo.InvariantCulture)} USD";
+        var price = Cost is null ? (Model is null ? "no price known (endpoint not in the catalog)" : VideoModel.UnknownPrice)
+            : Cost.IsUpperBound ? $"estimated at most {Cost.TotalUsd.ToString("0.00#", CultureInfo.InvariantCulture)} USD"
+            : $"estimated {Cost.TotalUsd.ToString("0.00#", CultureInfo.InvariantCulture)} USD";
         var prompt = Prompt.Length > 60 ? Prompt[..57] + "..." : Prompt;
-        var length = DurationSeconds is { } d ? $"{d} s" : "model-chosen length";
+        var length = LengthNote ?? (DurationSeconds is { } d ? $"{d} s" : "model-chosen length");
         var route = RouteReason is null ? "" : $" [{RouteReason}]";
         var name = Model is null ? EndpointId : $"{Model.Name} {Mode} ({EndpointId})";
         return $"{rowLabel}: {name}, {length}, {price}: \"{prompt}\"{route}";
@@ -123,6 +135,13 @@ public static class VideoRequestPlanner
     /// <summary>Video file types accepted for motion references and element videos.</summary>
     public static readonly string[] VideoExtensions = [".mp4", ".mov", ".webm", ".m4v"];
 
+    /// <summary>True when <see cref="Plan"/> builds requests for <paramref name="mode"/> (text-to-video, image-to-video,
+    /// motion-control); the catalog's other modes (reference-to-video, video-to-video, lip-sync...) go through Invoke-FalModel.</summary>
+    public static bool Builds(string mode) => PlannedModes.Contains(mode);
+
+    /// <summary>The modes these cmdlets build requests for; other catalog modes go through Invoke-FalModel.</summary>
+    private static readonly string[] PlannedModes = [VideoModes.TextToVideo, VideoModes.ImageToVideo, VideoModes.MotionControl, "subject-reference"];
+
     private static readonly Regex s_elementReference = new(@"@Element(\d+)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
 
     /// <summary>Plans <paramref name="row"/> for <paramref name="model"/> (already resolved and checked for family and retirement).</summary>
@@ -134,6 +153,14 @@ public static class VideoRequestPlanner
                    ?? (model.Modes.Length == 1 && model.Modes[0] is not (VideoModes.TextToVideo or VideoModes.ImageToVideo) ? model.Modes[0] : null)
                    ?? (hasImage ? VideoModes.ImageToVideo : VideoModes.TextToVideo);
         var endpointId = model.EndpointFor(mode);
+        if (endpointId is not null && !PlannedModes.Contains(mode))
+        {
+            // Reference-to-video, video-to-video, lip-sync, avatars, voices: inputs (image_urls, audio_url, text...) the
+            // New-*Video cmdlets have no parameters for. They are priced by Measure-VideoCost and sent by Invoke-FalModel.
+            problems.Add($"Model '{model.Name}' ({endpointId}, {mode}) takes inputs these cmdlets have no parameters for " +
+                         $"({string.Join(", ", model.Inputs)}); send it with Invoke-FalModel -Endpoint {endpointId} -Input @{{...}}.");
+            return null;
+        }
         if (endpointId is null)
         {
             problems.Add(mode == VideoModes.TextToVideo
@@ -168,7 +195,7 @@ public static class VideoRequestPlanner
                 if (promptRequired) problems.Add("Prompt is missing; it is required for this endpoint.");
             }
             else if (model.MaxPromptLength is { } max && prompt.Length > max)
-                problems.Add($"Prompt is {prompt.Length} characters; allowed: at most {max}.");
+                problems.Add($"Prompt is {prompt.Length} characters; allowed: at most {max} on {model.Name} (fal: Kling prompts under 2500 characters).");
             else input["prompt"] = prompt;
         }
 
@@ -195,15 +222,20 @@ public static class VideoRequestPlanner
             else input["aspect_ratio"] = ar;
         }
 
-        if (row.GenerateAudio is { } audio)
+        // "No audio" is met by a model that makes none: the field is not sent to it. Asking such a model for audio is refused.
+        if (row.GenerateAudio is { } audio && (audio || model.Accepts("generate_audio")))
         {
             if (!model.Accepts("generate_audio")) problems.Add($"GenerateAudio is not an input of {model.Name}; {Takers(catalog, m => m.Accepts("generate_audio"))}.");
             else input["generate_audio"] = audio;
         }
         if (!string.IsNullOrWhiteSpace(row.NegativePrompt))
         {
+            var negative = row.NegativePrompt.Trim();
             if (!model.Accepts("negative_prompt")) problems.Add($"NegativePrompt is not an input of {model.Name}; {Takers(catalog, m => m.Accepts("negative_prompt"))}.");
-            else input["negative_prompt"] = row.NegativePrompt.Trim();
+            // fal documents one limit for Kling prompt text (under 2500 characters); the negative prompt is held to it too.
+            else if (model.MaxPromptLength is { } max && negative.Length > max)
+                problems.Add($"NegativePrompt is {negative.Length} characters; allowed: at most {max} on {model.Name}.");
+            else input["negative_prompt"] = negative;
         }
         if (row.CfgScale is { } cfg)
         {
@@ -240,12 +272,20 @@ public static class VideoRequestPlanner
             else AddFile(input, uploads, model.EndImageInput, "EndImage", row.EndImage, ImageExtensions, currentDirectory, problems);
         }
 
-        if (mode == "motion-control")
+        string? lengthNote = null;
+        if (mode == VideoModes.MotionControl)
+        {
             AddMotion(input, uploads, row, currentDirectory, problems);
+            duration = MotionLength(model, row, input, currentDirectory, problems, out lengthNote);
+        }
         else if (!string.IsNullOrWhiteSpace(row.MotionVideo) || row.CharacterOrientation is not null)
             problems.Add($"MotionVideo and CharacterOrientation are inputs of the motion-control models only ({string.Join(", ", catalog.Models.Where(m => m.EndpointFor("motion-control") is not null).Select(m => m.Name))}).");
 
         var elements = row.Elements is { Count: > 0 } ? row.Elements : null;
+        if (elements is null && row.UsesElements == true && !model.SupportsElements)
+            problems.Add($"Elements are not an input of {model.Name}; {Takers(catalog, m => m.SupportsElements)}.");
+        if (elements is null && row.UsesVoice == true && !model.SupportsVoice)
+            problems.Add($"Voice (voice control) is not offered by {model.Name}; {Takers(catalog, m => m.SupportsVoice)}.");
         if (elements is not null)
         {
             if (!model.SupportsElements || mode == VideoModes.TextToVideo)
@@ -262,20 +302,24 @@ public static class VideoRequestPlanner
             Mode = mode,
             DurationSeconds = duration,
             GenerateAudio = row.GenerateAudio,
-            Resolution = input["resolution"]?.GetValue<string>(),
-            Elements = elements is not null,
-            Voice = elements?.Any(e => !string.IsNullOrWhiteSpace(e.VoiceId)) ?? false,
+            Resolution = input["resolution"]?.GetValue<string>() ?? (string.IsNullOrWhiteSpace(row.Resolution) ? null : row.Resolution.Trim()),
+            Elements = elements is not null || row.UsesElements == true,
+            Voice = (elements?.Any(e => !string.IsNullOrWhiteSpace(e.VoiceId)) ?? false) || row.UsesVoice == true,
+            CharacterOrientation = input["character_orientation"]?.GetValue<string>(),
         });
         return new VideoRequestPlan
         {
             Model = model, Mode = mode, EndpointId = endpointId, Input = input, Uploads = uploads,
-            Cost = cost, DurationSeconds = duration, Prompt = prompt, RouteReason = routeReason,
+            Cost = cost, DurationSeconds = duration, Prompt = prompt,
+            RouteReason = routeReason, LengthNote = lengthNote,
         };
     }
 
     private static void AddShots(JsonObject input, IReadOnlyList<ShotSpec> shots, VideoModel model, List<string> problems)
     {
         var array = new JsonArray();
+        if (model.MaxShots is { } most && shots.Count > most)
+            problems.Add($"Shot: {shots.Count} shots; allowed: at most {most} on {model.Name}.");
         for (var i = 0; i < shots.Count; i++)
         {
             var s = shots[i];
@@ -289,6 +333,37 @@ public static class VideoRequestPlanner
         if (shots.All(s => s.Duration is >= 1) && (total < 3 || total > 15))
             problems.Add($"Shot durations add up to {total} s; allowed: 3–15 seconds in total.");
         input["multi_prompt"] = array;
+    }
+
+    /// <summary>
+    /// The billed length of a motion-control request: the reference video's, when the row gives it (<see cref="VideoRow.VideoSeconds"/>)
+    /// or it is a local file whose length can be read, rounded up to whole seconds; null otherwise (the estimate is then the
+    /// most the request can cost). A reference longer than fal allows for the orientation is a problem: fal would refuse it.
+    /// </summary>
+    private static int? MotionLength(VideoModel model, VideoRow row, JsonObject input, string currentDirectory, List<string> problems, out string? note)
+    {
+        note = null;
+        var orientation = input["character_orientation"]?.GetValue<string>();
+        var max = model.LengthFromVideo?.MaxFor(orientation);
+        double? seconds = row.VideoSeconds;
+        var from = "given";
+        if (seconds is null && !string.IsNullOrWhiteSpace(row.MotionVideo) &&
+            !(Uri.TryCreate(row.MotionVideo.Trim(), UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"))
+        {
+            seconds = MediaDuration.TryGetSeconds(Path.GetFullPath(Path.Combine(currentDirectory, row.MotionVideo.Trim())));
+            from = "read from the file";
+        }
+        if (seconds is not { } known)
+        {
+            note = max is { } m ? $"length of the reference video (not known here; at most {m} s{(orientation is null ? "" : $" with orientation {orientation}")})"
+                : "length of the reference video (not known here)";
+            return null;
+        }
+        var whole = (int)Math.Ceiling(known - 0.0005);
+        if (max is { } limit && known > limit + 0.0005)
+            problems.Add($"MotionVideo is {known.ToString("0.#", CultureInfo.InvariantCulture)} s long; allowed: at most {limit} s with CharacterOrientation {orientation} (fal).");
+        note = $"{whole} s (the reference video's length, {from})";
+        return whole;
     }
 
     private static void AddMotion(JsonObject input, List<PendingUpload> uploads, VideoRow row, string currentDirectory, List<string> problems)
@@ -306,8 +381,12 @@ public static class VideoRequestPlanner
     private static void AddElements(JsonObject input, List<PendingUpload> uploads, IReadOnlyList<ElementSpec> elements, VideoModel model,
         string mode, VideoRow row, string currentDirectory, List<string> problems)
     {
-        if (mode == "motion-control" && (elements.Count > 1 || row.CharacterOrientation?.Trim().ToLowerInvariant() != "video"))
+        if (mode == VideoModes.MotionControl && (elements.Count > 1 || row.CharacterOrientation?.Trim().ToLowerInvariant() != "video"))
             problems.Add("Element: motion control takes at most 1 element, and only with CharacterOrientation video.");
+        // fal-js (KlingV3ComboElementInput.video_url): "A request can only have one element with a video."
+        var withVideo = elements.Select((e, i) => (e, i)).Where(x => !string.IsNullOrWhiteSpace(x.e.Video)).Select(x => x.i + 1).ToList();
+        if (withVideo.Count > 1)
+            problems.Add($"Element: {withVideo.Count} elements have a Video (elements {string.Join(", ", withVideo)}); allowed: at most one element with a video per request.");
         var array = new JsonArray();
         for (var i = 0; i < elements.Count; i++)
         {

@@ -29,7 +29,7 @@ public sealed class InvokeFalModelCommand : NewVideoCommandBase
     [Alias("endpoint_id")]
     public string EndpointId { get; set; } = "";
 
-    /// <summary>The model input: a hashtable or an object, sent as JSON with fal's field names.</summary>
+    /// <summary>The model input: a hashtable, an object ([pscustomobject]: its properties), or a JSON object as text, sent as JSON with fal's field names.</summary>
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true)]
     [Alias("Arguments", "Body")]
     public object? Input { get; set; }
@@ -57,9 +57,9 @@ public sealed class InvokeFalModelCommand : NewVideoCommandBase
             problems.Add($"Endpoint '{endpoint.Id}' ({model.Name}) is retired upstream: {model.RetiredNote}");
             return null;
         }
-        if (ToJson(Input) is not JsonObject input)
+        if (ToInput(Input, problems) is not JsonObject input)
         {
-            problems.Add("Input must be a hashtable or an object whose properties are fal's input fields.");
+            if (problems.Count == 0) problems.Add("Input must be a hashtable, an object whose properties are fal's input fields, or a JSON object as text.");
             return null;
         }
         var uploads = new List<PendingUpload>();
@@ -75,6 +75,7 @@ public sealed class InvokeFalModelCommand : NewVideoCommandBase
                 Mode = mode, DurationSeconds = duration, GenerateAudio = audio,
                 Resolution = input["resolution"] is JsonValue r && r.TryGetValue<string>(out var res) ? res : null,
                 Elements = input["elements"] is JsonArray { Count: > 0 },
+                CharacterOrientation = input["character_orientation"] is JsonValue o && o.TryGetValue<string>(out var orientation) ? orientation : null,
             });
         else if (_warnedUnpriced.Add(endpoint.Id))
             WriteWarning($"Endpoint '{endpoint.Id}' is not in the price catalog: no cost estimate.");
@@ -86,9 +87,32 @@ public sealed class InvokeFalModelCommand : NewVideoCommandBase
         };
     }
 
+    /// <summary>The -Input value as fal's input object: a JSON object given as text is parsed, anything else converted (<see cref="ToJson"/>).</summary>
+    internal static JsonNode? ToInput(object? value, List<string> problems)
+    {
+        if ((value is PSObject p ? p.BaseObject : value) is string text && text.TrimStart().StartsWith("{", StringComparison.Ordinal))
+        {
+            try { return JsonNode.Parse(text); }
+            catch (System.Text.Json.JsonException ex)
+            {
+                problems.Add($"Input is not valid JSON: {ex.Message}");
+                return null;
+            }
+        }
+        return ToJson(value);
+    }
+
     /// <summary>hashtable / PSObject / array / primitive → JSON, keeping fal's field names as given.</summary>
     internal static JsonNode? ToJson(object? value)
     {
+        // A [pscustomobject]'s properties live on its PSObject wrapper, not on the PSCustomObject inside it: read them there
+        // (unwrapping first sent {}).
+        if (value is PSObject { BaseObject: PSCustomObject } custom)
+        {
+            var fields = new JsonObject();
+            foreach (var prop in custom.Properties.Where(x => x.IsGettable)) fields[prop.Name] = ToJson(prop.Value);
+            return fields;
+        }
         value = value is PSObject pso ? pso.BaseObject : value;
         switch (value)
         {

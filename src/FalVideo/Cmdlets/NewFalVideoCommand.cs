@@ -1,5 +1,7 @@
 using System.Management.Automation;
 using FalVideo.Catalog;
+using FalVideo.Engine;
+using FalVideo.PowerShell.Engine;
 using FalVideo.Jobs;
 using FalVideo.PowerShell.Binding;
 using FalVideo.PowerShell.Completion;
@@ -23,7 +25,8 @@ public enum FalRoute
 /// and sends each to the right endpoint, with the same checks, prices, -WhatIf, journal and job objects as New-KlingVideo and
 /// New-HailuoVideo. With -Route Cheapest, each row goes to the cheapest active model that can do it (its mode, duration, shots,
 /// elements, end image) and meets -Require (audio, multi-shot, 1080p, 4k, a duration such as 10s…); the job's RouteReason says
-/// which model was chosen and why.</para>
+/// which model was chosen and why. A row goes only to a model that takes every value it gives (each candidate is checked
+/// exactly as it would be sent).</para>
 /// </summary>
 [Cmdlet(VerbsCommon.New, "FalVideo", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(FalJob))]
@@ -43,7 +46,9 @@ public sealed class NewFalVideoCommand : VideoInputCommandBase
     [Parameter]
     public FalRoute Route { get; set; }
 
-    /// <summary>With -Route Cheapest: what the chosen model must offer: audio, multi-shot, elements, voice, end-image, 720p, 768p, 1080p, 4k, or a duration such as 10s.</summary>
+    /// <summary>With -Route Cheapest: what the chosen model must offer: audio, multi-shot, elements, voice, end-image, 720p, 768p, 1080p, 4k,
+    /// or a duration such as 10s (a row without its own Duration is then sent at that length). Without -Route Cheapest it is an
+    /// error (FalInvalidInput), nothing sent. A row whose GenerateAudio is false is refused under -Require audio.</summary>
     [Parameter]
     [ArgumentCompleter(typeof(RequirementCompleter))]
     public string[] Require { get; set; } = [];
@@ -61,15 +66,22 @@ public sealed class NewFalVideoCommand : VideoInputCommandBase
     {
         if (Route == FalRoute.None) return base.PlanRecord(problems, out row);
         row = CurrentRow(problems);
-        var catalog = PriceCatalog;
-        var model = CheapestRouter.Choose(row, Require, catalog, problems, out var reason);
-        if (model is null) return null;
-        // The route was priced with audio only when required: send exactly that, not fal's default (audio on, dearer).
-        if (model.Accepts("generate_audio") && row.GenerateAudio is null)
-            row = row with { GenerateAudio = Require.Any(r => string.Equals(r.Trim(), "audio", StringComparison.OrdinalIgnoreCase)) };
-        // "No audio" is met by a model that has none: the column is not sent to it.
-        if (!model.Accepts("generate_audio") && row.GenerateAudio == false)
-            row = row with { GenerateAudio = null };
-        return VideoRequestPlanner.Plan(row, model, null, catalog, CurrentDirectory, problems, reason);
+        // Every candidate is planned as it would be sent: the row goes only to a model that takes all its values.
+        return CheapestRouter.Choose(row, Require, PriceCatalog, CurrentDirectory, problems, out _, out var plan) is null ? null : plan;
+    }
+
+    /// <inheritdoc />
+    protected override void BeginProcessing()
+    {
+        // -Require only steers -Route Cheapest. Ignoring it would send each row to its own Model without the audio, length
+        // or resolution the caller asked for, and spend money on it: a parameter error before anything is sent, as
+        // PowerShell reports parameters that don't go together.
+        if (Require.Length > 0 && Route != FalRoute.Cheapest)
+        {
+            const string message = "-Require applies only with -Route Cheapest (it says what the chosen model must offer). Add -Route Cheapest, " +
+                                   "or leave -Require out and name the model in each row's Model column (or with -Model). Nothing was sent.";
+            ThrowTerminatingError(ErrorRecords.Create(FalErrorIds.InvalidInput, message, Require, new ArgumentException(message, nameof(Require))));
+        }
+        base.BeginProcessing();
     }
 }

@@ -11,7 +11,9 @@ namespace FalVideo.PowerShell.Cmdlets;
 /// <para type="synopsis">Transfers the motion of a reference video onto a character image with Kling v3 motion control.</para>
 /// <para type="description">Uploads a local character image and motion video through fal storage, submits one fal
 /// queue request per row to fal-ai/kling-video/v3/pro/motion-control (or standard), and emits a FalJob at once.
-/// The output follows the reference video's length (CharacterOrientation image: up to 10 s; video: up to 30 s).</para>
+/// The output follows the reference video's length (CharacterOrientation image: up to 10 s; video: up to 30 s), and so does
+/// the price (per second): -WhatIf reads a local video's length with ffprobe when it is installed; for a URL, or without
+/// ffprobe, it shows the most the request can cost (10 s or 30 s).</para>
 /// </summary>
 [Cmdlet(VerbsCommon.New, "KlingMotionVideo", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(FalJob))]

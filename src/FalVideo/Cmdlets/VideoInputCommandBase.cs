@@ -77,7 +77,8 @@ public abstract class VideoInputCommandBase : NewVideoCommandBase
     /// <summary>The row with the inputs declared here filled in.</summary>
     internal VideoRow SharedRow(List<string> problems) => new()
     {
-        Id = Id, Prompt = Prompt, Model = Model, Duration = Duration, AspectRatio = AspectRatio,
+        // A multi-shot group (Group-Object's output) carries its rows' Model: the group has no Model of its own.
+        Id = Id, Prompt = Prompt, Model = Model ?? PipelineObjects.SharedText(Shot, "Model", problems), Duration = Duration, AspectRatio = AspectRatio,
         GenerateAudio = GenerateAudio, NegativePrompt = NegativePrompt, CfgScale = CfgScale,
         StartImage = StartImage, EndImage = EndImage, ShotType = ShotType,
         Shots = PipelineObjects.ToShots(Shot, problems), Elements = PipelineObjects.ToElements(Element),

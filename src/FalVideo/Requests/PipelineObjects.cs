@@ -43,6 +43,19 @@ internal static class PipelineObjects
             Text(item, "VoiceId", "voice_id"))).ToList();
     }
 
+    /// <summary>
+    /// The one value of the column <paramref name="name"/> that the rows of a group (a shot list) share, e.g. the Model every
+    /// row of a multi-shot group names; null when no row has it. Rows naming different values are a problem.
+    /// </summary>
+    public static string? SharedText(object[]? items, string name, List<string> problems)
+    {
+        if (items is null) return null;
+        var values = items.Select(i => Text(i, name)).Where(v => v is not null).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        if (values.Count > 1)
+            problems.Add($"The shots name {values.Count} different {name} values ({string.Join(", ", values)}); one request has one {name}.");
+        return values.Count == 1 ? values[0] : null;
+    }
+
     private static object? Value(object? item, params string[] names)
     {
         item = item is PSObject pso ? pso.BaseObject is IDictionary ? pso.BaseObject : pso : item;

@@ -52,12 +52,28 @@ public sealed class ModelSurfaceTests : IAsyncLifetime
                         'image-to-video'    { New-FalVideo -Model $endpoint -Prompt 'The boat drifts' -StartImage $image -Id $endpoint }
                         'subject-reference' { New-FalVideo -Model $endpoint -Prompt 'She waves' -StartImage $image -Id $endpoint }
                         'motion-control'    { New-KlingMotionVideo -Model $endpoint -Image $image -MotionVideo $video -CharacterOrientation image -Id $endpoint }
+                        # Modes the New-*Video cmdlets have no parameters for go through Invoke-FalModel with fal's fields.
+                        default {
+                            $url = 'https://example.com/in'
+                            $body = switch ($mode) {
+                                'reference-to-video'       { @{ prompt = 'Two friends meet'; image_urls = @(""$url.png"") } }
+                                'video-to-video-edit'      { @{ prompt = 'Make it snow'; video_url = ""$url.mp4"" } }
+                                'video-to-video-reference' { @{ prompt = 'The same move, at night'; video_url = ""$url.mp4"" } }
+                                'lipsync-audio-to-video'   { @{ video_url = ""$url.mp4""; audio_url = ""$url.mp3"" } }
+                                'lipsync-text-to-video'    { @{ video_url = ""$url.mp4""; text = 'Hello there'; voice_id = 'voice-1' } }
+                                'avatar'                   { @{ image_url = ""$url.png""; audio_url = ""$url.mp3"" } }
+                                'create-voice'             { @{ voice_url = ""$url.mp3"" } }
+                                'video-to-audio'           { @{ video_url = ""$url.mp4"" } }
+                                default                    { throw ""no test input for mode $mode"" }
+                            }
+                            Invoke-FalModel -EndpointId $endpoint -Input $body -Id $endpoint
+                        }
                     }
                 }
             }", image, video);
         r.ThrowIfErrors();
         var expected = _ps.Run("Get-FalModel -ActiveOnly | ForEach-Object { $_.EndpointIds }").Output.Select(o => o.ToString()).ToHashSet();
-        Assert.True(expected.Count >= 20, $"only {expected.Count} endpoints in the catalog");
+        Assert.True(expected.Count >= 70, $"only {expected.Count} endpoints in the catalog");
         var submitted = r.Output.Select(o => (string)o.Properties["EndpointId"].Value).ToHashSet();
         Assert.Equal(expected.OrderBy(x => x), submitted.OrderBy(x => x));
         Assert.Equal(expected.Count, _emulator.State.AcceptedSubmissions);
@@ -169,9 +185,9 @@ public sealed class ModelSurfaceTests : IAsyncLifetime
 
         var multi = _ps.Run("Get-FalModel -Feature multi-shot -ActiveOnly | ForEach-Object Name").Output.Select(o => o.ToString()).ToList();
         Assert.All(multi, n => Assert.StartsWith("kling-", n));
-        Assert.DoesNotContain("kling-2.5-turbo-pro", multi);
+        Assert.DoesNotContain("kling-v2.5-turbo-pro", multi);
         var hailuo = _ps.Run("Get-FalModel -Family Hailuo | ForEach-Object Name").Output.Select(o => o.ToString()).ToList();
-        Assert.All(hailuo, n => Assert.StartsWith("hailuo-", n));
+        Assert.All(hailuo, n => Assert.Matches("^(hailuo|minimax)-", n));
     }
 
     [Fact]
@@ -203,17 +219,17 @@ public sealed class ModelSurfaceTests : IAsyncLifetime
         decimal CostOf(string id) => (decimal)r.Output.Single(o => (string)o.Properties["Id"].Value == id).Properties["EstimatedCostUsd"].Value;
         Assert.Equal("hailuo-2.3-standard", ModelOf("plain"));     // $0.28 for its default 6 s
         Assert.Equal(0.28m, CostOf("plain"));
-        Assert.Equal("kling-v3-standard", ModelOf("audio"));       // cheapest with audio: $0.126/s × 5 s
-        Assert.Equal(0.63m, CostOf("audio"));
-        Assert.Equal("kling-2.5-turbo-pro", ModelOf("hd"));        // $0.07/s × 5 s beats Hailuo 2.3 pro's $0.49
+        Assert.Equal("kling-o3-standard", ModelOf("audio"));       // cheapest with audio: $0.112/s × 5 s (O3 standard, fal's page)
+        Assert.Equal(0.56m, CostOf("audio"));
+        Assert.Equal("kling-v2.5-turbo-pro", ModelOf("hd"));       // $0.07/s × 5 s beats Hailuo 2.3 pro's $0.49 (ties 2.6 pro audio off; name order)
         Assert.Equal("hailuo-2.3-fast-standard", ModelOf("image")); // $0.19 per 6 s video
         Assert.Contains(ModelOf("uhd"), new[] { "kling-v3-4k", "kling-o3-4k" });
         Assert.Equal(2.10m, CostOf("uhd"));
-        Assert.Equal("kling-v3-standard", ModelOf("shots"));       // multi-shot: 8 s × $0.084/s, audio off
+        Assert.Equal("kling-o3-standard", ModelOf("shots"));       // multi-shot: 8 s × $0.084/s, audio off (ties v3 standard; name order)
         Assert.Equal(0.672m, CostOf("shots"));
         var reason = (string)r.Output.Single(o => (string)o.Properties["Id"].Value == "audio").Properties["RouteReason"].Value;
         Assert.Contains("cheapest of", reason);
-        Assert.Contains("kling-v3-standard $0.63", reason);
+        Assert.Contains("kling-o3-standard $0.56", reason);
         // What was priced is what was sent: audio off unless required.
         Assert.False(InputOf(r.Output.Single(o => (string)o.Properties["Id"].Value == "shots")).GetProperty("generate_audio").GetBoolean());
         Assert.True(InputOf(r.Output.Single(o => (string)o.Properties["Id"].Value == "audio")).GetProperty("generate_audio").GetBoolean());
