@@ -15,6 +15,8 @@ const string Usage = """
       --video-mb <n>          size of every job's video on the CDN route (default: the 24 KB sample)
       --cdn-bytes-per-second-per-connection <n>
                               cap each CDN download connection at n bytes/s (default: no cap)
+      --webhook-retry-seconds <s>
+                              wait between retries of a webhook its receiver refused (default 5)
       --verbose               log every request
     """;
 
@@ -33,6 +35,7 @@ try
             case "--max-upload-mb": options.MaxUploadBytes = long.Parse(Value(), CultureInfo.InvariantCulture) * 1024 * 1024; break;
             case "--video-mb": options.VideoBytes = long.Parse(Value(), CultureInfo.InvariantCulture) * 1024 * 1024; break;
             case "--cdn-bytes-per-second-per-connection": options.CdnBytesPerSecondPerConnection = long.Parse(Value(), CultureInfo.InvariantCulture); break;
+            case "--webhook-retry-seconds": options.WebhookRetrySeconds = double.Parse(Value(), CultureInfo.InvariantCulture); break;
             case "--verbose": options.Verbose = true; break;
             case "-h" or "--help" or "-?":
                 Console.WriteLine(Usage);

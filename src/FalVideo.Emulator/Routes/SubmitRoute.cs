@@ -11,7 +11,8 @@ namespace FalVideo.Emulator.Routes;
 
 /// <summary>
 /// <c>POST /{endpoint id}</c> (PROTOCOL.md, "Submit"): validates the input against the endpoint's schema and
-/// queues a job. A 404 or 422 creates no job. <c>?fal_webhook=</c> is accepted and ignored.
+/// queues a job. A 404 or 422 creates no job. <c>?fal_webhook=&lt;absolute http(s) URL&gt;</c> has the job's outcome
+/// POSTed there, signed, when it completes (<see cref="Webhooks.WebhookDelivery"/>); another value is ignored.
 /// </summary>
 internal static class SubmitRoute
 {
@@ -19,7 +20,8 @@ internal static class SubmitRoute
         app.MapPost("/{**endpointId}", Submit).RequireFalKey();
 
     private static async Task<IResult> Submit(
-        HttpContext context, string? endpointId, EndpointCatalog catalog, JobScheduler jobs, LocalMedia media, EmulatorOptions options)
+        HttpContext context, string? endpointId, EndpointCatalog catalog, JobScheduler jobs, LocalMedia media, EmulatorOptions options,
+        EmulatorState state)
     {
         var id = EndpointId.Parse(endpointId);
         if (id is null || catalog.InputOf(id.Id) is not { } schema)
@@ -49,6 +51,11 @@ internal static class SubmitRoute
 
         var markers = PromptMarkers.Find(raw);
         var job = jobs.Submit(id.Id, id.AppId, raw, markers.Seconds ?? options.JobSeconds, markers.FailureType, markers.VideoBytes ?? options.VideoBytes);
+        if (context.Request.Query["fal_webhook"].ToString() is { Length: > 0 } hook
+            && Uri.TryCreate(hook, UriKind.Absolute, out var hookUrl) && (hookUrl.Scheme == Uri.UriSchemeHttp || hookUrl.Scheme == Uri.UriSchemeHttps))
+        {
+            state.Webhooks.Add(job.RequestId, job.AppId, hookUrl, context.Request.BaseUrl());
+        }
         return Responses.Json(QueueJson.Submitted(context.Request.BaseUrl(), job));
     }
 
