@@ -34,7 +34,7 @@ public sealed class ReceiveFalWebhookCommand : PSCmdlet, IDisposable
     private readonly CancellationTokenSource _stopping = new();
 
     /// <summary>Azure Automation's $WebhookData (an object with RequestBody and RequestHeader, or its JSON text as
-    /// PowerShell 7 runbooks receive it).</summary>
+    /// PowerShell 7 runbooks receive it), or any object with Body and Header (or Headers) properties.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = WebhookDataSet)]
     public object? WebhookData { get; set; }
 
@@ -155,11 +155,13 @@ public sealed class ReceiveFalWebhookCommand : PSCmdlet, IDisposable
             ThrowNotWebhookData("a JSON text without RequestBody");
         }
 
+        // Azure Automation's names, or Body and Header(s) (a spool a receiver wrote, read back with Import-Csv).
         var wrapped = PSObject.AsPSObject(data!);
-        var bodyProperty = wrapped.Properties["RequestBody"];
-        if (bodyProperty is null) ThrowNotWebhookData($"an object of type {value?.GetType().Name} without a RequestBody property");
+        var bodyProperty = wrapped.Properties["RequestBody"] ?? wrapped.Properties["Body"];
+        if (bodyProperty is null) ThrowNotWebhookData($"an object of type {value?.GetType().Name} without a RequestBody or Body property");
+        var headerProperty = wrapped.Properties["RequestHeader"] ?? wrapped.Properties["Header"] ?? wrapped.Properties["Headers"];
         return (bodyProperty!.Value is { } v ? (v is PSObject p ? p.BaseObject : v).ToString() ?? "" : "",
-            FalWebhookHeaders.From(HeaderPairs(wrapped.Properties["RequestHeader"]?.Value)));
+            FalWebhookHeaders.From(HeaderPairs(headerProperty?.Value)));
     }
 
     private void ThrowNotWebhookData(string what)
