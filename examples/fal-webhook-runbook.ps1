@@ -22,7 +22,10 @@ param(
     [Parameter(Mandatory = $false)]
     [object] $WebhookData,
     # Where the video is saved: the sandbox's temporary folder unless told otherwise.
-    [string] $OutputDirectory = [IO.Path]::GetTempPath()
+    [string] $OutputDirectory = [IO.Path]::GetTempPath(),
+    # Seconds between fal's signature and this check that are accepted. Automation may start the runbook minutes
+    # after fal's POST: raise it when deliveries are refused as too old.
+    [int] $MaxAgeSeconds = 600
 )
 
 $ErrorActionPreference = 'Stop'
@@ -39,7 +42,7 @@ if (Get-Command Get-AutomationVariable -ErrorAction SilentlyContinue) {
     $env:FAL_KEY = Get-AutomationVariable -Name 'FAL_KEY'
 }
 
-$job = $WebhookData | Receive-FalWebhook
+$job = $WebhookData | Receive-FalWebhook -MaxAgeSeconds $MaxAgeSeconds
 if ($job) {
     $file = $job | Save-FalVideo -Directory $OutputDirectory
     "Saved request $($job.RequestId) to $($file.FullName) ($($file.Length) bytes)"

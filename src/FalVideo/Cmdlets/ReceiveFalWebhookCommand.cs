@@ -14,7 +14,7 @@ namespace FalVideo.PowerShell.Cmdlets;
 /// <para type="synopsis">Verifies a webhook fal sent when a request finished, and returns the job it reports.</para>
 /// <para type="description">Checks fal's Ed25519 signature of the delivery (over the request id, user id, timestamp
 /// and the SHA-256 of the body, with fal's public keys from its JWKS, kept in memory for up to 24 hours) and that it
-/// was signed within 300 seconds of now. A delivery that fails a check is a terminating FalWebhookInvalid error and
+/// was signed within 300 seconds of now (-MaxAgeSeconds). A delivery that fails a check is a terminating FalWebhookInvalid error and
 /// nothing of it is used. A verified success is recorded in the job store (completed, with its video URL) and output
 /// as the FalJob, which Save-FalVideo downloads without asking fal again; a verified failure is recorded and reported
 /// as a FalJobFailed error. Takes Azure Automation's $WebhookData as it is, or the body and headers of any
@@ -55,6 +55,13 @@ public sealed class ReceiveFalWebhookCommand : PSCmdlet, IDisposable
     [Parameter]
     public Uri? JwksUrl { get; set; }
 
+    /// <summary>How many seconds the delivery's signed timestamp may lie from this machine's clock, either way (default
+    /// 300, fal's window). A runbook that starts minutes after fal's POST (Azure Automation queues jobs) needs more;
+    /// a wider window lets a captured delivery be replayed for longer.</summary>
+    [Parameter]
+    [ValidateRange(1, 86400)]
+    public int MaxAgeSeconds { get; set; } = 300;
+
     /// <inheritdoc />
     protected override void StopProcessing() => _stopping.Cancel();
 
@@ -78,7 +85,7 @@ public sealed class ReceiveFalWebhookCommand : PSCmdlet, IDisposable
         FalWebhookEvent delivery;
         try
         {
-            delivery = new FalWebhookVerifier(jwks).VerifyAsync(headers, body, _stopping.Token).GetAwaiter().GetResult();
+            delivery = new FalWebhookVerifier(jwks) { Tolerance = TimeSpan.FromSeconds(MaxAgeSeconds) }.VerifyAsync(headers, body, _stopping.Token).GetAwaiter().GetResult();
         }
         catch (FalWebhookException ex)
         {

@@ -219,7 +219,7 @@ public sealed class WebhookTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_delivery_signed_ten_minutes_ago_is_refused_as_a_replay()
+    public async Task A_delivery_signed_ten_minutes_ago_is_refused_unless_the_window_is_widened()
     {
         // An emulator whose clock is ten minutes behind signs with that time.
         var clock = new ManualClock(DateTimeOffset.UtcNow.AddMinutes(-10));
@@ -234,6 +234,12 @@ public sealed class WebhookTests : IAsyncLifetime
         Assert.Equal("FalWebhookInvalid", error.FullyQualifiedErrorId.Split(',')[0]);
         Assert.Contains("s ago", error.ErrorDetails.Message);
         Assert.Equal(0, late.State.JwksRequests);
+
+        // A runbook that starts late widens the window.
+        var widened = _ps.Run("Receive-FalWebhook -Body $args[0] -Header $args[1] -JwksUrl $args[2] -MaxAgeSeconds 900",
+            delivery.Body, HeaderTable(delivery), FalWebhookVerifier.JwksUrlFor(late.BaseUrl));
+        widened.ThrowIfErrors();
+        Assert.Equal(FalJobStatus.Completed, ((FalJob)Assert.Single(widened.Output).BaseObject).Status);
     }
 
     [Fact]
