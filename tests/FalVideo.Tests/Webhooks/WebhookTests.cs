@@ -78,6 +78,32 @@ public sealed class WebhookTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_webhookUrl_given_to_fals_official_js_client_gets_a_delivery_that_verifies()
+    {
+        var jsFolder = Path.Combine(RepoPaths.Root, "tests", "js");
+        Assert.True(Directory.Exists(Path.Combine(jsFolder, "node_modules", "@fal-ai", "client")),
+            "tests/js/node_modules is missing: run `npm ci --prefix tests/js` (test.sh does) before the tests.");
+        using var receiver = new WebhookReceiver();
+        var start = new System.Diagnostics.ProcessStartInfo("node", [Path.Combine(jsFolder, "official-webhook.mjs"), _emulator.BaseUrl.ToString(), receiver.Url.ToString()])
+        {
+            WorkingDirectory = jsFolder, RedirectStandardOutput = true, RedirectStandardError = true,
+        };
+        start.Environment.Remove("FAL_KEY");
+        using var node = System.Diagnostics.Process.Start(start)!;
+        var stdout = node.StandardOutput.ReadToEndAsync();
+        var stderr = node.StandardError.ReadToEndAsync();
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60))) await node.WaitForExitAsync(timeout.Token);
+        Assert.True(node.ExitCode == 0, $"node exited {node.ExitCode}: {await stderr}");
+        var requestId = JsonDocument.Parse((await stdout).Trim().Split('\n')[^1]).RootElement.GetProperty("requestId").GetString();
+
+        var delivery = await receiver.NextAsync(Wait);
+        var verified = await new FalWebhookVerifier(FalWebhookVerifier.JwksUrlFor(_emulator.BaseUrl))
+            .VerifyAsync(FalWebhookHeaders.From(delivery.Headers!), delivery.Body);
+        Assert.Equal(requestId, verified.RequestId);
+        Assert.True(verified.Succeeded);
+    }
+
+    [Fact]
     public async Task A_receiver_that_fails_gets_the_same_delivery_again()
     {
         using var receiver = new WebhookReceiver(500, 503);
