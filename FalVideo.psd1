@@ -14,7 +14,7 @@
     CmdletsToExport      = @(
         'Compare-FalPrice', 'Get-FalConfiguration', 'Get-FalJob', 'Get-FalJobCost', 'Get-FalModel', 'Invoke-FalModel', 'Measure-VideoCost', 'New-FalVideo',
         'New-HailuoVideo', 'New-KlingMotionVideo', 'New-KlingVideo', 'Remove-FalJob',
-        'Save-FalVideo', 'Set-FalConfiguration', 'Stop-FalJob', 'Wait-FalJob'
+        'Receive-FalWebhook', 'Save-FalVideo', 'Set-FalConfiguration', 'Stop-FalJob', 'Wait-FalJob'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

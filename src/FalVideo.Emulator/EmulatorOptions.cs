@@ -64,4 +64,16 @@ public sealed class EmulatorOptions
     /// it does not slow down the status stream's own pacing.
     /// </summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>The <c>X-Fal-Webhook-User-Id</c> of the webhooks the emulator sends (fal sends the account's user id).</summary>
+    public string WebhookUserId { get; set; } = "emulator-user";
+
+    /// <summary>
+    /// Seconds between attempts to deliver a webhook that its receiver did not answer with 2xx (up to 10 retries, as
+    /// fal makes; fal spreads them over 2 hours). Real seconds, not the <see cref="TimeProvider"/>'s.
+    /// </summary>
+    public double WebhookRetrySeconds { get; set; } = 5;
+
+    /// <summary>Seconds a webhook receiver has to answer one delivery before it counts as failed.</summary>
+    public double WebhookTimeoutSeconds { get; set; } = 10;
 }

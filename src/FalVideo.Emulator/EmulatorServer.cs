@@ -4,6 +4,7 @@ using FalVideo.Emulator.Jobs;
 using FalVideo.Emulator.Media;
 using FalVideo.Emulator.Routes;
 using FalVideo.Emulator.Schemas;
+using FalVideo.Emulator.Webhooks;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -63,6 +64,8 @@ public static class EmulatorServer
             builder.Services.AddSingleton(state.Scheduler).AddSingleton(state.UploadStore).AddSingleton(state);
         }
 
+        builder.Services.AddHostedService<WebhookDelivery>();
+
         var app = builder.Build();
         var live = app.Services.GetRequiredService<EmulatorState>();
         var requestLog = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(RequestLogCategory);
@@ -86,6 +89,7 @@ public static class EmulatorServer
         FaultControlRoutes.Map(app);
         StorageRoutes.Map(app);
         PrivateOutputs.Map(app);
+        WebhookRoutes.Map(app);
         CdnRoutes.Map(app);
         RequestRoutes.Map(app);
         PlatformRoutes.Map(app);

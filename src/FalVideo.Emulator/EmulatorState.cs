@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using FalVideo.Emulator.Faults;
 using FalVideo.Emulator.Jobs;
 using FalVideo.Emulator.Media;
+using FalVideo.Emulator.Webhooks;
 
 namespace FalVideo.Emulator;
 
@@ -14,6 +15,7 @@ public sealed class EmulatorState
     private readonly UploadStore uploads;
     private int requests;
     private int statusRequests;
+    private int jwksRequests;
 
     internal EmulatorState(JobScheduler jobs, UploadStore uploads, EmulatorOptions? options = null)
     {
@@ -46,6 +48,18 @@ public sealed class EmulatorState
     /// <summary>Requests to <c>.../status</c> and <c>.../status/stream</c>; a stream counts once however long it stays open.</summary>
     public int StatusRequests => Volatile.Read(ref statusRequests);
 
+    /// <summary>The key pair the emulator signs webhooks with; its public key is served at <c>/.well-known/jwks.json</c>.</summary>
+    public WebhookSigner WebhookKeys { get; } = new();
+
+    /// <summary>Requests to <c>/.well-known/jwks.json</c>.</summary>
+    public int JwksRequests => Volatile.Read(ref jwksRequests);
+
+    /// <summary>Every webhook POST made so far (first deliveries and retries), oldest first.</summary>
+    public IReadOnlyList<WebhookAttempt> WebhookAttempts => Webhooks.Attempts;
+
+    /// <summary>Webhooks waiting for their job or their next retry, and the attempts made.</summary>
+    internal WebhookOutbox Webhooks { get; } = new();
+
     /// <summary>All jobs in submission order, as of now.</summary>
     public IReadOnlyCollection<EmulatedJob> Jobs => jobs.All();
 
@@ -58,6 +72,8 @@ public sealed class EmulatorState
         jobs.Reset();
         uploads.Clear();
         Submissions.Clear();
+        Webhooks.Clear();
+        Volatile.Write(ref jwksRequests, 0);
         Volatile.Write(ref requests, 0);
         Volatile.Write(ref statusRequests, 0);
     }
@@ -65,6 +81,8 @@ public sealed class EmulatorState
     internal void CountRequest() => Interlocked.Increment(ref requests);
 
     internal void CountStatusRequest() => Interlocked.Increment(ref statusRequests);
+
+    internal void CountJwksRequest() => Interlocked.Increment(ref jwksRequests);
 
     internal JsonObject ToJson()
     {
@@ -75,6 +93,9 @@ public sealed class EmulatorState
             ["requests"] = Requests,
             ["status_requests"] = StatusRequests,
             ["uploads"] = Uploads,
+            ["jwks_requests"] = JwksRequests,
+            ["webhook_attempts"] = Webhooks.Attempts.Count,
+            ["webhooks_pending"] = Webhooks.PendingCount,
             ["in_queue"] = all.Count(j => j.Status == JobStatus.InQueue),
             ["in_progress"] = all.Count(j => j.Status == JobStatus.InProgress),
             ["completed"] = all.Count(j => j.Status == JobStatus.Completed),

@@ -17,6 +17,8 @@ const string Usage = """
       --cdn-bytes-per-second-per-connection <n>
                               cap each CDN download connection at n bytes/s (default: no cap)
       --private-outputs       refuse unsigned CDN downloads (403); POST /v1/storage/files/sign signs them
+      --webhook-retry-seconds <s>
+                              wait between retries of a webhook its receiver refused (default 5)
       --verbose               log every request
     """;
 
@@ -37,6 +39,7 @@ try
             case "--video-mb": options.VideoBytes = long.Parse(Value(), CultureInfo.InvariantCulture) * 1024 * 1024; break;
             case "--cdn-bytes-per-second-per-connection": options.CdnBytesPerSecondPerConnection = long.Parse(Value(), CultureInfo.InvariantCulture); break;
             case "--private-outputs": options.PrivateOutputs = true; break;
+            case "--webhook-retry-seconds": options.WebhookRetrySeconds = double.Parse(Value(), CultureInfo.InvariantCulture); break;
             case "--verbose": options.Verbose = true; break;
             case "-h" or "--help" or "-?":
                 Console.WriteLine(Usage);

@@ -33,6 +33,8 @@ public enum FalErrorCategory
     ReadError = 22,
     /// <summary>Writing failed.</summary>
     WriteError = 23,
+    /// <summary>A security check failed (a webhook signature).</summary>
+    SecurityError = 25,
     /// <summary>A server answered outside the protocol.</summary>
     ProtocolError = 26,
     /// <summary>The key was refused.</summary>
@@ -146,6 +148,10 @@ public static class FalErrorIds
     public static readonly FalErrorId ConfigurationNotSaved = Add("FalConfigurationNotSaved", FalErrorCategory.WriteError, "The settings file could not be written.");
     /// <summary>No catalog model of that name.</summary>
     public static readonly FalErrorId ModelNotFound = Add("FalModelNotFound", FalErrorCategory.ObjectNotFound, "No catalog model has that name.");
+    /// <summary>A webhook delivery failed verification (FalWebhookException).</summary>
+    public static readonly FalErrorId WebhookInvalid = Add(FalWebhookException.InvalidId, FalErrorCategory.SecurityError, "A webhook delivery is not signed by fal, was changed, or is too old or too new; nothing in it was used.");
+    /// <summary>fal's webhook keys (JWKS) could not be fetched or read (FalWebhookException).</summary>
+    public static readonly FalErrorId WebhookKeysUnavailable = Add(FalWebhookException.KeysUnavailableId, FalErrorCategory.ResourceUnavailable, "fal's webhook keys (JWKS) could not be fetched or read, so no delivery could be verified.");
 
     /// <summary>Every id, in the order above.</summary>
     public static IReadOnlyList<FalErrorId> All => s_all;

@@ -11,8 +11,9 @@ namespace FalVideo.Emulator.Routes;
 
 /// <summary>
 /// <c>POST /{endpoint id}</c> (PROTOCOL.md, "Submit"): validates the input against the endpoint's schema and
-/// queues a job. A 404 or 422 creates no job. <c>?fal_webhook=</c> is accepted and recorded with the <c>x-fal-*</c>
-/// headers in <see cref="EmulatorState.Submissions"/>.
+/// queues a job. A 404 or 422 creates no job. <c>?fal_webhook=&lt;absolute http(s) URL&gt;</c> has the job's outcome
+/// POSTed there, signed, when it completes (<see cref="Webhooks.WebhookDelivery"/>); another value is ignored. Every
+/// submit's query and <c>x-fal-*</c> headers are recorded in <see cref="EmulatorState.Submissions"/>.
 /// </summary>
 internal static class SubmitRoute
 {
@@ -51,6 +52,11 @@ internal static class SubmitRoute
 
         var markers = PromptMarkers.Find(raw);
         var job = jobs.Submit(id.Id, id.AppId, raw, markers.Seconds ?? options.JobSeconds, markers.FailureType, markers.VideoBytes ?? options.VideoBytes);
+        if (context.Request.Query["fal_webhook"].ToString() is { Length: > 0 } hook
+            && Uri.TryCreate(hook, UriKind.Absolute, out var hookUrl) && (hookUrl.Scheme == Uri.UriSchemeHttp || hookUrl.Scheme == Uri.UriSchemeHttps))
+        {
+            state.Webhooks.Add(job.RequestId, job.AppId, hookUrl, context.Request.BaseUrl());
+        }
         return Responses.Json(QueueJson.Submitted(context.Request.BaseUrl(), job));
     }
 
