@@ -141,13 +141,13 @@ Describe 'Compare-FalPrice and the price override file' {
         Set-EmulatorPrice 'fal-ai/kling-video/v3/pro/image-to-video' 0.15
         Set-EmulatorPrice 'fal-ai/minimax/hailuo-2.3/pro/image-to-video' $null
         Set-EmulatorPrice 'fal-ai/kling-video/o3/pro/text-to-video' 0.224
-        Set-EmulatorPrice 'fal-ai/kling-video/v3/turbo/pro/text-to-video' 0.14
+        Set-EmulatorPrice 'fal-ai/kling-video/v9/pro/text-to-video' 0.14
 
         $compared = Compare-FalPrice -OutFile ./fal-prices.json
         ($compared | Where-Object EndpointId -eq $kling).Status | Should -Be 'Changed'
         ($compared | Where-Object EndpointId -eq 'fal-ai/minimax/hailuo-2.3/pro/image-to-video').Status | Should -Be 'NotConfirmed'
         ($compared | Where-Object EndpointId -eq 'fal-ai/kling-video/o3/pro/text-to-video').Status | Should -Be 'New'
-        ($compared | Where-Object EndpointId -eq 'fal-ai/kling-video/v3/turbo/pro/text-to-video').Status | Should -Be 'NotInCatalog'
+        ($compared | Where-Object EndpointId -eq 'fal-ai/kling-video/v9/pro/text-to-video').Status | Should -Be 'NotInCatalog'
         Test-Path ./fal-prices.json | Should -BeTrue
         $file = Get-Content ./fal-prices.json -Raw | ConvertFrom-Json
         @($file.PSObject.Properties.Name | Sort-Object) | Should -Be @('kling-o3-pro', 'kling-v3-pro')

@@ -268,18 +268,21 @@ public sealed class WebhookTests : IAsyncLifetime
         Assert.Equal(FalJobStatus.Completed, ((FalJob)Assert.Single(widened.Output).BaseObject).Status);
     }
 
+    // What Azure Automation passes a runbook started by its webhook: $WebhookData, as JSON text to PowerShell 7.
+    private static string WebhookDataJson(ReceivedWebhook delivery) => new JsonObject
+    {
+        ["WebhookName"] = "fal-done",
+        ["RequestBody"] = delivery.Body,
+        ["RequestHeader"] = new JsonObject(delivery.Headers.Select(h => KeyValuePair.Create(h.Key, (JsonNode?)h.Value))),
+    }.ToJsonString();
+
     [Fact]
     public async Task Azure_Automations_WebhookData_binds_as_an_object_and_as_JSON_text()
     {
         using var receiver = new WebhookReceiver();
         var requestId = await SubmitWithWebhookAsync(_emulator, receiver.Url);
         var delivery = await receiver.NextAsync(Wait);
-        var webhookData = new JsonObject
-        {
-            ["WebhookName"] = "fal-done",
-            ["RequestBody"] = delivery.Body,
-            ["RequestHeader"] = new JsonObject(delivery.Headers.Select(h => KeyValuePair.Create(h.Key, (JsonNode?)h.Value))),
-        }.ToJsonString();
+        var webhookData = WebhookDataJson(delivery);
 
         var r = _ps.Run("""
             $json = $args[0]
@@ -297,13 +300,7 @@ public sealed class WebhookTests : IAsyncLifetime
         using var receiver = new WebhookReceiver();
         var requestId = await SubmitWithWebhookAsync(_emulator, receiver.Url);
         var delivery = await receiver.NextAsync(Wait);
-        // What Azure Automation passes a PowerShell 7 runbook started by its webhook: $WebhookData as JSON text.
-        var webhookData = new JsonObject
-        {
-            ["WebhookName"] = "fal-done",
-            ["RequestBody"] = delivery.Body,
-            ["RequestHeader"] = new JsonObject(delivery.Headers.Select(h => KeyValuePair.Create(h.Key, (JsonNode?)h.Value))),
-        }.ToJsonString();
+        var webhookData = WebhookDataJson(delivery);
         var work = Directory.CreateTempSubdirectory("falvideo-runbook-").FullName;
         try
         {
