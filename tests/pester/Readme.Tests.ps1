@@ -129,8 +129,11 @@ Describe 'README: the same with a real fal key' {
         Remove-Item Env:FAL_KEY
         $before = (Get-EmulatorStats).requests
         try {
-            { Import-Csv prompts.csv | New-KlingVideo -ErrorAction Stop } |
-                Should -Throw -ErrorId 'FalConfiguration,FalVideo.PowerShell.Cmdlets.NewKlingVideoCommand'
+            $err = { Import-Csv prompts.csv | New-KlingVideo -ErrorAction Stop } |
+                Should -Throw -ErrorId 'FalMissingKey,FalVideo.PowerShell.Cmdlets.NewKlingVideoCommand' -PassThru
+            $err.CategoryInfo.Category | Should -Be 'AuthenticationError'
+            # Names where a key can come from, the cmdlet's own parameter and the session setting first.
+            $err.Exception.Message | Should -Match '-ApiKey.*Set-FalConfiguration -ApiKey.*FAL_KEY'
             (Get-EmulatorStats).requests | Should -Be ($before + 1)   # only this check's own stats call
         }
         finally {
@@ -140,12 +143,15 @@ Describe 'README: the same with a real fal key' {
     }
 
     It 'refuses a plain http:// base URL that is not loopback' {
-        { Set-FalConfiguration -BaseUrl 'http://fal.example.com' -ErrorAction Stop } |
+        Set-FalConfiguration -BaseUrl $script:BaseUrl -RequestTimeout 45
+        { Set-FalConfiguration -BaseUrl 'http://fal.example.com' -RequestTimeout 50 -ErrorAction Stop } |
             Should -Throw -ErrorId 'FalConfiguration,FalVideo.PowerShell.Cmdlets.SetFalConfigurationCommand'
-        { New-KlingVideo -Prompt 'never sent' -ErrorAction Stop } |
-            Should -Throw -ErrorId 'FalConfiguration,FalVideo.PowerShell.Cmdlets.NewKlingVideoCommand'
-        Set-FalConfiguration -BaseUrl $script:BaseUrl
+        # Nothing of a refused call is kept, so later calls are not broken by it.
         (Get-FalConfiguration).QueueUrl | Should -Be "$script:BaseUrl/"
+        (Get-FalConfiguration).RequestTimeoutSeconds | Should -Be 45
+        (New-KlingVideo -Prompt 'sent to the emulator' -ErrorAction Stop).RequestId | Should -Not -BeNullOrEmpty
+        Set-FalConfiguration -Reset
+        Set-FalConfiguration -BaseUrl $script:BaseUrl -ApiKey 'pester-key' -JournalPath $script:Journal
     }
 }
 

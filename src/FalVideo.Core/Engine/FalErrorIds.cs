@@ -97,6 +97,8 @@ public static class FalErrorIds
     public static readonly FalErrorId ProtocolError = Add("FalProtocolError", FalErrorCategory.ProtocolError, "fal's answer did not follow the protocol (PROTOCOL.md).");
     /// <summary>A submission whose answer is unknown: fal may have accepted and billed it.</summary>
     public static readonly FalErrorId AmbiguousSubmission = Add("FalAmbiguousSubmission", FalErrorCategory.InvalidResult, "A submission's answer was lost: fal may have accepted (and billed) it.");
+    /// <summary>No API key: not passed, not set for the session, not in the environment.</summary>
+    public static readonly FalErrorId MissingKey = Add("FalMissingKey", FalErrorCategory.AuthenticationError, "No fal API key was given (-ApiKey), set (Set-FalConfiguration -ApiKey) or found in FAL_KEY.");
     /// <summary>Missing key, bad base URL or another unusable setting.</summary>
     public static readonly FalErrorId Configuration = Add("FalConfiguration", FalErrorCategory.InvalidArgument, "A setting (key, base URL, timeout) is missing or unusable.");
     /// <summary>A video download failed (cut short, wrong size, too slow).</summary>

@@ -75,8 +75,7 @@ public sealed class FalClientOptions
         ValidateSettings();
         if (string.IsNullOrWhiteSpace(ApiKey))
         {
-            throw new FalConfigurationException(
-                "No fal.ai API key was found. Pass one explicitly, or set FAL_KEY (or FAL_KEY_ID and FAL_KEY_SECRET).");
+            throw FalConfigurationException.MissingKey();
         }
 
         if (ApiKey.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))

@@ -234,6 +234,18 @@ public sealed class FalConfigurationException : FalException
         : base(message, "FalConfiguration", innerException)
     {
     }
+
+    private FalConfigurationException(string message, string errorId)
+        : base(message, errorId, null)
+    {
+    }
+
+    /// <summary>No API key anywhere the module looks (id <c>FalMissingKey</c>, an authentication error rather than a bad
+    /// argument: nothing the user typed was wrong, a credential is absent). The message names every place a key can come
+    /// from, the cmdlets' own first.</summary>
+    public static FalConfigurationException MissingKey() => new(
+        "No fal.ai API key was found. Pass -ApiKey, set one for the session with Set-FalConfiguration -ApiKey, " +
+        "or set FAL_KEY (or FAL_KEY_ID and FAL_KEY_SECRET).", "FalMissingKey");
 }
 
 /// <summary>A download of an output file failed: HTTP error, size mismatch, transport failure or a local

@@ -95,6 +95,7 @@ public sealed class SetFalConfigurationCommand : PSCmdlet
     protected override void ProcessRecord()
     {
         var s = FalSettings.Current;
+        var before = Snapshot.Of(s);
         if (Reset)
         {
             s.ApiKey = null; s.QueueBaseUrl = null; s.RestBaseUrl = null; s.RequestTimeoutSeconds = null; s.MaxRetries = null; s.RetryBaseDelaySeconds = null; s.JournalPath = null; s.PriceOverridePath = null;
@@ -125,10 +126,31 @@ public sealed class SetFalConfigurationCommand : PSCmdlet
         try { check.Validate(); }
         catch (FalConfigurationException ex)
         {
-            WriteError(ErrorRecords.Create(FalErrorIds.Configuration, ex.Message, null, ex));
+            // A refused value is not kept: the session goes on with what it had, so one typo does not make every
+            // later call fail, and nothing is saved.
+            before.RestoreTo(s);
+            WriteError(ErrorRecords.Create(FalErrorIds.Configuration, ex.Message + " The setting was not changed.", null, ex));
+            return;
         }
         if (Save) SaveSettings(s);
         if (PassThru) WriteObject(FalConfigurationInfo.Current());
+    }
+
+    // The session's settings as they were before this call, put back when the call's values are refused.
+    private sealed record Snapshot(string? ApiKey, Uri? QueueBaseUrl, Uri? RestBaseUrl, double? RequestTimeoutSeconds, int? MaxRetries,
+        double? RetryBaseDelaySeconds, string? JournalPath, string? PriceOverridePath, double? DownloadIdleTimeoutSeconds,
+        long? DownloadMinBytesPerSecond)
+    {
+        public static Snapshot Of(FalSettings s) => new(s.ApiKey, s.QueueBaseUrl, s.RestBaseUrl, s.RequestTimeoutSeconds, s.MaxRetries,
+            s.RetryBaseDelaySeconds, s.JournalPath, s.PriceOverridePath, s.DownloadIdleTimeoutSeconds, s.DownloadMinBytesPerSecond);
+
+        public void RestoreTo(FalSettings s)
+        {
+            s.ApiKey = ApiKey; s.QueueBaseUrl = QueueBaseUrl; s.RestBaseUrl = RestBaseUrl; s.RequestTimeoutSeconds = RequestTimeoutSeconds;
+            s.MaxRetries = MaxRetries; s.RetryBaseDelaySeconds = RetryBaseDelaySeconds; s.JournalPath = JournalPath;
+            s.PriceOverridePath = PriceOverridePath; s.DownloadIdleTimeoutSeconds = DownloadIdleTimeoutSeconds;
+            s.DownloadMinBytesPerSecond = DownloadMinBytesPerSecond;
+        }
     }
 
     private void SaveSettings(FalSettings s)

@@ -1,3 +1,4 @@
+using FalVideo.Engine;
 using FalVideo.Fal;
 using Xunit;
 
@@ -54,6 +55,19 @@ public class CredentialsAndOptionsTests
     public void Mask_without_key_returns_text()
     {
         Assert.Equal("hello", FalCredentials.Mask("hello", null));
+    }
+
+    [Fact]
+    public void No_key_is_an_authentication_error_naming_where_a_key_comes_from()
+    {
+        var options = new FalClientOptions { ApiKey = null };
+
+        var error = Assert.Throws<FalConfigurationException>(options.Validate);
+        Assert.Equal("FalMissingKey", error.ErrorId);
+        Assert.Equal(FalErrorCategory.AuthenticationError, FalErrorIds.For(error).Category);
+        Assert.Contains("-ApiKey", error.Message);
+        Assert.Contains("Set-FalConfiguration -ApiKey", error.Message);
+        Assert.Contains("FAL_KEY", error.Message);
     }
 
     [Theory]
