@@ -100,7 +100,7 @@ public static class FalErrorIds
     /// <summary>No API key: not passed, not set for the session, not in the environment.</summary>
     public static readonly FalErrorId MissingKey = Add("FalMissingKey", FalErrorCategory.AuthenticationError, "No fal API key was given (-ApiKey), set (Set-FalConfiguration -ApiKey) or found in FAL_KEY.");
     /// <summary>Missing key, bad base URL or another unusable setting.</summary>
-    public static readonly FalErrorId Configuration = Add("FalConfiguration", FalErrorCategory.InvalidArgument, "A setting (key, base URL, timeout) is missing or unusable.");
+    public static readonly FalErrorId Configuration = Add("FalConfiguration", FalErrorCategory.InvalidArgument, "A setting (base URL, timeout, retries, the key's characters) is unusable; a missing key is FalMissingKey.");
     /// <summary>A video download failed (cut short, wrong size, too slow).</summary>
     public static readonly FalErrorId DownloadFailed = Add("FalDownloadFailed", FalErrorCategory.WriteError, "A video download failed; nothing was left under the final name.");
     /// <summary>fal could not be reached; for a submit, nothing was sent.</summary>

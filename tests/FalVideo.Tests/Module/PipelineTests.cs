@@ -281,7 +281,9 @@ public sealed class PipelineTests : IAsyncLifetime
         var r = keyless.Run("@([pscustomobject]@{Prompt='a'},[pscustomobject]@{Prompt='b'}) | New-KlingVideo; 'after'");
         // One statement-terminating error for the whole pipeline, not one per row; the script goes on.
         var error = Assert.Single(r.Errors);
-        Assert.Equal("FalConfiguration,FalVideo.PowerShell.Cmdlets.NewKlingVideoCommand", error.FullyQualifiedErrorId);
+        Assert.Equal("FalMissingKey,FalVideo.PowerShell.Cmdlets.NewKlingVideoCommand", error.FullyQualifiedErrorId);
+        Assert.Equal(ErrorCategory.AuthenticationError, error.CategoryInfo.Category);
+        Assert.Contains("Set-FalConfiguration -ApiKey", error.ErrorDetails.Message);
         Assert.Contains("FAL_KEY", error.ErrorDetails.Message);
         Assert.Equal("after", r.Output.Single().ToString());
         Assert.Equal(0, _emulator.State.Requests);
