@@ -182,7 +182,7 @@ public sealed class FalPlatformClient
         {
             var parts = new List<string>(query);
             if (cursor is not null) parts.Add("cursor=" + Uri.EscapeDataString(cursor));
-            var url = new Uri(Base(), path + (parts.Count > 0 ? "?" + string.Join("&", parts) : ""));
+            var url = FalQueueUrls.Append(_options.PlatformBaseUrl, path, parts.Count > 0 ? string.Join("&", parts) : null);
             using var response = await SendAsync(new FalHttpCall { Method = HttpMethod.Get, Url = url, Authorize = true }, action, ct).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
                 throw await FalErrorMapper.FromResponseAsync(response, action, null, _options.ApiKey).ConfigureAwait(false);
@@ -194,12 +194,6 @@ public sealed class FalPlatformClient
             if (!more || string.IsNullOrEmpty(next) || next == cursor) yield break;
             cursor = next;
         }
-    }
-
-    private Uri Base()
-    {
-        var text = _options.PlatformBaseUrl.ToString();
-        return new Uri(text.EndsWith("/", StringComparison.Ordinal) ? text : text + "/");
     }
 
     private async Task<HttpResponseMessage> SendAsync(FalHttpCall call, string action, CancellationToken ct)

@@ -72,6 +72,6 @@ internal static class FalQueueUrls
         Append(queueBase, $"{id.AppId}/requests/{Uri.EscapeDataString(requestId)}{suffix}", null);
 
     // A base may carry a path (a proxy such as https://proxy.example/fal/); keep it.
-    private static Uri Append(Uri baseUrl, string relativePath, string? query) =>
+    internal static Uri Append(Uri baseUrl, string relativePath, string? query) =>
         new(baseUrl.GetLeftPart(UriPartial.Path).TrimEnd('/') + "/" + relativePath + (query is null ? "" : "?" + query));
 }

@@ -125,8 +125,8 @@ public sealed class FalSettings
         var saved = SavedConfiguration.Load();
         if ((QueueBaseUrl ?? Env(QueueUrlVariable) ?? common ?? saved?.QueueUrl) is { } q) options.QueueBaseUrl = q;
         if ((RestBaseUrl ?? Env(RestUrlVariable) ?? common ?? saved?.RestUrl) is { } r) options.RestBaseUrl = r;
-        // One base URL for queue and storage (-BaseUrl, FALVIDEO_BASE_URL: the emulator or a proxy) serves fal's platform
-        // API under /v1 too, as api.fal.ai does.
+        // A queue base URL other than fal's own (-BaseUrl, FALVIDEO_BASE_URL: the emulator or a proxy) serves fal's
+        // platform API (pricing, billing events, signing private outputs) under its /v1 too, as api.fal.ai does.
         if (Env(PlatformUrlVariable) is { } platform) options.PlatformBaseUrl = platform;
         else if (options.QueueBaseUrl.Host != "queue.fal.run")
             options.PlatformBaseUrl = new Uri(new Uri(options.QueueBaseUrl.ToString().TrimEnd('/') + "/"), "v1");
