@@ -144,6 +144,8 @@ public static class FalErrorIds
     public static readonly FalErrorId JobNotInJournal = Add("FalJobNotInJournal", FalErrorCategory.InvalidArgument, "The job has neither a request id nor a journal id to match store entries.");
     /// <summary>Remove-FalJob was given a job the store has no record of.</summary>
     public static readonly FalErrorId JobNotFound = Add("FalJobNotFound", FalErrorCategory.ObjectNotFound, "The job store has no record of the job; nothing was forgotten for it.");
+    /// <summary>A request id was given without an endpoint id, and the job store does not know it.</summary>
+    public static readonly FalErrorId RequestNotInStore = Add("FalRequestNotInStore", FalErrorCategory.ObjectNotFound, "The job store does not know the request id given alone; give -EndpointId too.");
     /// <summary>The price override file is not valid.</summary>
     public static readonly FalErrorId PriceOverrideInvalid = Add("FalPriceOverrideInvalid", FalErrorCategory.InvalidData, "The price override file could not be read or is not valid.");
     /// <summary>The settings could not be saved.</summary>

@@ -129,6 +129,8 @@ public sealed class JobSubmitter
         // Rows submitting at the same moment share one commit (the store's group commit).
         var job = NewJob(plan, rowId);
         job.SaveDirectory = saveDirectory;
+        // Scopes the job to the host it goes to, so a rehearsal against the emulator never mixes with real spend.
+        job.QueueHost = FalJob.HostOf(_client.QueueBaseUrl);
         var life = new JobLifecycle(_store, job);
         try { await life.MoveToAsync(JobState.WriteAhead).ConfigureAwait(false); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

@@ -95,9 +95,14 @@ public sealed class VideoSaver
                 if (!job.IsFinished) job.Apply(await _client.GetStatusAsync(handle, false, ct).ConfigureAwait(false));
                 if (job.Status != FalJobStatus.Completed)
                 {
-                    return Refuse(job, FalErrorIds.JobNotCompleted, job.Status == FalJobStatus.Failed
-                        ? $"Request {job.RequestId} failed at fal ({job.ErrorType}: {job.Error}); there is no video to save."
-                        : $"Request {job.RequestId} is {job.Status}; wait for it first: ... | Wait-FalJob | Save-FalVideo.");
+                    return Refuse(job, FalErrorIds.JobNotCompleted, job.Status switch
+                    {
+                        FalJobStatus.Failed => $"Request {job.RequestId} failed at fal ({job.ErrorType}: {job.Error}); there is no video to save.",
+                        // Waiting would never give a video: the request ended without one.
+                        FalJobStatus.Cancelled => $"Request {job.RequestId} was cancelled at fal; there is no video to save.",
+                        FalJobStatus.Rejected => $"Request {job.RequestId} was refused by fal at submission; there is no video to save.",
+                        _ => $"Request {job.RequestId} is {job.Status}; wait for it first: ... | Wait-FalJob | Save-FalVideo.",
+                    });
                 }
                 job.Apply(await _client.GetResultAsync(handle, ct).ConfigureAwait(false));
             }

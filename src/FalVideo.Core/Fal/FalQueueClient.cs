@@ -30,6 +30,9 @@ public sealed partial class FalQueueClient : IDisposable
         _sender = new FalHttpSender(httpClient ?? FalSharedHttp.Client, _options);
     }
 
+    /// <summary>The queue base URL this client sends to (its copy of <see cref="FalClientOptions.QueueBaseUrl"/>).</summary>
+    public Uri QueueBaseUrl => _options.QueueBaseUrl;
+
     /// <summary>Reads the status once: <c>GET status_url?logs=1</c> (PROTOCOL.md "Status": 202 while waiting, 200 when
     /// done, the body is read in both). Retried on 408/429/5xx and transport errors.</summary>
     /// <param name="request">The request to look at.</param>

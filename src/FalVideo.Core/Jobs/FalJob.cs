@@ -102,6 +102,31 @@ public sealed class FalJob
     /// times the unit price (see <c>Measure-VideoCost</c> and <c>Get-FalJobCost</c>).</summary>
     public decimal? BillableUnits { get; set; }
 
+    /// <summary>The host (and port, when not the scheme's default) of the queue base URL the request was sent to, e.g.
+    /// <c>queue.fal.run</c> or <c>127.0.0.1:5123</c> for the emulator: jobs are scoped to it, so a rehearsal against the
+    /// emulator never mixes with real spend (<c>Get-FalJob</c>, the resume and the spend totals see only the jobs of the
+    /// current host unless <c>-AllHosts</c> is given). Null for records written before hosts were kept, which count as
+    /// fal's own host (<see cref="DefaultQueueHost"/>).</summary>
+    public string? QueueHost { get; set; }
+
+    /// <summary>fal's own queue host, <c>queue.fal.run</c> (PROTOCOL.md "Endpoints"): the host of a job recorded without one.</summary>
+    public const string DefaultQueueHost = "queue.fal.run";
+
+    /// <summary>The host a queue base URL scopes jobs to: its host, with the port when it is not the scheme's default,
+    /// lower-case (<c>https://queue.fal.run</c> → <c>queue.fal.run</c>, <c>http://127.0.0.1:5123/</c> → <c>127.0.0.1:5123</c>).</summary>
+    /// <param name="queueBaseUrl">An absolute queue base URL.</param>
+    public static string HostOf(Uri queueBaseUrl)
+    {
+        if (queueBaseUrl is null) throw new ArgumentNullException(nameof(queueBaseUrl));
+        return (queueBaseUrl.IsDefaultPort ? queueBaseUrl.Host : queueBaseUrl.Authority).ToLowerInvariant();
+    }
+
+    /// <summary>True when this job was sent to the queue at <paramref name="queueBaseUrl"/>'s host (<see cref="HostOf"/>);
+    /// a job without a recorded host belongs to fal's own (<see cref="DefaultQueueHost"/>).</summary>
+    /// <param name="queueBaseUrl">The current queue base URL.</param>
+    public bool IsOnHost(Uri queueBaseUrl) =>
+        string.Equals(string.IsNullOrEmpty(QueueHost) ? DefaultQueueHost : QueueHost, HostOf(queueBaseUrl), StringComparison.OrdinalIgnoreCase);
+
     /// <summary>True once the request has ended (completed, failed or cancelled).</summary>
     public bool IsFinished => Status is FalJobStatus.Completed or FalJobStatus.Failed or FalJobStatus.Cancelled;
 

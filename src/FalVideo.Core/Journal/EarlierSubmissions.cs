@@ -22,16 +22,23 @@ public sealed class EarlierSubmissions
     // Keys met with no earlier job, by a 64-bit fingerprint: almost every key of a large first run is one, and a
     // fingerprint costs a tenth of the key and its dictionary entries (a 100,000-row batch held ~25 MB of them).
     private readonly HashSet<ulong> _fresh = [];
+    private readonly Uri? _queueBaseUrl;
     private bool _preloaded;
 
     /// <summary>Looks up earlier submissions in <paramref name="store"/>.</summary>
     /// <param name="store">The job store.</param>
     /// <param name="warn">Receives one message per store entry that could not be read.</param>
-    public EarlierSubmissions(IJobStore store, Action<string>? warn = null)
+    /// <param name="queueBaseUrl">The queue the batch goes to: only earlier jobs sent to its host count
+    /// (<see cref="FalJob.IsOnHost"/>), so a rehearsal against the emulator never stands in for a real submission. Null:
+    /// jobs of every host count.</param>
+    public EarlierSubmissions(IJobStore store, Action<string>? warn = null, Uri? queueBaseUrl = null)
     {
         _store = store ?? throw new ArgumentNullException(nameof(store));
         _warn = warn;
+        _queueBaseUrl = queueBaseUrl;
     }
+
+    private bool BlocksHere(FalJob job) => Blocks(job) && (_queueBaseUrl is null || job.IsOnHost(_queueBaseUrl));
 
     /// <summary>Whether an earlier job with this state keeps the same row from being sent again: one fal has or may have
     /// (queued, running, unknown) or one that completed. Failed, cancelled and rejected jobs don't: a re-run retries them.</summary>
@@ -61,14 +68,14 @@ public sealed class EarlierSubmissions
                 _preloaded = true;
                 foreach (var job in _store.ReadJobs(_warn))
                 {
-                    if (job.IdempotencyKey is not { } k || !Blocks(job)) continue;
+                    if (job.IdempotencyKey is not { } k || !BlocksHere(job)) continue;
                     if (!_blocking.TryGetValue(k, out var list)) _blocking[k] = list = [];
                     list.Add(job);
                 }
             }
             if (!_blocking.TryGetValue(key, out earlier))
             {
-                earlier = _preloaded ? [] : _store.FindByIdempotencyKeys([key], _warn).Where(Blocks).ToList();
+                earlier = _preloaded ? [] : _store.FindByIdempotencyKeys([key], _warn).Where(BlocksHere).ToList();
                 if (earlier.Count == 0)
                 {
                     // Every occurrence of this key in the batch is sent: no need to count them.

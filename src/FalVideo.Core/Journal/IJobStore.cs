@@ -58,6 +58,15 @@ public interface IJobStore
     /// <exception cref="IOException">The store exists but cannot be read.</exception>
     IReadOnlyList<FalJob> FindByIdempotencyKeys(IReadOnlyCollection<string> keys, Action<string>? warn = null);
 
+    /// <summary>The latest known state of the jobs with one of <paramref name="requestIds"/> as their request id, in the
+    /// order first recorded (none for ids the store does not know): what a job rebuilt from a bare request id (a report's
+    /// row, a deserialized job) takes its Id, prompt, endpoint and cost from. The SQLite store looks the ids up in its key
+    /// index; the JSON Lines journal reads its file once.</summary>
+    /// <param name="requestIds">The request ids wanted.</param>
+    /// <param name="warn">Receives one message per entry that could not be read.</param>
+    /// <exception cref="IOException">The store exists but cannot be read.</exception>
+    IReadOnlyList<FalJob> FindByRequestIds(IReadOnlyCollection<string> requestIds, Action<string>? warn = null);
+
     /// <summary>
     /// The jobs not finished for the user (<see cref="UnfinishedJobs"/>): open jobs with a request id first, then
     /// completed jobs whose save was asked for and never recorded, each in the order first recorded. The SQLite store

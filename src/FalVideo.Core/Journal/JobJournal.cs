@@ -196,7 +196,7 @@ public sealed class JobJournal : IJobStore
             LastError = job.LastError, SavedPath = NullIfEmpty(savedPath), IdempotencyKey = submission ? job.IdempotencyKey : null,
             SaveDirectory = NullIfEmpty(job.SaveDirectory), RouteReason = submission ? job.RouteReason : null,
             SubmitOptions = submission && job.SubmitOptions is { IsEmpty: false } options ? options : null,
-            BillableUnits = job.BillableUnits,
+            BillableUnits = job.BillableUnits, QueueHost = job.QueueHost,
         };
         // One buffer and writer per thread, reused: the writer sizes its requests for the worst-case escaping of every
         // string (six bytes a character), so a fresh buffer per line would be regrown several times.
@@ -566,6 +566,16 @@ public sealed class JobJournal : IJobStore
         return ReadJobs(warn).Where(j => j.IdempotencyKey is { } k && wanted.Contains(k)).ToList();
     }
 
+    /// <inheritdoc />
+    /// <remarks>Reads the whole journal once, then keeps the jobs with one of the ids.</remarks>
+    public IReadOnlyList<FalJob> FindByRequestIds(IReadOnlyCollection<string> requestIds, Action<string>? warn = null)
+    {
+        ArgumentNullException.ThrowIfNull(requestIds);
+        if (requestIds.Count == 0) return [];
+        var wanted = new HashSet<string>(requestIds, StringComparer.Ordinal);
+        return ReadJobs(warn).Where(j => wanted.Contains(j.RequestId)).ToList();
+    }
+
     /// <summary>Brings <paramref name="job"/> to the state one entry records: what the entry says wins, what it leaves
     /// out stays (the entries of a job are transitions, not whole states).</summary>
     internal static void Apply(FalJob job, JournalEntry e)
@@ -592,6 +602,7 @@ public sealed class JobJournal : IJobStore
         job.RouteReason = e.RouteReason ?? job.RouteReason;
         job.SubmitOptions = e.SubmitOptions ?? job.SubmitOptions;
         job.BillableUnits = e.BillableUnits ?? job.BillableUnits;
+        job.QueueHost = e.QueueHost ?? job.QueueHost;
         // The latest entry speaks for the module's own last error: a later status or save clears it.
         job.LastError = e.LastError;
     }
@@ -606,7 +617,7 @@ public sealed class JobJournal : IJobStore
         CancelUrl = job.CancelUrl, Input = job.Input, VideoUrl = job.VideoUrl, Error = job.Error, ErrorType = job.ErrorType,
         LastError = job.LastError, SavedPath = NullIfEmpty(job.SavedPath), IdempotencyKey = job.IdempotencyKey,
         SaveDirectory = NullIfEmpty(job.SaveDirectory), RouteReason = job.RouteReason, BillableUnits = job.BillableUnits,
-        SubmitOptions = job.SubmitOptions is { IsEmpty: false } options ? options : null,
+        SubmitOptions = job.SubmitOptions is { IsEmpty: false } options ? options : null, QueueHost = job.QueueHost,
     };
 
     /// <summary>A job from a state written by <see cref="StateOf"/>.</summary>
@@ -688,6 +699,8 @@ public sealed class JobJournal : IJobStore
         [JsonPropertyName("route_reason")] public string? RouteReason { get; init; }
         [JsonPropertyName("submit_options")] public FalVideo.Fal.FalSubmitOptions? SubmitOptions { get; init; }
         [JsonPropertyName("billable_units")] public decimal? BillableUnits { get; init; }
+        // Absent from records written before hosts were kept: those count as fal's own host (FalJob.DefaultQueueHost).
+        [JsonPropertyName("queue_host")] public string? QueueHost { get; init; }
     }
 }
 

@@ -185,6 +185,39 @@ public sealed class SqliteJobStore : IJobStore
         return found.OrderBy(f => f.Seq).Select(f => f.Job).ToList();
     }
 
+    /// <inheritdoc />
+    /// <remarks>Looks the ids up in the unique <c>job_key</c> index, a few hundred ids per query.</remarks>
+    public IReadOnlyList<FalJob> FindByRequestIds(IReadOnlyCollection<string> requestIds, Action<string>? warn = null)
+    {
+        ArgumentNullException.ThrowIfNull(requestIds);
+        return requestIds.Count == 0 ? [] : Guard(() => FindRequestIds(requestIds, warn));
+    }
+
+    private List<FalJob> FindRequestIds(IReadOnlyCollection<string> requestIds, Action<string>? warn)
+    {
+        if (!EnsureReady(create: false)) return [];
+        using var connection = Open();
+        var found = new List<(long Seq, FalJob Job)>();
+        // job_key is the request id once fal answered; "journal:" keys (no request id) never match a request id.
+        foreach (var chunk in Chunks(requestIds.Where(id => !string.IsNullOrEmpty(id)).Distinct(StringComparer.Ordinal), 500))
+        {
+            using var command = connection.CreateCommand();
+            var names = chunk.Select((k, i) =>
+            {
+                command.Parameters.AddWithValue("$r" + i, k);
+                return "$r" + i;
+            }).ToList();
+            command.CommandText = $"SELECT seq, state FROM jobs WHERE job_key IN ({string.Join(", ", names)})";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                if (JobJournal.Parse(reader.GetString(1)) is { } state) found.Add((reader.GetInt64(0), JobJournal.JobOf(state)));
+                else warn?.Invoke($"Job store {FilePath}: the state of job #{reader.GetInt64(0)} could not be read and was skipped.");
+            }
+        }
+        return found.OrderBy(f => f.Seq).Select(f => f.Job).ToList();
+    }
+
     /// <summary><c>WHERE status IN ($s0, ...)</c> (or with <paramref name="keyword"/> AND) with its parameters, or "".</summary>
     private static string StatusFilter(SqliteCommand command, IReadOnlyCollection<FalJobStatus>? statuses, string keyword)
     {

@@ -54,6 +54,10 @@ public abstract class FalCmdletBase : PSCmdlet, IDisposable
         }
     }
 
+    /// <summary>The queue base URL in effect, read without requiring a key: the host whose jobs the store's listings
+    /// and spend totals show (<see cref="FalVideo.Jobs.FalJob.IsOnHost"/>) unless -AllHosts is given.</summary>
+    protected Uri ScopeQueueBaseUrl => _options?.QueueBaseUrl ?? FalSettings.Current.ToClientOptions(ApiKey as string).QueueBaseUrl;
+
     /// <summary>The queue client for this invocation (shares the process-wide HTTP connection pool).</summary>
     protected FalQueueClient Client => _client ??= new FalQueueClient(ClientOptions);
 

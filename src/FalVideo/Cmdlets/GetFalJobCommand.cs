@@ -14,7 +14,9 @@ namespace FalVideo.PowerShell.Cmdlets;
 /// -Since and -Last. Ambiguous submissions (fal may or may not have accepted them; no request id) are listed with
 /// status Unknown. -Unfinished lists every job not finished for the user: queued, running or of unknown status at fal,
 /// and completed jobs whose save was asked for but never recorded as done. To resume after a stop or a crash:
-/// Get-FalJob -Unfinished | Wait-FalJob | Save-FalVideo (each video goes to the folder its save was asked for).</para>
+/// Get-FalJob -Unfinished | Wait-FalJob | Save-FalVideo (each video goes to the folder its save was asked for). Listings show only
+/// the jobs sent to the current queue base URL's host (the emulator's jobs are not listed against fal, nor fal's against
+/// the emulator); -AllHosts lists them all. A request id alone is enough for a request the job store knows.</para>
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "FalJob", DefaultParameterSetName = ListSet)]
 [OutputType(typeof(FalJob))]
@@ -49,11 +51,19 @@ public sealed class GetFalJobCommand : JobInputCommandBase
     [ValidateRange(1, int.MaxValue)]
     public int? Last { get; set; }
 
+    /// <summary>Lists the jobs of every fal host in the store. Without it, only the jobs sent to the current queue base URL's
+    /// host are listed (a job recorded before hosts were kept counts as fal's own, queue.fal.run), so a rehearsal
+    /// against the emulator never shows up in a resume against fal.</summary>
+    [Parameter(ParameterSetName = ListSet)]
+    [Parameter(ParameterSetName = UnfinishedSet)]
+    public SwitchParameter AllHosts { get; set; }
+
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
         if (ParameterSetName is ListSet or UnfinishedSet)
         {
+            var scope = AllHosts ? null : ScopeQueueBaseUrl;
             var pattern = Model is null ? null : new WildcardPattern(Model, WildcardOptions.IgnoreCase);
             DateTimeOffset? since = Since is { } s ? new DateTimeOffset(s) : null;
             var store = Settings.FalSettings.Current.Journal;
@@ -71,6 +81,7 @@ public sealed class GetFalJobCommand : JobInputCommandBase
                 listed = Status is null ? store.ReadJobs(WriteWarning) : store.ReadJobsByStatus(Status, WriteWarning);
             }
             var jobs = listed
+                .Where(j => scope is null || j.IsOnHost(scope))
                 .Where(j => pattern is null || pattern.IsMatch(j.Model))
                 .Where(j => since is null || j.SubmittedAt >= since)
                 .OrderBy(j => j.SubmittedAt)

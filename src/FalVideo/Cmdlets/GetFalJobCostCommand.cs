@@ -51,6 +51,12 @@ public sealed class GetFalJobCostCommand : FalCmdletBase
     [Parameter]
     public SwitchParameter NoTotal { get; set; }
 
+    /// <summary>Counts jobs of every fal host. Without it, piped jobs sent to another host than the current queue base URL's
+    /// (a rehearsal against the emulator) are left out with a warning, and a range's estimates come only from the job
+    /// store's jobs of the current host.</summary>
+    [Parameter]
+    public SwitchParameter AllHosts { get; set; }
+
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
@@ -60,6 +66,18 @@ public sealed class GetFalJobCostCommand : FalCmdletBase
     /// <inheritdoc />
     protected override void EndProcessing()
     {
+        var scope = AllHosts ? null : ScopeQueueBaseUrl;
+        if (scope is not null)
+        {
+            var other = _jobs.Where(j => !j.IsOnHost(scope)).ToList();
+            if (other.Count > 0)
+            {
+                _jobs.RemoveAll(j => !j.IsOnHost(scope));
+                var hosts = string.Join(", ", other.Select(j => string.IsNullOrEmpty(j.QueueHost) ? FalJob.DefaultQueueHost : j.QueueHost).Distinct(StringComparer.OrdinalIgnoreCase));
+                WriteWarning($"{other.Count} job(s) sent to another fal host ({hosts}) than the current one ({FalJob.HostOf(scope)}) were left out; -AllHosts counts them.");
+                if (_jobs.Count == 0 && Start is null) return;
+            }
+        }
         var end = End is { } e ? new DateTimeOffset(e) : DateTimeOffset.UtcNow.AddMinutes(1);
         DateTimeOffset start;
         if (Start is { } s) start = new DateTimeOffset(s);
@@ -111,7 +129,7 @@ public sealed class GetFalJobCostCommand : FalCmdletBase
         {
             // The store supplies the estimates of the requests fal billed.
             var stored = FalSettings.Current.Journal.ReadJobs(WriteWarning)
-                .Where(j => !string.IsNullOrEmpty(j.RequestId))
+                .Where(j => !string.IsNullOrEmpty(j.RequestId) && (scope is null || j.IsOnHost(scope)))
                 .GroupBy(j => j.RequestId, StringComparer.OrdinalIgnoreCase).ToDictionary(g => g.Key, g => g.Last(), StringComparer.OrdinalIgnoreCase);
             foreach (var (id, list) in byRequest)
             {

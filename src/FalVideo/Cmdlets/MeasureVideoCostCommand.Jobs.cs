@@ -1,3 +1,4 @@
+using System.Management.Automation;
 using FalVideo.Billing;
 using FalVideo.Jobs;
 
@@ -6,6 +7,35 @@ namespace FalVideo.PowerShell.Cmdlets;
 // The jobs path of Measure-VideoCost (Get-FalJob | Measure-VideoCost: what has this cost so far?).
 public sealed partial class MeasureVideoCostCommand
 {
+    private Uri? _scope;
+    private readonly SortedSet<string> _otherHosts = new(StringComparer.OrdinalIgnoreCase);
+    private int _otherHostJobs;
+
+    /// <summary>Counts piped jobs of every fal host. Without it, jobs sent to another host than the current queue base
+    /// URL's (a rehearsal against the emulator, while pointed at fal) are left out of the rows and the Total, with a warning.</summary>
+    [Parameter]
+    public SwitchParameter AllHosts { get; set; }
+
+    /// <summary>True for a job to count: -AllHosts, or one sent to the current queue base URL's host; others are counted
+    /// for the warning.</summary>
+    private bool IsInScope(FalJob job)
+    {
+        if (AllHosts) return true;
+        _scope ??= Settings.FalSettings.Current.ToClientOptions(null).QueueBaseUrl;
+        if (job.IsOnHost(_scope)) return true;
+        _otherHostJobs++;
+        _otherHosts.Add(string.IsNullOrEmpty(job.QueueHost) ? FalJob.DefaultQueueHost : job.QueueHost!);
+        return false;
+    }
+
+    /// <summary>Says how many piped jobs another host's scope left out.</summary>
+    private void WarnOtherHosts()
+    {
+        if (_otherHostJobs == 0) return;
+        WriteWarning($"{_otherHostJobs} job(s) sent to another fal host ({string.Join(", ", _otherHosts)}) than the current one " +
+                     $"({FalJob.HostOf(_scope!)}) were left out; -AllHosts counts them.");
+    }
+
     /// <summary>A piped job's row: its estimate beside what fal billed, and what counts in the Total. Only jobs fal bills
     /// count (<see cref="JobBilling"/>): failed, rejected, cancelled-in-queue and unfinished jobs count 0.</summary>
     private static VideoCostEstimate FromJob(FalJob job, int row)

@@ -19,7 +19,9 @@ namespace FalVideo.PowerShell.Cmdlets;
 /// Quantity means that many identical clips. Where fal publishes no price the row says "price unknown" and the Total
 /// leaves it out; motion control is priced from the reference video's length when it can be read, else at its most.
 /// Rows for retired models are priced for comparison and say so. Piped FalJob objects count only when fal bills them (not failed, rejected,
-/// cancelled-in-queue or unfinished jobs), at their billed units × unit price when fal reported them, else their estimate.</para>
+/// cancelled-in-queue or unfinished jobs), at their billed units × unit price when fal reported them, else their estimate;
+/// jobs sent to another fal host than the current queue base URL's (a rehearsal against the emulator) are left out with a
+/// warning unless -AllHosts is given.</para>
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Measure, "VideoCost", DefaultParameterSetName = RowSet)]
 [OutputType(typeof(VideoCostEstimate))]
@@ -104,6 +106,7 @@ public sealed partial class MeasureVideoCostCommand : PSCmdlet
     {
         if (InputObject?.BaseObject is FalJob job)
         {
+            if (!IsInScope(job)) return;
             Emit(FromJob(job, ++_row));
             return;
         }
@@ -249,6 +252,7 @@ public sealed partial class MeasureVideoCostCommand : PSCmdlet
     /// <inheritdoc />
     protected override void EndProcessing()
     {
+        WarnOtherHosts();
         if (NoTotal || _rows.Count == 0) return;
         if (JobsTotal() is { } jobsTotal)
         {

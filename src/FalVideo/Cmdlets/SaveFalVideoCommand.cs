@@ -9,8 +9,12 @@ namespace FalVideo.PowerShell.Cmdlets;
 /// <summary>
 /// <para type="synopsis">Downloads the videos of finished fal jobs to disk.</para>
 /// <para type="description">Streams each video to a temporary file beside the target (never the whole file in
-/// memory), checks its size against fal's file_size, then moves it into place. Returns a FileInfo that also carries
-/// the job's RequestId, EndpointId, Model, Id, Prompt and EstimatedCostUsd, so Export-Csv makes a useful report.
+/// memory), checks its size against fal's file_size, then moves it into place. Returns a report line per video
+/// (FalVideo.Jobs.SavedVideo: RequestId, EndpointId, Model, Id, Prompt, Status, DurationSeconds, EstimatedCostUsd,
+/// BilledCostUsd, Path, Size), so Export-Csv makes a report with one line per video; the FileInfo is its File property,
+/// and its PSPath lets Get-Item and Remove-Item take it from the pipeline. Jobs rebuilt from such a report
+/// (Import-Csv done.csv | Save-FalVideo -Force), from Start-Job output or from a bare request id take their Id, prompt,
+/// endpoint, cost and save folder from the job store, so they are saved to the same files again.
 /// Before a download it records in the job journal that the save was asked for, and where, so that
 /// Get-FalJob -Unfinished | Wait-FalJob | Save-FalVideo finds a save a stop or a crash interrupted and finishes it in
 /// the same folder. A file already at the target whose size is the video's size is taken as this video (recorded as
@@ -19,7 +23,7 @@ namespace FalVideo.PowerShell.Cmdlets;
 /// come out in the order the jobs came in.</para>
 /// </summary>
 [Cmdlet(VerbsData.Save, "FalVideo", SupportsShouldProcess = true, DefaultParameterSetName = ByJobSet)]
-[OutputType(typeof(FileInfo))]
+[OutputType(typeof(FalVideo.Jobs.SavedVideo))]
 public sealed class SaveFalVideoCommand : JobInputCommandBase
 {
     /// <summary>Folder to save into (created if missing); default: the folder an earlier save of the job was asked for, else the current location.</summary>

@@ -100,19 +100,28 @@ internal sealed class EventPump : IEngineSink
         }
     }
 
-    /// <summary>Save-FalVideo's output: the file, with the job's identity and cost for a report (Export-Csv).</summary>
-    private static PSObject SavedFile(JobSaved saved)
+    /// <summary>Save-FalVideo's output: a report line for the video (<see cref="FalVideo.Jobs.SavedVideo"/>), the file one
+    /// property away. Built on the pipeline thread: the billed cost prices with this runspace's catalog.</summary>
+    private static FalVideo.Jobs.SavedVideo SavedFile(JobSaved saved)
     {
         var job = saved.Job;
-        var output = new PSObject(new FileInfo(saved.Path));
-        output.Properties.Add(new PSNoteProperty("RequestId", job.RequestId));
-        output.Properties.Add(new PSNoteProperty("EndpointId", job.EndpointId));
-        output.Properties.Add(new PSNoteProperty("Model", job.Model));
-        output.Properties.Add(new PSNoteProperty("Id", job.Id));
-        output.Properties.Add(new PSNoteProperty("Prompt", job.Prompt));
-        output.Properties.Add(new PSNoteProperty("EstimatedCostUsd", job.EstimatedCostUsd));
-        output.Properties.Add(new PSNoteProperty("VideoUrl", job.VideoUrl));
-        return output;
+        var file = new FileInfo(saved.Path);
+        decimal? billed = null;
+        // A price override file that can't be read only loses the billed column; the save itself succeeded.
+        try
+        {
+            var charge = FalVideo.Billing.JobBilling.Charge(job, Settings.FalSettings.Current.Catalog);
+            if (charge.Basis == "billable units") billed = charge.CostUsd;
+        }
+        catch (Exception ex) when (ex is FalVideo.Fal.FalException or IOException or InvalidDataException) { }
+        return new FalVideo.Jobs.SavedVideo
+        {
+            RequestId = job.RequestId, EndpointId = job.EndpointId, Model = job.Model, Id = job.Id, Prompt = job.Prompt,
+            Status = job.Status, DurationSeconds = job.DurationSeconds, EstimatedCostUsd = job.EstimatedCostUsd,
+            BilledCostUsd = billed,
+            Path = file.FullName, Size = file.Exists ? file.Length : 0, File = file,
+            PSPath = @"Microsoft.PowerShell.Core\FileSystem::" + file.FullName, VideoUrl = job.VideoUrl,
+        };
     }
 
     private void Add(Item item)

@@ -20,6 +20,7 @@ internal sealed class CountingStore : IJobStore
     public IReadOnlyList<FalJob> ReadJobs(Action<string>? warn = null) => [];
     public IReadOnlyList<FalJob> ReadJobsByStatus(IReadOnlyCollection<FalJobStatus> statuses, Action<string>? warn = null) => [];
     public IReadOnlyList<FalJob> FindByIdempotencyKeys(IReadOnlyCollection<string> keys, Action<string>? warn = null) => [];
+    public IReadOnlyList<FalJob> FindByRequestIds(IReadOnlyCollection<string> requestIds, Action<string>? warn = null) => [];
     public IReadOnlyList<FalJob> ReadUnfinished(out int ambiguous, Action<string>? warn = null) { ambiguous = 0; return []; }
     public long Count(JobFilter filter) => 0;
     public long Prune(JobFilter filter, Action<long>? progress = null) => 0;
