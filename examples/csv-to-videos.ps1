@@ -8,7 +8,9 @@
 .EXAMPLE
   dotnet pwsh -NoProfile -File examples/csv-to-videos.ps1 -Emulator
 
-  Against the local fal emulator (build it first: dotnet build FalVideo.sln -c Release): no key, no credits.
+  Against the local fal emulator (build it first: dotnet build FalVideo.sln -c Release): no key, no credits. The
+  emulator's jobs go to a job store of their own, jobs-emulator.db beside the default store (on Linux
+  ~/.local/share/FalVideo/), never to the store of real fal jobs; -JournalPath picks another.
 .EXAMPLE
   $env:FAL_KEY = '<your key>'; ./examples/csv-to-videos.ps1 -Csv ../shared/data/seed-prompts.csv -OutDir ./out
 #>
@@ -18,7 +20,9 @@ param(
     # Run against the local fal emulator instead of fal.ai.
     [switch] $Emulator,
     # With -Emulator: how long each emulated job runs once started (default 0, instant).
-    [double] $JobSeconds = 0
+    [double] $JobSeconds = 0,
+    # With -Emulator: the job store for the emulator's jobs (default: jobs-emulator.db beside the default store).
+    [string] $JournalPath
 )
 
 # The module built in this repository when there is one, else the installed FalVideo.
@@ -28,9 +32,13 @@ Import-Module $(if (Test-Path $built) { $built } else { 'FalVideo' }) -ErrorActi
 if ($Emulator) {
     $local = & (Join-Path $PSScriptRoot 'Start-FalEmulator.ps1') -JobSeconds $JobSeconds
     "fal emulator listening on $($local.BaseUrl)"
-    # The emulator's jobs go to a journal of their own, not the one Get-FalJob lists for real fal jobs.
-    $journal = Join-Path ([System.IO.Path]::GetTempPath()) "falvideo-example-journal-$PID.jsonl"
-    Set-FalConfiguration -BaseUrl $local.BaseUrl -ApiKey 'emulator-key' -JournalPath $journal
+    # A rehearsal never mixes with real spend: the emulator's jobs go to a store of their own, beside the default one
+    # (each job also records the host it went to, so even a shared store keeps them apart).
+    if (-not $JournalPath) {
+        $JournalPath = Join-Path ([Environment]::GetFolderPath('LocalApplicationData', 'Create')) 'FalVideo/jobs-emulator.db'
+    }
+    Set-FalConfiguration -BaseUrl $local.BaseUrl -ApiKey 'emulator-key' -JournalPath $JournalPath
+    "emulator jobs are recorded in $JournalPath"
 }
 $exitCode = 1
 try {
@@ -56,15 +64,15 @@ try {
     $saved = @($kling) + @($hailuo) | Where-Object { $_ }
     $expected = $rows.Count - $sora.Count
     if ($saved) { $saved | Export-Csv (Join-Path $OutDir 'done.csv') -NoTypeInformation }
-    ($saved | Format-Table Name, Length, RequestId, Model, EstimatedCostUsd -AutoSize | Out-String -Width 160).Trim()
+    ($saved | Format-Table Id, Size, RequestId, Model, EstimatedCostUsd, Path -AutoSize | Out-String -Width 160).Trim()
     $failed | ForEach-Object { "failed $($_.TargetObject): $($_.Exception.Message)" }
     "Saved $($saved.Count) of $expected videos and a report to $(Join-Path $OutDir 'done.csv'); $($sora.Count) Sora rows refused as expected"
     $exitCode = if ($saved.Count -eq $expected -and -not $failed) { 0 } else { 1 }
 }
 finally {
     if ($local) {
+        # The emulator's store is kept: Get-FalJob with that store lists the rehearsal's jobs.
         $local.Process | Stop-Process -Force
-        Remove-Item $journal, "$journal.lock" -ErrorAction Ignore
     }
 }
 exit $exitCode

@@ -45,5 +45,5 @@ if (Get-Command Get-AutomationVariable -ErrorAction SilentlyContinue) {
 $job = $WebhookData | Receive-FalWebhook -MaxAgeSeconds $MaxAgeSeconds
 if ($job) {
     $file = $job | Save-FalVideo -Directory $OutputDirectory
-    "Saved request $($job.RequestId) to $($file.FullName) ($($file.Length) bytes)"
+    "Saved request $($job.RequestId) to $($file.Path) ($($file.Size) bytes)"
 }

@@ -41,7 +41,7 @@ Describe 'New-KlingVideo and New-HailuoVideo' {
             New-KlingVideo -Wait | Save-FalVideo -Directory $out | Export-Csv $report -NoTypeInformation
         $rows = Import-Csv $report
         $rows.Count | Should -Be 5
-        $rows | ForEach-Object { Test-Path $_.FullName | Should -BeTrue; $_.RequestId | Should -Not -BeNullOrEmpty; $_.Prompt | Should -Not -BeNullOrEmpty }
+        $rows | ForEach-Object { Test-Path -LiteralPath $_.Path | Should -BeTrue; $_.RequestId | Should -Not -BeNullOrEmpty; $_.Prompt | Should -Not -BeNullOrEmpty }
     }
 
     It 'refuses rows of another family with an error naming the row' {

@@ -18,7 +18,7 @@ Describe 'Wait-FalJob help examples' {
         Import-Csv prompts.csv | New-KlingVideo | Wait-FalJob | Save-FalVideo -Directory ./out | Export-Csv done.csv
         $done = Import-Csv done.csv
         $done.Count | Should -Be (Import-Csv prompts.csv).Count
-        $done | ForEach-Object { (Get-Item $_.FullName).Length | Should -Be ([long]$_.Length); $_.RequestId | Should -Match '^[0-9a-f-]{36}$' }
+        $done | ForEach-Object { (Get-Item -LiteralPath $_.Path).Length | Should -Be ([long]$_.Size); $_.RequestId | Should -Match '^[0-9a-f-]{36}$' }
     }
 
     It 'Example 2: jobs of an earlier session from submitted.csv; the failed and timed-out ones land in -ErrorVariable' {
@@ -81,8 +81,8 @@ Describe 'Get-FalJob help examples' {
         try { $files = Get-FalJob -Unfinished | Wait-FalJob | Save-FalVideo }
         finally { Pop-Location }
         ($files.RequestId | Sort-Object) | Should -Be ($jobs.RequestId | Sort-Object)
-        $files | ForEach-Object { Test-Path $_.FullName | Should -BeTrue }
-        $files.DirectoryName | Select-Object -Unique | Should -Be (Resolve-Path ./resumed).ProviderPath
+        $files | ForEach-Object { Test-Path -LiteralPath $_.Path | Should -BeTrue }
+        $files.File.DirectoryName | Select-Object -Unique | Should -Be (Resolve-Path ./resumed).ProviderPath
         @(Get-FalJob -Unfinished) | Should -BeNullOrEmpty
     }
 
@@ -138,8 +138,8 @@ Describe 'Save-FalVideo help examples' {
             $source = Import-Csv prompts.csv | Where-Object Id -eq $row.Id
             $row.Prompt | Should -Be $source.Prompt
             [decimal]$row.EstimatedCostUsd | Should -Be (Measure-VideoCost -InputObject $source -NoTotal).EstimatedCostUsd
-            [long]$row.Length | Should -Be (Get-Item $row.FullName).Length
-            $row.Name | Should -Be (Split-Path $row.FullName -Leaf)
+            [long]$row.Size | Should -Be (Get-Item -LiteralPath $row.Path).Length
+            Split-Path $row.Path -Leaf | Should -BeLike "$($row.Id)-*.mp4"
         }
     }
 
@@ -150,17 +150,17 @@ Describe 'Save-FalVideo help examples' {
         $first.Count | Should -Be 2
         $downloads = Get-EmulatorRequestCount download
         $again = Import-Csv submitted-save.csv | Wait-FalJob | Save-FalVideo -Directory ./save2
-        ($again.FullName | Sort-Object) | Should -Be ($first.FullName | Sort-Object)
+        ($again.Path | Sort-Object) | Should -Be ($first.Path | Sort-Object)
         (Get-EmulatorRequestCount download) | Should -Be $downloads
-        Set-Content -LiteralPath $first[0].FullName -Value 'not this video'
+        Set-Content -LiteralPath $first[0].Path -Value 'not this video'
         $errors = $null
         $third = Import-Csv submitted-save.csv | Wait-FalJob | Save-FalVideo -Directory ./save2 -ErrorVariable errors -ErrorAction SilentlyContinue
         @($third).Count | Should -Be 1
         $errors.Count | Should -Be 1
         $errors[0].FullyQualifiedErrorId | Should -Be 'FalFileExists,FalVideo.PowerShell.Cmdlets.SaveFalVideoCommand'
-        $errors[0].TargetObject | Should -Be $first[0].FullName
+        $errors[0].TargetObject | Should -Be $first[0].Path
         $forced = Import-Csv submitted-save.csv | Wait-FalJob | Save-FalVideo -Directory ./save2 -Force
-        ($forced.FullName | Sort-Object) | Should -Be ($first.FullName | Sort-Object)
+        ($forced.Path | Sort-Object) | Should -Be ($first.Path | Sort-Object)
     }
 
     It 'Example 3: -WhatIf by request id writes no file and downloads nothing' {

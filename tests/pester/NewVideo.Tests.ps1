@@ -17,7 +17,7 @@ Describe 'New-KlingVideo help examples' {
         Import-Csv kling.csv | New-KlingVideo -Wait | Save-FalVideo -Directory ./k1 | Export-Csv done-k1.csv
         $done = Import-Csv done-k1.csv
         $done.Count | Should -Be (Import-Csv kling.csv).Count
-        $done | ForEach-Object { Test-Path $_.FullName | Should -BeTrue; $_.Model | Should -Be 'kling-v3-pro' }
+        $done | ForEach-Object { Test-Path -LiteralPath $_.Path | Should -BeTrue; $_.Model | Should -Be 'kling-v3-pro' }
         ($done.Prompt | Sort-Object) | Should -Be ((Import-Csv kling.csv).Prompt | Sort-Object)
     }
 
@@ -38,10 +38,10 @@ Describe 'New-KlingVideo help examples' {
     It 'Example 3: one clip from the command line, saved to the current folder' {
         $file = New-KlingVideo 'A lighthouse beacon sweeps across a rocky coastline in heavy fog' -Model kling-v3-standard -Duration 8 -GenerateAudio $false -Wait |
             Save-FalVideo
-        $file.DirectoryName | Should -Be $script:Work
+        $file.File.DirectoryName | Should -Be $script:Work
         $file.Model | Should -Be 'kling-v3-standard'
         $file.EstimatedCostUsd | Should -Be 0.672
-        $file.Length | Should -BeGreaterThan 1000
+        $file.Size | Should -BeGreaterThan 1000
     }
 
     It 'Example 4: a local image is uploaded and goes to the image-to-video endpoint' {
@@ -57,7 +57,7 @@ Describe 'New-KlingVideo help examples' {
         Get-SharedCsv seed-shots.csv | Select-Object Id, Shot, Prompt, Duration | Export-Csv shots.csv
         $files = Import-Csv shots.csv | Group-Object Id | New-KlingVideo -Wait | Save-FalVideo -Directory ./shots
         ($files.Id | Sort-Object) | Should -Be ((Import-Csv shots.csv).Id | Sort-Object -Unique)
-        $files | ForEach-Object { $_.Name | Should -BeLike "$($_.Id)-*.mp4" }
+        $files | ForEach-Object { $_.File.Name | Should -BeLike "$($_.Id)-*.mp4" }
     }
 
     It 'a retired model is a FalInvalidInput error, thrown with -ErrorAction Stop' {
@@ -89,7 +89,7 @@ Describe 'New-HailuoVideo help examples' {
         $done = Import-Csv done-h1.csv
         $done.Count | Should -Be (Import-Csv hailuo.csv).Count
         $done.Model | Select-Object -Unique | Should -Be 'hailuo-2.3-pro'
-        $done | ForEach-Object { Test-Path $_.FullName | Should -BeTrue }
+        $done | ForEach-Object { Test-Path -LiteralPath $_.Path | Should -BeTrue }
     }
 
     It 'Example 2: animates a folder of images after checking the cost; the Id is part of each file name' {
@@ -105,7 +105,7 @@ Describe 'New-HailuoVideo help examples' {
         $after.accepted_submissions | Should -Be $before.accepted_submissions
         $after.uploads | Should -Be $before.uploads
         $files = $rows | New-HailuoVideo -Model hailuo-2.3-fast-standard -Duration 6 -Wait | Save-FalVideo -Directory ./clips
-        ($files.Name | ForEach-Object { $_.Split('-')[0] } | Sort-Object) | Should -Be @('cat', 'dog')
+        ($files.File.Name | ForEach-Object { $_.Split('-')[0] } | Sort-Object) | Should -Be @('cat', 'dog')
         (Get-EmulatorStats).uploads | Should -Be ($before.uploads + 2)
     }
 
@@ -138,7 +138,7 @@ Describe 'New-KlingMotionVideo help examples' {
         Import-Csv motions.csv | New-KlingMotionVideo -Wait | Save-FalVideo -Directory ./motion | Export-Csv done-motion.csv
         $done = Import-Csv done-motion.csv
         ($done.Id | Sort-Object) | Should -Be @('hop', 'spin')
-        $done | ForEach-Object { $_.Model | Should -Be 'kling-v3-pro-motion-control'; Test-Path $_.FullName | Should -BeTrue }
+        $done | ForEach-Object { $_.Model | Should -Be 'kling-v3-pro-motion-control'; Test-Path -LiteralPath $_.Path | Should -BeTrue }
     }
 
     It 'Example 2: -WhatIf shows the request and its cost, uploads and sends nothing' {
@@ -192,7 +192,7 @@ Describe 'New-FalVideo help examples' {
         $file = New-FalVideo 'A lantern floating on a still pond at dusk' -Model hailuo-2.3-standard -Duration 10 -Wait | Save-FalVideo
         $file.Model | Should -Be 'hailuo-2.3-standard'
         $file.EstimatedCostUsd | Should -Be 0.56
-        Test-Path $file.FullName | Should -BeTrue
+        Test-Path -LiteralPath $file.Path | Should -BeTrue
     }
 }
 
@@ -208,7 +208,7 @@ Describe 'Invoke-FalModel help examples' {
         $done = Import-Csv done-invoked.csv
         ($done.Id | Sort-Object) | Should -Be @('r1', 'r2')
         ($done | Where-Object Id -eq 'r2').EndpointId | Should -Be 'fal-ai/minimax/hailuo-2.3/standard/text-to-video'
-        $done | ForEach-Object { Test-Path $_.FullName | Should -BeTrue }
+        $done | ForEach-Object { Test-Path -LiteralPath $_.Path | Should -BeTrue }
     }
 
     It 'Example 2: an endpoint with a local image, -WhatIf shows the cost and uploads nothing' {

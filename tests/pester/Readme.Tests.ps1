@@ -24,9 +24,9 @@ Describe 'README: the first screen' {
         $done = Import-Csv done.csv
         $done.Count | Should -Be (Import-Csv prompts.csv).Count
         foreach ($row in $done) {
-            $row.FullName | Should -BeLike (Join-Path $script:Work 'out*')
-            (Get-Item $row.FullName).Length | Should -Be ([long]$row.Length)
-            [long]$row.Length | Should -BeGreaterThan 1000
+            $row.Path | Should -BeLike (Join-Path $script:Work 'out*')
+            (Get-Item -LiteralPath $row.Path).Length | Should -Be ([long]$row.Size)
+            [long]$row.Size | Should -BeGreaterThan 1000
         }
         ($done.Id | Sort-Object) | Should -Be ((Import-Csv prompts.csv).Id | Sort-Object)
     }
@@ -40,7 +40,7 @@ Describe 'README: the first screen' {
         try { $resumed = Get-FalJob -Unfinished | Wait-FalJob | Save-FalVideo }
         finally { Pop-Location }
         ($resumed.RequestId | Sort-Object) | Should -Be ($submitted.RequestId | Sort-Object)
-        $resumed | ForEach-Object { Test-Path $_.FullName | Should -BeTrue }
+        $resumed | ForEach-Object { Test-Path -LiteralPath $_.Path | Should -BeTrue }
         (Get-FalJob -Unfinished) | Should -BeNullOrEmpty
         Test-Path $journal | Should -BeTrue
     }
@@ -67,7 +67,7 @@ Describe 'README: quick start against the emulator' {
     It 'the Kling rows of the seed CSV become MP4 files in ./out' {
         $files = Import-Csv (Join-Path $script:SharedData 'seed-prompts.csv') | Where-Object Model -like 'kling*' | New-KlingVideo -Wait | Save-FalVideo -Directory ./quick
         $files.Count | Should -Be (Get-SharedCsv seed-prompts.csv | Where-Object Model -like 'kling*').Count
-        $files | ForEach-Object { $_.Extension | Should -Be '.mp4'; [System.IO.File]::ReadAllBytes($_.FullName)[4..7] | Should -Be ([byte[]][char[]]'ftyp') }
+        $files | ForEach-Object { $_.File.Extension | Should -Be '.mp4'; [System.IO.File]::ReadAllBytes($_.Path)[4..7] | Should -Be ([byte[]][char[]]'ftyp') }
     }
 
     It 'FALVIDEO_BASE_URL alone points the module at the emulator, and Set-FalConfiguration -BaseUrl does the same for one session' {

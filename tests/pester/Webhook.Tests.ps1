@@ -46,7 +46,7 @@ Describe 'Receive-FalWebhook' {
         $job.Webhook.UserId | Should -Be 'emulator-user'
 
         $file = $job | Save-FalVideo -Directory ./hooked
-        $file.Length | Should -Be $job.VideoSize
+        $file.Size | Should -Be $job.VideoSize
         (Get-FalJob -Status Completed | Where-Object RequestId -eq $delivery.RequestId).VideoUrl | Should -Be $job.VideoUrl
     }
 

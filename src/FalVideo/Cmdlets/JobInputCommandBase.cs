@@ -81,7 +81,7 @@ public abstract class JobInputCommandBase : FalCmdletBase
             Model = model?.Name ?? "",
             Mode = mode ?? "",
             Status = FalJobStatus.Unknown,
-            QueueHost = FalJob.HostOf(ClientOptions.QueueBaseUrl),
+            QueueHost = FalJob.HostOf(ScopeQueueBaseUrl),
         }];
     }
 }

@@ -231,7 +231,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
         var journal = _journal ??= FalSettings.Current.Journal;
         plan.IdempotencyKey = plan.ComputeIdempotencyKey(row.Id);
         FalJob? earlier;
-        try { earlier = (_earlier ??= new FalVideo.Journal.EarlierSubmissions(journal, WriteWarning, ClientOptions.QueueBaseUrl)).Next(plan.IdempotencyKey); }
+        try { earlier = (_earlier ??= new FalVideo.Journal.EarlierSubmissions(journal, WriteWarning, ScopeQueueBaseUrl)).Next(plan.IdempotencyKey); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             // Without the store's answer a re-run could pay twice: the row is not sent.

@@ -174,7 +174,7 @@ public sealed class PipelineTests : IAsyncLifetime
         Assert.Equal(5, r.Output.Count);
         foreach (var row in r.Output)
         {
-            var file = (string)row.Properties["FullName"].Value;
+            var file = (string)row.Properties["Path"].Value;
             Assert.True(File.Exists(file), file);
             Assert.Equal(_emulator.State.Jobs.Single(j => j.RequestId == (string)row.Properties["RequestId"].Value).RequestId,
                 row.Properties["RequestId"].Value);

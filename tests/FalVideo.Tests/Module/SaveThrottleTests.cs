@@ -37,7 +37,7 @@ public sealed class SaveThrottleTests : IDisposable
         r.ThrowIfErrors();
         Assert.Equal(jobs.Select(j => j.RequestId), r.Output.Select(o => (string)o.Properties["RequestId"].Value));
         for (var i = 0; i < sizes.Length; i++)
-            Assert.Equal(sizes[i], new FileInfo((string)r.Output[i].Properties["FullName"].Value).Length);
+            Assert.Equal(sizes[i], new FileInfo((string)r.Output[i].Properties["Path"].Value).Length);
         Assert.Empty(Directory.GetFiles(_dir, "*.part"));
         Assert.Equal(sizes.Length, cdn.Requests);
         Assert.True(cdn.MaxInFlight <= limit, $"{cdn.MaxInFlight} downloads ran at once with -ThrottleLimit {limit}");

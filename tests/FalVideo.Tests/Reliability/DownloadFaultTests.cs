@@ -43,7 +43,7 @@ public sealed class DownloadFaultTests : FaultTestBase
         r.ThrowIfErrors();
         Assert.Equal(c.Rule.Times, armed.Fired);
         Assert.Equal(3 + c.Rule.Times, downloads);
-        Assert.All(r.Output, o => Assert.Equal(VideoBytes, new FileInfo((string)o.Properties["FullName"].Value).Length));
+        Assert.All(r.Output, o => Assert.Equal(VideoBytes, new FileInfo((string)o.Properties["Path"].Value).Length));
         tally.AssertNothingLost(accepted: 3);
     }
 
@@ -101,7 +101,7 @@ public sealed class DownloadFaultTests : FaultTestBase
     {
         var first = Ps.Run($"{Rows(1, "Keep")} | New-KlingVideo | Wait-FalJob | Save-FalVideo -Directory $args[0]", OutDir);
         first.ThrowIfErrors();
-        var path = (string)first.Output.Single().Properties["FullName"].Value;
+        var path = (string)first.Output.Single().Properties["Path"].Value;
         File.WriteAllText(path, "the user's own edit"); // whatever is there now must survive
         var downloadsBefore = Emulator.Faults.RequestsTo(FaultRoute.Download);
 
@@ -131,7 +131,7 @@ public sealed class DownloadFaultTests : FaultTestBase
                           [pscustomobject]@{ Id = 'a/b\c:d*e'; Prompt = 'Separators'; Duration = '3' }) |
                         New-KlingVideo | Wait-FalJob | Save-FalVideo -Directory $args[0]", OutDir);
         r.ThrowIfErrors();
-        var names = r.Output.Select(o => (string)o.Properties["FullName"].Value).ToList();
+        var names = r.Output.Select(o => (string)o.Properties["Path"].Value).ToList();
         var tally = Count();
         ReliabilityRecorder.Record(308, "Download: row ids with '../', reserved device names and path separators",
             $"saved as {string.Join(", ", names.Select(Path.GetFileName))}, all inside the target folder", tally.Lost);

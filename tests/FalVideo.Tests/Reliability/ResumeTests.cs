@@ -69,7 +69,7 @@ public sealed class ResumeTests : FaultTestBase
             param($here)
             {{PwshChild.ImportModule}}
             Set-Location $here
-            {{Resume}} | ForEach-Object { "SAVED $($_.FullName)" }
+            {{Resume}} | ForEach-Object { "SAVED $($_.Path)" }
             "UNFINISHED AFTER: $(@(Get-FalJob -Unfinished).Count)"
             """);
         using var resume = new PwshChild(resumeScript, env, Temp);
@@ -124,7 +124,7 @@ public sealed class ResumeTests : FaultTestBase
             r.Output.Count == 1 && recorded == complete && !File.Exists(leftover) ? "nothing" : "the existing file was not recognised");
 
         Assert.Single(r.Output);
-        Assert.Equal(complete, r.Output[0].Properties["FullName"].Value);
+        Assert.Equal(complete, r.Output[0].Properties["Path"].Value);
         Assert.Equal(complete, recorded);
         Assert.False(File.Exists(leftover));
         Assert.Equal("FalFileExists", errorIds);

@@ -158,7 +158,7 @@ public sealed class WebhookTests : IAsyncLifetime
             Assert.Equal(Endpoint, job.EndpointId);
             Assert.NotNull(job.VideoUrl);
             Assert.Equal(requestId, ((FalWebhookEvent)r.Output[0].Properties["Webhook"].Value).RequestId);
-            var file = (FileInfo)r.Output[1].BaseObject;
+            var file = new FileInfo((string)r.Output[1].Properties["Path"].Value);
             Assert.True(file.Exists);
             Assert.Equal(job.VideoSize!.Value, file.Length);
             var stored = r.Output.Skip(2).Select(o => (FalJob)o.BaseObject).Single(j => j.RequestId == requestId);
