@@ -41,7 +41,7 @@ Describe 'Get-FalJob | Measure-VideoCost counts only what was billed' {
         $queued = New-KlingVideo -Prompt 'Cancelled while queued [emulator:seconds=60]' -Duration 5
         $cancelled = $queued | Stop-FalJob -PassThru -Confirm:$false
         $cancelled.Status | Should -Be 'Cancelled'
-        $rejected = [FalVideo.Jobs.FalJob]@{ EndpointId = $kling; Model = 'kling-v3-pro'; Status = 'Rejected'; EstimatedCostUsd = 0.84 }
+        $rejected = [FalVideo.Jobs.FalJob]@{ EndpointId = $kling; Model = 'kling-v3-pro'; Status = 'Rejected'; EstimatedCostUsd = 0.84; QueueHost = ([uri]$script:BaseUrl).Authority }
 
         $jobs = @(Get-FalJob) + $rejected
         $jobs.Status | Should -Contain 'Failed'

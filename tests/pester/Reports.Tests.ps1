@@ -18,7 +18,8 @@ Describe 'Save-FalVideo report lines' {
             [pscustomobject]@{ Id = 'harbor'; Prompt = 'A harbor at dawn'; Duration = 5 }
             [pscustomobject]@{ Id = 'meadow'; Prompt = 'Wind over a meadow'; Duration = 3 }
         )
-        $script:saved = $script:rows | New-KlingVideo -Wait | Save-FalVideo -Directory ./report
+        # -Wait emits each job as it completes: the report lines are sorted by Id for the checks.
+        $script:saved = $script:rows | New-KlingVideo -Wait | Save-FalVideo -Directory ./report | Sort-Object Id
         $script:saved | Export-Csv done.csv
     }
 
@@ -27,7 +28,7 @@ Describe 'Save-FalVideo report lines' {
         $lines.Count | Should -Be 3
         $header = ($lines[0] -replace '"', '') -split ','
         $header | Should -Be @('RequestId', 'EndpointId', 'Model', 'Id', 'Prompt', 'Status', 'DurationSeconds', 'EstimatedCostUsd', 'BilledCostUsd', 'Path', 'Size')
-        $done = Import-Csv done.csv
+        $done = Import-Csv done.csv | Sort-Object Id
         $done.Id | Should -Be @('harbor', 'meadow')
         $done.Prompt | Should -Be @('A harbor at dawn', 'Wind over a meadow')
         $done.Status | Select-Object -Unique | Should -Be 'Completed'
@@ -69,7 +70,7 @@ Describe 'Save-FalVideo report lines' {
         $downloads = Get-EmulatorRequestCount download
         Set-Content -LiteralPath $script:saved[0].Path -Value 'stale'
         Push-Location (New-Item -ItemType Directory -Force ./elsewhere)
-        try { $again = Import-Csv (Join-Path $script:Work done.csv) | Save-FalVideo -Force }
+        try { $again = Import-Csv (Join-Path $script:Work done.csv) | Save-FalVideo -Force | Sort-Object Id }
         finally { Pop-Location }
         $again.Path | Should -Be $script:saved.Path
         $again.Id | Should -Be @('harbor', 'meadow')

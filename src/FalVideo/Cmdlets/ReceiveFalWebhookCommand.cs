@@ -104,6 +104,8 @@ public sealed class ReceiveFalWebhookCommand : PSCmdlet, IDisposable
             WriteWarning($"Could not read the job store {store.FilePath}: {ex.Message}. The job is output from the webhook alone.");
             job = new FalJob { RequestId = delivery.RequestId, Status = FalJobStatus.Unknown };
         }
+        // A request the store does not know is taken as one of the host this session is pointed at (the webhook names none).
+        if (string.IsNullOrEmpty(job.QueueHost) && string.IsNullOrEmpty(job.EndpointId)) job.QueueHost = FalJob.HostOf(FalSettings.Current.ToClientOptions(null).QueueBaseUrl);
         if (string.IsNullOrEmpty(job.EndpointId))
             WriteVerbose($"Request {delivery.RequestId} is not in the job store; it is recorded from the webhook alone (no endpoint id, model or prompt).");
         delivery.ApplyTo(job);
