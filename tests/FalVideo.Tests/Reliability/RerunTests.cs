@@ -74,7 +74,7 @@ public sealed class RerunTests : FaultTestBase
         store.Append(JobJournal.AmbiguousEntry, new FalJob
         {
             RequestId = "", Status = FalJobStatus.Unknown, EndpointId = paid.EndpointId, Id = "r2", Prompt = paid.Prompt,
-            IdempotencyKey = paid.IdempotencyKey, SubmittedAt = paid.SubmittedAt, Error = "The connection was reset.",
+            IdempotencyKey = paid.IdempotencyKey, SubmittedAt = paid.SubmittedAt, Error = "The connection was reset.", QueueHost = paid.QueueHost,
         });
         var first = Emulator.State.AcceptedSubmissions;
 

@@ -54,9 +54,9 @@ public sealed class UploadAndCancelFaultTests : FaultTestBase
         var queuedId = (string)queued.Properties["RequestId"].Value;
         ReliabilityRecorder.Record(402, "Cancel: 503 burst (2 ×) on a queued job; lost answer on a running job",
             $"{burst.Fired} × 503 retried ({cancelRequests} cancel requests) and the queued job was cancelled at fal; the running job's cancel was " +
-            $"sent again after the lost answer ({Emulator.Faults.RequestsTo(FaultRoute.Cancel) - cancelRequests} requests); the journal kept both " +
-            $"jobs in their last known state ({journalAfterStop[queuedId].Status}, {journalAfterStop[runningId].Status}) because a running job may " +
-            $"still finish; Get-FalJob then read them as {states.GetValueOrDefault(queuedId)} and {states.GetValueOrDefault(runningId)}",
+            $"sent again after the lost answer ({Emulator.Faults.RequestsTo(FaultRoute.Cancel) - cancelRequests} requests); the journal recorded the " +
+            $"queued job as fal reported it after the cancel ({journalAfterStop[queuedId].Status}) and kept the running one in its last known state " +
+            $"({journalAfterStop[runningId].Status}) because a running job may still finish; Get-FalJob then read it as {states.GetValueOrDefault(runningId)}",
             journalAfterStop.Count == 2 ? "nothing" : "a job missing from the journal");
 
         stopQueued.ThrowIfErrors();
@@ -66,9 +66,12 @@ public sealed class UploadAndCancelFaultTests : FaultTestBase
         Assert.Equal(1, lost.Fired);
         Assert.Equal(5, Emulator.Faults.RequestsTo(FaultRoute.Cancel));
         Assert.Equal("Cancelled", stopQueued.Output.Single().Properties["Status"].Value.ToString());
+        Assert.Equal("InProgress", stopRunning.Output.Single().Properties["Status"].Value.ToString());
         // Still resumable (its last known state, not Cancelled): it may finish and be billed.
         Assert.Contains(journalAfterStop[runningId].Status, new[] { FalJobStatus.InQueue, FalJobStatus.InProgress });
-        Assert.Equal("Cancelled", states[queuedId]);
+        // The queued job fal removed is recorded as Cancelled at once, so the resume no longer lists it.
+        Assert.Equal(FalJobStatus.Cancelled, journalAfterStop[queuedId].Status);
+        Assert.False(states.ContainsKey(queuedId));
         Assert.Equal("InProgress", states[runningId]);
         Assert.Equal(FalJobStatus.Cancelled, Journal().Single(j => j.RequestId == queuedId).Status);
         Assert.Equal(2, Emulator.State.AcceptedSubmissions);

@@ -134,7 +134,7 @@ public sealed class WebhookTests : IAsyncLifetime
         JobStore.Open(_ps.JournalPath).Append("submitted", new FalJob
         {
             RequestId = requestId, EndpointId = Endpoint, Model = "kling-v3-pro", Id = "hook-1", Prompt = "A lighthouse at dusk",
-            Status = FalJobStatus.InQueue, SubmittedAt = DateTimeOffset.UtcNow,
+            Status = FalJobStatus.InQueue, SubmittedAt = DateTimeOffset.UtcNow, QueueHost = FalJob.HostOf(_emulator.BaseUrl),
         });
         var delivery = await receiver.NextAsync(Wait);
         var jwksBefore = _emulator.State.JwksRequests;
