@@ -36,7 +36,7 @@ public sealed class PrivateOutputTests : IAsyncLifetime
         var r = _ps.Run("New-KlingVideo 'a private lighthouse' -Wait | Save-FalVideo -Directory $args[0] -Verbose", _temp);
 
         Assert.True(r.Errors.Count == 0 && r.Terminating is null, string.Join("; ", r.Errors.Select(e => e.ToString())) + r.Terminating);
-        var file = Assert.IsType<FileInfo>(Assert.Single(r.Output).BaseObject);
+        var file = new FileInfo((string)Assert.Single(r.Output).Properties["Path"].Value);
         var job = _emulator.State.Jobs.Single();
         Assert.True(file.Length > 1000, $"saved {file.Length} bytes");
 
