@@ -28,6 +28,7 @@ public abstract class JobInputCommandBase : FalCmdletBase
     /// <summary>fal endpoint id the request was submitted to, e.g. fal-ai/kling-video/v3/pro/text-to-video.</summary>
     [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true, ParameterSetName = ByIdSet)]
     [Alias("endpoint_id")]
+    [ArgumentCompleter(typeof(FalVideo.PowerShell.Completion.EndpointIdCompleter))]
     public string? EndpointId { get; set; }
 
     /// <summary>The jobs of the current record: the piped jobs, or one rebuilt from the ids.</summary>

@@ -31,7 +31,7 @@ public sealed class StopFalJobCommand : JobInputCommandBase
                 WriteError(ErrorRecords.Create(FalErrorIds.NoRequestId, message, job, new InvalidOperationException(message)));
                 continue;
             }
-            if (!ShouldProcess($"{job.RequestId} ({job.EndpointId})", "Cancel fal request")) continue;
+            if (!ShouldProcess($"{job.Label()} (request {job.RequestId}, {job.EndpointId})", "Cancel fal request")) continue;
             try
             {
                 var result = Run(ct => Client.CancelAsync(job.ToHandle(ClientOptions.QueueBaseUrl), ct));
