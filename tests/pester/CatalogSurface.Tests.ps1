@@ -90,7 +90,7 @@ Describe 'Motion control is priced by the length of its reference video' {
         $local = (Invoke-WhatIf { New-KlingMotionVideo -Image ./hero.png -MotionVideo ./walk.mp4 -CharacterOrientation image -WhatIf }).Lines
         if ($script:HasProbe) {
             # The emulator's sample clip is 2 s long: 2 s × $0.168/s.
-            $local | Should -Match "2 s \(the reference video's length, read from the file\), estimated 0\.336 USD"
+            $local | Should -Match "2 s \(the reference video's length, read from the file\), estimated 0\.34 USD"
         }
         else {
             $local | Should -Match 'estimated at most 1\.68 USD'
