@@ -609,7 +609,8 @@ internal sealed class WhatIfBatch
         _upperBound |= cost.IsUpperBound;
     }
 
-    /// <summary>e.g. <c>Batch: 5 requests, estimated total 6.58 USD; 1 with price unknown not in the total</c>.</summary>
+    /// <summary>e.g. <c>Batch: 5 request(s), estimated total 6.58 USD; 1 with price unknown not in the total</c>; "price unknown"
+    /// when no request has a price.</summary>
     public string Describe()
     {
         var inv = System.Globalization.CultureInfo.InvariantCulture;
