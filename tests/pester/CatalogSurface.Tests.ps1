@@ -20,16 +20,18 @@ Describe 'A multi-shot group is priced as the submit prices it' {
         $errors.Count | Should -Be 0
         $rows = $estimates | Where-Object Kind -eq 'Row'
         $rows.Count | Should -Be 2
-        $lines = (Invoke-WhatIf { Get-SharedCsv seed-shots.csv | Group-Object Id | New-KlingVideo -WhatIf }).Lines
+        $whatIf = Invoke-WhatIf { Get-SharedCsv seed-shots.csv | Group-Object Id | New-KlingVideo -WhatIf }
+        $lines = $whatIf.Lines
         $lines.Count | Should -Be 2
         foreach ($row in $rows) {
             $line = $lines | Where-Object { $_ -match [regex]::Escape(($row.Id -eq 'tokyo') ? 'rain-soaked Tokyo' : 'older woman pulling') }
-            Get-WhatIfUsd $line | Should -Be $row.EstimatedCostUsd
+            # -WhatIf shows two decimals, as the cost table does.
+            Get-WhatIfUsd $line | Should -Be ([decimal]$row.EstimatedCostUsd.ToString('0.00', [cultureinfo]::InvariantCulture))
             $line | Should -Match " $($row.DurationSeconds) s, "
         }
         $total = $estimates[-1]
         $total.Kind | Should -Be 'Total'
-        $total.EstimatedCostUsd | Should -Be (($lines | ForEach-Object { Get-WhatIfUsd $_ } | Measure-Object -Sum).Sum)
+        $whatIf.Batch | Should -Be ('What if: Batch: 2 request(s), estimated total {0} USD' -f $total.EstimatedCostUsd.ToString('0.00', [cultureinfo]::InvariantCulture))
         # 13 s + 12 s of kling-v3-pro with fal's default audio on ($0.168/s).
         $total.EstimatedCostUsd | Should -Be 4.20
     }
@@ -38,9 +40,9 @@ Describe 'A multi-shot group is priced as the submit prices it' {
         $shots = Get-SharedCsv seed-shots.csv | Select-Object Id, Shot, Prompt, Duration, @{ n = 'Model'; e = { 'kling-v3-standard' } }, @{ n = 'GenerateAudio'; e = { 'false' } }
         $estimates = $shots | Group-Object Id | Measure-VideoCost -NoTotal
         $estimates.Model | Sort-Object -Unique | Should -Be 'kling-v3-standard'
-        $lines = (Invoke-WhatIf { $shots | Group-Object Id | New-KlingVideo -WhatIf }).Lines
-        $lines | ForEach-Object { $_ | Should -Match 'kling-v3-standard text-to-video' }
-        (($lines | ForEach-Object { Get-WhatIfUsd $_ } | Measure-Object -Sum).Sum) | Should -Be (($estimates | Measure-Object EstimatedCostUsd -Sum).Sum)
+        $whatIf = Invoke-WhatIf { $shots | Group-Object Id | New-KlingVideo -WhatIf }
+        $whatIf.Lines | ForEach-Object { $_ | Should -Match 'kling-v3-standard text-to-video' }
+        $whatIf.Batch | Should -Be ('What if: Batch: 2 request(s), estimated total {0} USD' -f (($estimates | Measure-Object EstimatedCostUsd -Sum).Sum).ToString('0.00', [cultureinfo]::InvariantCulture))
     }
 }
 
@@ -90,7 +92,7 @@ Describe 'Motion control is priced by the length of its reference video' {
         $local = (Invoke-WhatIf { New-KlingMotionVideo -Image ./hero.png -MotionVideo ./walk.mp4 -CharacterOrientation image -WhatIf }).Lines
         if ($script:HasProbe) {
             # The emulator's sample clip is 2 s long: 2 s × $0.168/s.
-            $local | Should -Match "2 s \(the reference video's length, read from the file\), estimated 0\.336 USD"
+            $local | Should -Match "2 s \(the reference video's length, read from the file\), estimated 0\.34 USD"
         }
         else {
             $local | Should -Match 'estimated at most 1\.68 USD'

@@ -119,8 +119,11 @@ function Invoke-WhatIf([scriptblock] $Script) {
     $transcript = Join-Path $script:Work "whatif-$([guid]::NewGuid().ToString('N')).txt"
     $null = Start-Transcript -Path $transcript -UseMinimalHeader
     try { $output = @(& $Script 2>&1) } finally { $null = Stop-Transcript }
+    $whatIf = @(Get-Content $transcript | Where-Object { $_ -like 'What if:*' })
+    # Lines: one per row (or job); Batch: the submitting cmdlets' closing line for the whole batch.
     [pscustomobject]@{
-        Lines  = @(Get-Content $transcript | Where-Object { $_ -like 'What if:*' })
+        Lines  = @($whatIf | Where-Object { $_ -notlike 'What if: Batch:*' })
+        Batch  = @($whatIf | Where-Object { $_ -like 'What if: Batch:*' })
         Errors = @($output | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
     }
 }

@@ -36,7 +36,8 @@ Describe 'Measure-VideoCost help examples' {
         $lines = (Invoke-WhatIf { $kling | New-KlingVideo -WhatIf }).Lines
         for ($i = 0; $i -lt $kling.Count; $i++) {
             $expected = ($estimates | Where-Object Id -eq $kling[$i].Id).EstimatedCostUsd
-            $lines[$i] | Should -Match ("estimated {0} USD" -f [regex]::Escape(([decimal]$expected).ToString([cultureinfo]::InvariantCulture).TrimEnd('0').TrimEnd('.')))
+            # -WhatIf shows the estimate to two decimals, as the cost table does.
+            $lines[$i] | Should -Match ("estimated {0} USD" -f [regex]::Escape(([decimal]$expected).ToString('0.00', [cultureinfo]::InvariantCulture)))
         }
     }
 

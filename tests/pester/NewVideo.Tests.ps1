@@ -148,7 +148,7 @@ Describe 'New-KlingMotionVideo help examples' {
         $lines[0] | Should -Match 'kling-v3-pro-motion-control motion-control \(fal-ai/kling-video/v3/pro/motion-control\)'
         # The output is as long as the reference video: read from the local file (2 s × $0.168/s), else priced at the
         # most orientation image allows (10 s).
-        if (Get-Command ffprobe -ErrorAction Ignore) { $lines[0] | Should -Match "2 s \(the reference video's length, read from the file\), estimated 0\.336 USD" }
+        if (Get-Command ffprobe -ErrorAction Ignore) { $lines[0] | Should -Match "2 s \(the reference video's length, read from the file\), estimated 0\.34 USD" }
         else { $lines[0] | Should -Match 'estimated at most 1\.68 USD' }
         $after = Get-EmulatorStats
         $after.uploads | Should -Be $before.uploads

@@ -262,7 +262,7 @@ Describe 'README: every model, multi-shot, elements, routing' {
         $bound[0].IsUpperBound | Should -BeTrue
         $null = New-TestImage 'dancer.png'; $null = New-TestVideo 'moves.mp4'
         $line = (Invoke-WhatIf { New-KlingMotionVideo -Image ./dancer.png -MotionVideo ./moves.mp4 -CharacterOrientation image -WhatIf }).Lines
-        $line | Should -Match ((Get-Command ffprobe -ErrorAction Ignore) ? 'estimated 0\.336 USD' : 'estimated at most 1\.68 USD')
+        $line | Should -Match ((Get-Command ffprobe -ErrorAction Ignore) ? 'estimated 0\.34 USD' : 'estimated at most 1\.68 USD')
     }
 
     It 'a price override file changes the estimates (Set-FalConfiguration and FALVIDEO_PRICE_OVERRIDES)' {

@@ -135,6 +135,25 @@ public sealed class VideoModel
             return when.Length == 0 ? amount : $"{amount} {when}";
         }));
 
+    /// <summary>
+    /// The lowest published rate, short enough for an 80-column table: <c>$0.112/s+</c> (a trailing <c>+</c> when other
+    /// tiers cost more, e.g. with audio; see <see cref="PriceSummary"/>), <c>$0.49/video</c>, or <c>unknown</c> when fal
+    /// publishes no price. Per-second rates are listed before per-video ones.
+    /// </summary>
+    [JsonIgnore]
+    public string PriceFrom
+    {
+        get
+        {
+            if (Prices.Length == 0) return "unknown";
+            var lowest = Prices
+                .Select(p => p.UsdPerSecond is { } s ? (Order: 0, Amount: s, Text: "/s") : (Order: 1, Amount: p.UsdPerVideo ?? 0m, Text: "/video"))
+                .OrderBy(r => r.Order).ThenBy(r => r.Amount).First();
+            var more = Prices.Length > 1 ? "+" : "";
+            return $"${lowest.Amount.ToString(System.Globalization.CultureInfo.InvariantCulture)}{lowest.Text}{more}";
+        }
+    }
+
     /// <summary>What an estimate says where fal publishes no price: never a guess.</summary>
     public const string UnknownPrice = "price unknown (fal publishes none)";
 

@@ -178,7 +178,9 @@ public sealed class VideoSaver
 
     private async Task DownloadAsync(SavePlan plan, string path, IEngineSink sink, int progressId, CancellationToken ct)
     {
-        var activity = $"Downloading {System.IO.Path.GetFileName(path)}";
+        // Named by the user's row (Id and prompt) as the wait's bars are; the file name goes in the status.
+        var activity = $"Saving {plan.Job.Label()}";
+        var file = System.IO.Path.GetFileName(path);
         var clock = Stopwatch.StartNew();
         var last = TimeSpan.Zero;
         void Report(long bytes, long? size)
@@ -190,7 +192,7 @@ public sealed class VideoSaver
             {
                 ActivityId = progressId,
                 Activity = activity,
-                Status = total > 0 ? $"{bytes:N0} of {total:N0} bytes" : $"{bytes:N0} bytes",
+                Status = total > 0 ? $"{file}: {bytes:N0} of {total:N0} bytes" : $"{file}: {bytes:N0} bytes",
                 PercentComplete = total > 0 ? (int)Math.Min(100, bytes * 100 / total) : -1,
             });
         }

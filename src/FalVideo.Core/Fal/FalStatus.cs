@@ -33,6 +33,14 @@ public sealed class FalLogEntry
 
     /// <summary>When the runner logged it (ISO 8601 text, or Unix seconds).</summary>
     public DateTimeOffset? Timestamp { get; init; }
+
+    /// <summary>One line as a log reads: <c>2026-12-01 03:04:05Z INFO message</c> (UTC time and level when fal sent them).</summary>
+    public override string ToString()
+    {
+        var time = Timestamp is { } t ? t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z' ", System.Globalization.CultureInfo.InvariantCulture) : "";
+        var level = string.IsNullOrEmpty(Level) ? "" : Level + " ";
+        return time + level + Message;
+    }
 }
 
 /// <summary>

@@ -174,6 +174,19 @@ public sealed class FalJob
         if (result.BillableUnits is { } units) BillableUnits = units;
     }
 
+    /// <summary>
+    /// How prompts, progress bars and completion lists name this job to the user: the row's <see cref="Id"/> (else the
+    /// request id, else the journal id) and the start of the prompt, e.g. <c>pottery "A ceramic bowl on a potter's…"</c>.
+    /// </summary>
+    /// <param name="promptChars">The most characters of the prompt to show (an ellipsis ends a cut prompt).</param>
+    public string Label(int promptChars = 30)
+    {
+        var who = !string.IsNullOrEmpty(Id) ? Id! : !string.IsNullOrEmpty(RequestId) ? RequestId : JournalId ?? EndpointId;
+        var text = (Prompt ?? "").Replace('\r', ' ').Replace('\n', ' ').Trim();
+        if (text.Length > promptChars) text = text.Substring(0, Math.Max(1, promptChars - 1)).TrimEnd() + "…";
+        return text.Length == 0 ? who : $"{who} \"{text}\"";
+    }
+
     /// <summary>A copy, so cmdlets emit new objects instead of changing the ones piped in.</summary>
     public FalJob Clone() => (FalJob)MemberwiseClone();
 

@@ -62,14 +62,20 @@ public sealed class VideoRequestPlan
     /// 7.2 s", or the upper bound used; null for other models.</summary>
     public string? LengthNote { get; init; }
 
-    /// <summary>One line for -WhatIf and ShouldProcess targets.</summary>
+    /// <summary>The number of shots of a multi-shot request (fal's <c>multi_prompt</c>); 0 for a single prompt.</summary>
+    public int ShotCount => Input["multi_prompt"] is JsonArray shots ? shots.Count : 0;
+
+    /// <summary>One line for -WhatIf/-Confirm: the row label, model, mode and endpoint id, length (with the number of shots
+    /// of a multi-shot request), the estimate in USD to two decimals, and the start of the prompt.</summary>
     public string Describe(string rowLabel)
     {
+        // Two decimals, as the cost tables show it; the exact amount is the estimate's EstimatedCostUsd.
         var price = Cost is null ? (Model is null ? "no price known (endpoint not in the catalog)" : VideoModel.UnknownPrice)
-            : Cost.IsUpperBound ? $"estimated at most {Cost.TotalUsd.ToString("0.00#", CultureInfo.InvariantCulture)} USD"
-            : $"estimated {Cost.TotalUsd.ToString("0.00#", CultureInfo.InvariantCulture)} USD";
+            : Cost.IsUpperBound ? $"estimated at most {Cost.TotalUsd.ToString("0.00", CultureInfo.InvariantCulture)} USD"
+            : $"estimated {Cost.TotalUsd.ToString("0.00", CultureInfo.InvariantCulture)} USD";
         var prompt = Prompt.Length > 60 ? Prompt[..57] + "..." : Prompt;
         var length = LengthNote ?? (DurationSeconds is { } d ? $"{d} s" : "model-chosen length");
+        if (ShotCount > 0) length = $"{ShotCount} shots, {length}";
         var route = RouteReason is null ? "" : $" [{RouteReason}]";
         var name = Model is null ? EndpointId : $"{Model.Name} {Mode} ({EndpointId})";
         return $"{rowLabel}: {name}, {length}, {price}: \"{prompt}\"{route}";

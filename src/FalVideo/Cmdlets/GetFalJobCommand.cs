@@ -38,6 +38,7 @@ public sealed class GetFalJobCommand : JobInputCommandBase
     [Parameter(ParameterSetName = ListSet)]
     [Parameter(ParameterSetName = UnfinishedSet)]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(FalVideo.PowerShell.Completion.ModelNameCompleter))]
     public string? Model { get; set; }
 
     /// <summary>Lists journal jobs submitted at or after this time (local time unless the value says otherwise).</summary>

@@ -161,7 +161,7 @@ public sealed class GetFalJobCostCommand : FalCmdletBase
             : charge.Note;
         return new FalJobCost
         {
-            RequestId = job.RequestId, EndpointId = billed?.EndpointId ?? job.EndpointId, Model = job.Model, Status = job.Status,
+            RequestId = job.RequestId, Id = job.Id, EndpointId = billed?.EndpointId ?? job.EndpointId, Model = job.Model, Status = job.Status,
             SubmittedAt = job.SubmittedAt == default ? null : job.SubmittedAt, BilledAt = billed?.Timestamp,
             EstimatedCostUsd = job.EstimatedCostUsd, BilledCostUsd = billed?.CostUsd, BilledUnits = billed?.OutputUnits,
             UnitPriceUsd = billed?.UnitPrice, PercentDiscount = billed?.PercentDiscount, Note = note,
@@ -181,6 +181,8 @@ public sealed class FalJobCost
     public string Kind { get; init; } = "Job";
     /// <summary>fal's request id; null on the Total.</summary>
     public string? RequestId { get; init; }
+    /// <summary>The row's own identifier (the <c>Id</c> column the job was submitted with), when the job store has one.</summary>
+    public string? Id { get; init; }
     /// <summary>The endpoint id that served the request (the billing event's, else the job's).</summary>
     public string? EndpointId { get; init; }
     /// <summary>Catalog model name, when the job store knows the request.</summary>
@@ -210,7 +212,7 @@ public sealed class FalJobCost
 
     internal FalJobCost WithNote(string note) => new()
     {
-        Kind = Kind, RequestId = RequestId, EndpointId = EndpointId, Model = Model, Status = Status, SubmittedAt = SubmittedAt,
+        Kind = Kind, RequestId = RequestId, Id = Id, EndpointId = EndpointId, Model = Model, Status = Status, SubmittedAt = SubmittedAt,
         BilledAt = BilledAt, EstimatedCostUsd = EstimatedCostUsd, BilledCostUsd = BilledCostUsd, BilledUnits = BilledUnits,
         UnitPriceUsd = UnitPriceUsd, PercentDiscount = PercentDiscount, Note = Note is null ? note : $"{Note}; {note}",
     };

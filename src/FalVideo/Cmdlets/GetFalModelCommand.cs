@@ -28,9 +28,9 @@ public sealed class GetFalModelCommand : PSCmdlet
     [ArgumentCompleter(typeof(FamilyCompleter))]
     public string? Family { get; set; }
 
-    /// <summary>Only models offering all of these: modes (text-to-video, image-to-video, motion-control…), audio, multi-shot, elements, voice, end-image, a resolution.</summary>
+    /// <summary>Only models offering all of these: modes (text-to-video, image-to-video, motion-control…), audio, multi-shot, elements, voice, end-image, a resolution. A word no catalog model offers is an error (FalInvalidInput), not an empty list.</summary>
     [Parameter]
-    [ArgumentCompleter(typeof(RequirementCompleter))]
+    [ArgumentCompleter(typeof(FeatureCompleter))]
     public string[]? Feature { get; set; }
 
     /// <summary>Include retired models (they are listed by default; use -ActiveOnly to hide them).</summary>
@@ -40,6 +40,18 @@ public sealed class GetFalModelCommand : PSCmdlet
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
+        if (Feature is { Length: > 0 })
+        {
+            // An unknown word would filter every model out: say so instead of returning nothing.
+            var known = FeatureCompleter.Known(Settings.FalSettings.Current.Catalog);
+            var unknown = Feature.Select(f => f.Trim()).Where(f => !known.ContainsKey(f)).ToList();
+            if (unknown.Count > 0)
+            {
+                var message = $"-Feature '{string.Join("', '", unknown)}' is not a feature of any catalog model; known features: " +
+                              $"{string.Join(", ", known.Keys.OrderBy(k => k, StringComparer.Ordinal))}.";
+                ThrowTerminatingError(ErrorRecords.Create(FalErrorIds.InvalidInput, message, Feature, new ArgumentException(message, nameof(Feature))));
+            }
+        }
         var patterns = Name?.Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToList();
         var found = false;
         foreach (var m in Settings.FalSettings.Current.Catalog.Models)

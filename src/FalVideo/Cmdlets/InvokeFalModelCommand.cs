@@ -27,6 +27,7 @@ public sealed class InvokeFalModelCommand : NewVideoCommandBase
     /// <summary>fal endpoint id, e.g. fal-ai/kling-video/v3/pro/text-to-video or any other fal app.</summary>
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true)]
     [Alias("endpoint_id")]
+    [ArgumentCompleter(typeof(FalVideo.PowerShell.Completion.EndpointIdCompleter))]
     public string EndpointId { get; set; } = "";
 
     /// <summary>The model input: a hashtable, an object ([pscustomobject]: its properties), or a JSON object as text, sent as JSON with fal's field names.</summary>

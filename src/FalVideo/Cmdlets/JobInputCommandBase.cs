@@ -33,6 +33,7 @@ public abstract class JobInputCommandBase : FalCmdletBase
     /// for a request the job store does not know (one submitted elsewhere).</summary>
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true, ParameterSetName = ByIdSet)]
     [Alias("endpoint_id")]
+    [ArgumentCompleter(typeof(FalVideo.PowerShell.Completion.EndpointIdCompleter))]
     public string? EndpointId { get; set; }
 
     /// <summary>

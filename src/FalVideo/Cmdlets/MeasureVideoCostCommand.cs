@@ -59,6 +59,7 @@ public sealed partial class MeasureVideoCostCommand : PSCmdlet
 
     /// <summary>text-to-video or image-to-video; default: image-to-video when an image is given, else text-to-video.</summary>
     [Parameter(ParameterSetName = RowSet)]
+    [ArgumentCompleter(typeof(ModeCompleter))]
     public string? Mode { get; set; }
 
     /// <summary>Seconds of output; default: the model's default.</summary>
@@ -69,20 +70,24 @@ public sealed partial class MeasureVideoCostCommand : PSCmdlet
     /// <summary>Audio on or off; default: the model's default (Kling v3: on).</summary>
     [Parameter(ParameterSetName = RowSet)]
     [CsvBoolean("GenerateAudio")]
+    [ArgumentCompleter(typeof(BooleanCompleter))]
     public bool? GenerateAudio { get; set; }
 
     /// <summary>Voice control requested (Kling v3).</summary>
     [Parameter(ParameterSetName = RowSet)]
     [CsvBoolean("Voice")]
+    [ArgumentCompleter(typeof(BooleanCompleter))]
     public bool? Voice { get; set; }
 
     /// <summary>Elements used (Kling v3 image-to-video).</summary>
     [Parameter(ParameterSetName = RowSet)]
     [CsvBoolean("Elements")]
+    [ArgumentCompleter(typeof(BooleanCompleter))]
     public bool? Elements { get; set; }
 
     /// <summary>Resolution where it changes the price (Hailuo 02: 512P/768P; Sora 2 pro: 720p/1080p/true_1080p).</summary>
     [Parameter(ParameterSetName = RowSet)]
+    [ArgumentCompleter(typeof(ResolutionCompleter))]
     public string? Resolution { get; set; }
 
     /// <summary>Number of identical clips (default 1).</summary>

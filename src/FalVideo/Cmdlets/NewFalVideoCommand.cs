@@ -36,10 +36,12 @@ public sealed class NewFalVideoCommand : VideoInputCommandBase
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [Alias("prompt_optimizer")]
     [CsvBoolean("PromptOptimizer")]
+    [ArgumentCompleter(typeof(FalVideo.PowerShell.Completion.BooleanCompleter))]
     public bool? PromptOptimizer { get; set; }
 
     /// <summary>Output resolution where the model offers a choice (Hailuo 02: 512P, 768P).</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(ResolutionCompleter))]
     public string? Resolution { get; set; }
 
     /// <summary>None (default): each row's Model decides. Cheapest: the cheapest active catalog model able to do the row.</summary>

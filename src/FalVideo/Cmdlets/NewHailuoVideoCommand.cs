@@ -31,6 +31,7 @@ public sealed class NewHailuoVideoCommand : NewVideoCommandBase
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [Alias("prompt_optimizer")]
     [CsvBoolean("PromptOptimizer")]
+    [ArgumentCompleter(typeof(FalVideo.PowerShell.Completion.BooleanCompleter))]
     public bool? PromptOptimizer { get; set; }
 
     /// <inheritdoc />

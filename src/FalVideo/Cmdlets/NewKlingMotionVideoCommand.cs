@@ -39,6 +39,7 @@ public sealed class NewKlingMotionVideoCommand : NewVideoCommandBase
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [Alias("keep_original_sound")]
     [CsvBoolean("KeepOriginalSound")]
+    [ArgumentCompleter(typeof(FalVideo.PowerShell.Completion.BooleanCompleter))]
     public bool? KeepOriginalSound { get; set; }
 
     /// <summary>At most one element, with CharacterOrientation video: FrontalImage + ReferenceImages, or a Video.</summary>

@@ -29,6 +29,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     private SemaphoreSlim? _gate;
     private UploadProgress? _uploadProgress;
     private int _row;
+    private readonly WhatIfBatch _whatIf = new();
     // Resolved once per invocation, like the client options: reading them costs file and environment look-ups per row.
     private FalVideo.Catalog.ModelCatalog? _catalog;
     private FalVideo.Journal.IJobStore? _journal;
@@ -252,7 +253,11 @@ public abstract class NewVideoCommandBase : FalCmdletBase
         }
         // ShouldProcess needs the pipeline thread, and earlier rows' output should come first.
         var shown = earlier is null ? plan.Describe(label) : $"{plan.Describe(label)} (a re-submission: {Already(earlier)})";
-        if (!ShouldProcess(shown, earlier is null ? "Submit to fal" : "Submit to fal again")) { Post(seq, () => { }); DrainResults(block: false); return; }
+        if (!ShouldProcess(shown, earlier is null ? "Submit to fal" : "Submit to fal again"))
+        {
+            if (WhatIfInEffect()) _whatIf.Add(plan.Cost);
+            Post(seq, () => { }); DrainResults(block: false); return;
+        }
 
         var client = Client;         // resolved on the pipeline thread: settings belong to this runspace
         _gate!.Wait(StopToken);
@@ -280,6 +285,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
         if (WhatIfInEffect())
         {
             ShouldProcess($"{plan.Describe(label)}: {Already(earlier)}; it would not be sent again (-Force sends it)", "Skip");
+            _whatIf.Skipped++;
             Post(seq, () => { });
             return;
         }
@@ -319,6 +325,8 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     protected override void EndProcessing()
     {
         DrainResults(block: true);
+        // -WhatIf ends with one line for the whole batch, after every row's own line.
+        if (WhatIfInEffect() && _whatIf.Any) ShouldProcess(_whatIf.Describe(), null, null);
         if (Volatile.Read(ref _haltAfter) != int.MaxValue) StopBatch();
         _uploadProgress?.Write(force: true);
         _waiter?.Finish();
@@ -577,5 +585,40 @@ public abstract class NewVideoCommandBase : FalCmdletBase
             _uploadProgress?.Write();
             _waiter?.Pump();
         }, _waiter is null ? 100 : 50);
+    }
+}
+
+/// <summary>What a -WhatIf run would have sent: the batch line's request count and estimated total.</summary>
+internal sealed class WhatIfBatch
+{
+    private int _requests;
+    private int _unpriced;
+    private bool _upperBound;
+    private decimal _total;
+
+    /// <summary>Rows not sent because the job store already has them (-Force sends them).</summary>
+    public int Skipped { get; set; }
+
+    public bool Any => _requests > 0 || Skipped > 0;
+
+    public void Add(FalVideo.Catalog.CostBreakdown? cost)
+    {
+        _requests++;
+        if (cost is null) { _unpriced++; return; }
+        _total += cost.TotalUsd;
+        _upperBound |= cost.IsUpperBound;
+    }
+
+    /// <summary>e.g. <c>Batch: 5 request(s), estimated total 6.58 USD; 1 with price unknown not in the total</c>; "price unknown"
+    /// when no request has a price.</summary>
+    public string Describe()
+    {
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        var line = $"Batch: {_requests} request(s)";
+        line += _requests == 0 ? ""
+            : _unpriced == _requests ? ", price unknown"
+            : $", estimated total {(_upperBound ? "at most " : "")}{_total.ToString("0.00", inv)} USD" + (_unpriced > 0 ? $"; {_unpriced} with price unknown not in the total" : "");
+        if (Skipped > 0) line += $"; {Skipped} already submitted, not sent again";
+        return line;
     }
 }

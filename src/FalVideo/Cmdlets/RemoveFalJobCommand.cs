@@ -133,7 +133,7 @@ public sealed class RemoveFalJobCommand : PSCmdlet
     private static IJobStore Store => FalSettings.Current.Journal;
 
     private static string Name(FalJob job) =>
-        string.IsNullOrEmpty(job.RequestId) ? $"ambiguous submission to {job.EndpointId} at {job.SubmittedAt:u}" : $"{job.RequestId} ({job.EndpointId})";
+        string.IsNullOrEmpty(job.RequestId) ? $"{job.Label()} (ambiguous submission to {job.EndpointId} at {job.SubmittedAt:u})" : $"{job.Label()} (request {job.RequestId}, {job.EndpointId})";
 
     private void Forget(IJobStore store, List<FalJob> jobs)
     {

@@ -38,7 +38,7 @@ public sealed class StopFalJobCommand : JobInputCommandBase
                 continue;
             }
             var label = string.IsNullOrEmpty(job.Id) ? $"Request {job.RequestId}" : $"Request {job.RequestId} ({job.Id})";
-            if (!ShouldProcess($"{job.RequestId} ({job.EndpointId})", "Cancel fal request")) continue;
+            if (!ShouldProcess($"{job.Label()} (request {job.RequestId}, {job.EndpointId})", "Cancel fal request")) continue;
             try
             {
                 var handle = job.ToHandle(ClientOptions.QueueBaseUrl);

@@ -28,6 +28,7 @@ public abstract class VideoInputCommandBase : NewVideoCommandBase
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [Alias("generate_audio", "Audio")]
     [CsvBoolean("GenerateAudio")]
+    [ArgumentCompleter(typeof(FalVideo.PowerShell.Completion.BooleanCompleter))]
     public bool? GenerateAudio { get; set; }
 
     /// <summary>What to avoid (fal's default: "blur, distort, and low quality").</summary>

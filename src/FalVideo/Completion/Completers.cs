@@ -57,7 +57,15 @@ public sealed class DurationCompleter : IArgumentCompleter
     {
         var model = CompletionText.ModelFromCommand(commandName, fakeBoundParameters);
         if (model is null) return [];
-        return CompletionText.Match(model.Durations.Select(d => (d.ToString(), $"{d} seconds on {model.Name}")), wordToComplete);
+        if (model.Durations.Length > 0)
+            return CompletionText.Match(model.Durations.Select(d => (d.ToString(), $"{d} seconds on {model.Name}")), wordToComplete);
+        // A model that sets its own length (hailuo-2.3-pro) takes no -Duration: offer its family's lengths, each naming
+        // the models that take it, so the tooltip says to pick one of those with -Model.
+        var family = ModelCatalog.Default.Models.Where(m => m.Family == model.Family && !m.IsRetired && m.Durations.Length > 0);
+        var offered = family.SelectMany(m => m.Durations.Select(d => (Seconds: d, Model: m.Name)))
+            .GroupBy(x => x.Seconds).OrderBy(g => g.Key)
+            .Select(g => (g.Key.ToString(), $"{g.Key} seconds on {string.Join(", ", g.Select(x => x.Model))} ({model.Name} sets its own length)"));
+        return CompletionText.Match(offered, wordToComplete);
     }
 }
 
@@ -81,6 +89,7 @@ public sealed class AspectRatioCompleter : IArgumentCompleter
 public sealed class RequestIdCompleter : IArgumentCompleter
 {
     private const int PromptChars = 50;
+    private const int ListPromptChars = 30;
 
     /// <inheritdoc />
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
@@ -91,12 +100,17 @@ public sealed class RequestIdCompleter : IArgumentCompleter
         try { jobs = Settings.FalSettings.Current.Journal.ReadJobs(); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return []; }
         var endpoint = fakeBoundParameters["EndpointId"] as string;
-        var candidates = jobs
+        var prefix = (wordToComplete ?? "").Trim('\'', '"');
+        // The list shows the row's Id and prompt (a GUID alone names nothing the user knows); typing the start of an Id
+        // finds its request id too.
+        return jobs
             .Where(j => j.RequestId.Length > 0) // an ambiguous submission has no id to offer
             .Where(j => string.IsNullOrEmpty(endpoint) || string.Equals(j.EndpointId, endpoint, StringComparison.OrdinalIgnoreCase))
+            .Where(j => j.RequestId.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)
+                        || (j.Id is { Length: > 0 } id && id.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)))
             .OrderByDescending(j => j.SubmittedAt)
-            .Select(j => (j.RequestId, Tip(j)));
-        return CompletionText.Match(candidates, wordToComplete);
+            .Select(j => new CompletionResult(j.RequestId, string.IsNullOrEmpty(j.Id) ? j.Label(ListPromptChars) : $"{j.Label(ListPromptChars)} {j.RequestId}",
+                CompletionResultType.ParameterValue, Tip(j)));
     }
 
     private static string Tip(FalVideo.Jobs.FalJob job)

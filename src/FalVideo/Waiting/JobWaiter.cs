@@ -322,8 +322,9 @@ internal sealed class JobWaiter : IDisposable
                 if (job.QueuePosition is { } p && p < next) next = p;
             }
         }
+        // The child bars use the same words as this summary: finished, in progress, in queue at position N.
         var status = $"{finished}/{_added} finished, {running} in progress, {queued} in queue" +
-                     (next != int.MaxValue ? $" (next at queue position {next})" : "") + $", {_clock.Elapsed.TotalSeconds:0} s elapsed";
+                     (next != int.MaxValue ? $" (next at position {next})" : "") + $", {_clock.Elapsed.TotalSeconds:0} s elapsed";
         _cmdlet.WriteProgress(new ProgressRecord(ParentActivityId, "Waiting for fal jobs", status)
         { PercentComplete = finished * 100 / _added });
 
@@ -331,12 +332,22 @@ internal sealed class JobWaiter : IDisposable
         foreach (var job in _shown)
         {
             var id = ParentActivityId + 1 + child++;
-            var detail = job.Status == FalJobStatus.InQueue && job.QueuePosition is { } p ? $"InQueue, position {p}" : job.Status.ToString();
-            _cmdlet.WriteProgress(new ProgressRecord(id, $"{job.Model} {job.RequestId}", detail)
+            var detail = ChildStatus(job) + $" ({job.Model}, request {job.RequestId})";
+            _cmdlet.WriteProgress(new ProgressRecord(id, job.Label(), detail)
             {
                 ParentActivityId = ParentActivityId,
                 RecordType = _open.Contains(job) ? ProgressRecordType.Processing : ProgressRecordType.Completed,
             });
         }
     }
+
+    private static string ChildStatus(FalJob job) => job.Status switch
+    {
+        FalJobStatus.InQueue => job.QueuePosition is { } p ? $"in queue at position {p}" : "in queue",
+        FalJobStatus.InProgress => "in progress",
+        FalJobStatus.Completed => "finished",
+        FalJobStatus.Failed => "finished: failed",
+        FalJobStatus.Cancelled => "finished: cancelled",
+        _ => job.Status.ToString(),
+    };
 }

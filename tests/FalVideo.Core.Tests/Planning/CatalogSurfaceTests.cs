@@ -189,7 +189,7 @@ public sealed class CatalogSurfaceTests : IDisposable
         Assert.Empty(problems);
         Assert.True(plan.Cost!.IsUpperBound);
         Assert.Null(plan.DurationSeconds);
-        Assert.Contains($"estimated at most {(motion.Prices.Single().UsdPerSecond!.Value * 30).ToString("0.00#", System.Globalization.CultureInfo.InvariantCulture)} USD", plan.Describe("Row 3"));
+        Assert.Contains($"estimated at most {(motion.Prices.Single().UsdPerSecond!.Value * 30).ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)} USD", plan.Describe("Row 3"));
         Assert.Contains("at most 30 s", plan.Describe("Row 3"));
     }
 

@@ -199,8 +199,9 @@ public sealed class ModelSurfaceTests : IAsyncLifetime
         Assert.Equal(0, _emulator.State.Requests);
         Assert.Equal(2, r.Errors.Count);
         Assert.All(r.Errors, e => Assert.Contains("retired upstream", e.ErrorDetails.Message));
-        var whatIf = _ps.TakeHostText().Split('\n').Count(l => l.StartsWith("What if:"));
-        Assert.Equal(7, whatIf);
+        var whatIf = _ps.TakeHostText().Split('\n').Where(l => l.StartsWith("What if:")).ToList();
+        Assert.Equal(8, whatIf.Count); // seven rows, then the batch line
+        Assert.StartsWith("What if: Batch: 7 request(s)", whatIf[^1]);
     }
 
     [Fact]

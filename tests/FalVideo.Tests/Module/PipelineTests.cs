@@ -130,9 +130,10 @@ public sealed class PipelineTests : IAsyncLifetime
         var r = _ps.Run("Import-Csv $args[0] | New-KlingVideo -WhatIf", Seed("seed-prompts.csv"));
         Assert.Empty(r.Output);
         var whatIf = _ps.TakeHostText().Split('\n').Where(l => l.StartsWith("What if:")).ToList();
-        Assert.Equal(5, whatIf.Count); // the five Kling rows; the others are errors
-        Assert.Contains(whatIf, l => l.Contains("Row 1: kling-v3-pro text-to-video") && l.Contains("6 s") && l.Contains("estimated 0.672 USD") && l.Contains("ceramic bowl"));
+        Assert.Equal(6, whatIf.Count); // the five Kling rows (the others are errors), then the batch line
+        Assert.Contains(whatIf, l => l.Contains("Row 1: kling-v3-pro text-to-video") && l.Contains("6 s") && l.Contains("estimated 0.67 USD") && l.Contains("ceramic bowl"));
         Assert.Contains(whatIf, l => l.Contains("Row 4:") && l.Contains("estimated 1.68 USD"));
+        Assert.StartsWith("What if: Batch: 5 request(s), estimated total ", whatIf[^1].TrimEnd());
         Assert.Equal(0, _emulator.State.AcceptedSubmissions);
         Assert.Equal(0, _emulator.State.Requests);
     }
