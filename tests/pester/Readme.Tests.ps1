@@ -223,7 +223,7 @@ Describe 'README: every model, multi-shot, elements, routing' {
         $whatIf.Errors | ForEach-Object {
             $_.FullyQualifiedErrorId | Should -Be 'FalInvalidInput,FalVideo.PowerShell.Cmdlets.NewFalVideoCommand'
             $_.ErrorDetails.Message | Should -Match 'retired'
-            $_.TargetObject | Should -BeIn ($seed | Where-Object Model -like 'sora*').Id
+            $_.TargetObject.Id | Should -BeIn ($seed | Where-Object Model -like 'sora*').Id
         }
     }
 
@@ -233,7 +233,7 @@ Describe 'README: every model, multi-shot, elements, routing' {
         # A row that says GenerateAudio false is refused under -Require audio, not sent without audio.
         $quiet = Import-Csv prompts.csv | Where-Object GenerateAudio -eq 'false'
         $whatIf.Lines.Count | Should -Be ((Import-Csv prompts.csv).Count - @($quiet).Count)
-        ($whatIf.Errors | ForEach-Object TargetObject | Sort-Object) | Should -Be ($quiet.Id | Sort-Object)
+        ($whatIf.Errors | ForEach-Object { $_.TargetObject.Id } | Sort-Object) | Should -Be ($quiet.Id | Sort-Object)
         $jobs = Import-Csv prompts.csv | New-FalVideo -Route Cheapest -Require audio -ErrorAction SilentlyContinue
         foreach ($job in $jobs) {
             (Get-FalModel $job.Model).Features | Should -Contain 'audio'
