@@ -294,3 +294,18 @@ Describe 'README: help' {
         foreach ($section in 'JOBS', 'COSTS', 'THE JOB JOURNAL', 'THE EMULATOR', 'CONFIGURATION') { $text | Should -Match $section }
     }
 }
+
+Describe 'README: failed rows, -Debug and local files' {
+    It 'the failed rows of a CSV, exported from their errors, are the rows as they were' {
+        $null = New-PromptsCsv
+        $ErrorActionPreference = 'SilentlyContinue'
+        Import-Csv prompts.csv | New-KlingVideo -ErrorVariable bad
+        $bad.TargetObject | Export-Csv failed.csv      # the failed rows, as they were, to fix and send again
+        $ErrorActionPreference = 'Continue'
+        $expected = Import-Csv prompts.csv | Where-Object Model -like 'hailuo*'
+        $failed = Import-Csv failed.csv
+        $failed.Id | Should -Be $expected.Id
+        $failed.Prompt | Should -Be $expected.Prompt
+        ($failed[0].PSObject.Properties.Name -join ',') | Should -Be (((Import-Csv prompts.csv)[0].PSObject.Properties.Name) -join ',')
+    }
+}
