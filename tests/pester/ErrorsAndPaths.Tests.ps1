@@ -165,6 +165,24 @@ Describe '-Debug shows each request and answer, key masked' {
         @($quiet | Where-Object { $_ -is [System.Management.Automation.DebugRecord] }).Count | Should -Be 0
     }
 
+    It 'the cmdlets that follow and save a job show their calls with -Debug too, without stopping to ask at verbose lines' {
+        $job = New-KlingVideo -Prompt 'Followed under debug' -Duration 5
+        $out = Get-FalJob -RequestId $job.RequestId -EndpointId $job.EndpointId -Debug 5>&1
+        @($out | Where-Object { $_ -is [System.Management.Automation.DebugRecord] -and $_.Message -like "HTTP request: GET *$($job.RequestId)/status*" }).Count | Should -BeGreaterOrEqual 1
+        $out = $job | Wait-FalJob -Debug 5>&1
+        $done = @($out | Where-Object { $_ -is [FalVideo.Jobs.FalJob] })
+        $done.Count | Should -Be 1
+        $debug = @($out | Where-Object { $_ -is [System.Management.Automation.DebugRecord] } | ForEach-Object Message)
+        @($debug | Where-Object { $_ -like "HTTP response: 200 * to GET *$($job.RequestId)*" }).Count | Should -BeGreaterOrEqual 1
+        # The verbose lines (one per HTTP attempt) come as debug lines under -Debug alone.
+        @($debug | Where-Object { $_ -match '^GET .* -> 200 \(\d+ ms\)$' }).Count | Should -BeGreaterOrEqual 1
+        $out = $done[0] | Save-FalVideo -Directory ./debug-save -Debug 5>&1
+        $download = @($out | Where-Object { $_ -is [System.Management.Automation.DebugRecord] -and $_.Message -like 'HTTP response: 200 *' -and $_.Message -match 'video/mp4' })
+        $download.Count | Should -Be 1
+        $download[0].Message | Should -Match 'Body: video/mp4, \d+ bytes, not shown'
+        @(Get-ChildItem ./debug-save -Filter *.mp4).Count | Should -Be 1
+    }
+
     It 'a long body is cut at the stated limit' {
         # An input field fal does not know: the body is sent whatever fal answers, and shown cut.
         $out = Invoke-FalModel -EndpointId fal-ai/kling-video/v3/pro/text-to-video -Input @{ prompt = 'Long'; note = 'a' * 5000 } -Debug 5>&1 -ErrorAction SilentlyContinue

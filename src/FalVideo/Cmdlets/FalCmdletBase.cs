@@ -34,6 +34,15 @@ public abstract class FalCmdletBase : PSCmdlet, IDisposable
                          && !MyInvocation.BoundParameters.ContainsKey("Verbose"),
     };
 
+    /// <summary>Writes a verbose line; under -Debug without -Verbose, as a debug line, as the pump does (see
+    /// <see cref="EventPump.VerboseAsDebug"/>: PowerShell would otherwise stop to ask at each verbose line).</summary>
+    /// <param name="text">The line.</param>
+    public new void WriteVerbose(string text)
+    {
+        if (Pump.VerboseAsDebug) WriteDebug(text);
+        else base.WriteVerbose(text);
+    }
+
     /// <summary>Tripped by Ctrl+C.</summary>
     protected CancellationToken StopToken => _stopping.Token;
 
