@@ -55,9 +55,10 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     /// after which the batch stops, when the failure is not one that stops it at once.</summary>
     private const int StoreFailuresToStop = 3;
 
-    /// <summary>The object this row came as (a CSV row, a Group-Object group, any object); hidden, as nothing is read from it
-    /// but the row's number (see <see cref="FalCmdletBase.RowLabel"/>): a row's error carries it as its TargetObject, so
-    /// <c>$errors.TargetObject | Export-Csv failed.csv</c> rebuilds the rows that failed.</summary>
+    /// <summary>The piped row itself (a CSV row, a Group-Object group, any object), filled by PowerShell from the pipeline and
+    /// not meant to be given by hand (tab completion leaves it out): its properties bind to the other parameters by name,
+    /// and errors about the row carry it as their TargetObject, so <c>$errors.TargetObject | Export-Csv failed.csv</c>
+    /// rebuilds the rows that failed. Only its Row property is read from it, for the row number in messages.</summary>
     [Parameter(ValueFromPipeline = true, DontShow = true)]
     public PSObject? InputObject { get; set; }
 
