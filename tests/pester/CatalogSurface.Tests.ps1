@@ -56,9 +56,9 @@ Describe 'Measure-VideoCost marks what the submitters refuse and what has no pri
         $estimates = $rows | Measure-VideoCost
         $long = $estimates | Where-Object Id -eq 'long'
         $long.Refused | Should -BeTrue
-        $long.RefusedReason | Should -Match '^Row 2: Duration 20 is not allowed for kling-v3-pro'
+        $long.RefusedReason | Should -Match '^Row 2 \(long\): Duration 20 is not allowed for kling-v3-pro'
         $long.EstimatedCostUsd | Should -Be 2.24
-        ($estimates | Where-Object Id -eq 'shots').RefusedReason | Should -Match "^Row 3: ShotType 'cinematic' is not allowed; allowed: customize, intelligent"
+        ($estimates | Where-Object Id -eq 'shots').RefusedReason | Should -Match "^Row 3 \(shots\): ShotType 'cinematic' is not allowed; allowed: customize, intelligent"
         $total = $estimates[-1]
         $total.EstimatedCostUsd | Should -Be 0.56
         ($estimates | Where-Object Id -eq 'shots').EstimatedCostUsd | Should -Be 0.56
@@ -66,7 +66,7 @@ Describe 'Measure-VideoCost marks what the submitters refuse and what has no pri
         # The same rows, submitted: the two marked rows are the two errors.
         $whatIf = Invoke-WhatIf { $rows | New-KlingVideo -WhatIf }
         $whatIf.Lines.Count | Should -Be 1
-        ($whatIf.Errors | ForEach-Object TargetObject) | Should -Be @('long', 'shots')
+        ($whatIf.Errors | ForEach-Object { $_.TargetObject.Id }) | Should -Be @('long', 'shots')
     }
 
     It 'a model fal publishes no price for says price unknown, in the row, the Total and -WhatIf' {
@@ -141,8 +141,8 @@ Describe 'New-FalVideo -Route Cheapest and -Require' {
         @($jobs).Count | Should -Be 1
         $jobs.Id | Should -Be 'loud'
         $errors.Count | Should -Be 1
-        $errors[0].TargetObject | Should -Be 'quiet'
-        $errors[0].ErrorDetails.Message | Should -Match '^Row 1: GenerateAudio is false, but -Require audio asks for a model with audio'
+        $errors[0].TargetObject.Id | Should -Be 'quiet'
+        $errors[0].ErrorDetails.Message | Should -Match '^Row 1 \(quiet\): GenerateAudio is false, but -Require audio asks for a model with audio'
     }
 }
 

@@ -49,7 +49,8 @@ Describe 'New-KlingVideo and New-HailuoVideo' {
         Import-Csv (Join-Path $shared 'seed-prompts.csv') | New-HailuoVideo -WhatIf -ErrorVariable errors -ErrorAction SilentlyContinue
         $errors.Count | Should -Be 7
         $errors[0].FullyQualifiedErrorId | Should -BeLike 'FalInvalidInput,*'
-        $errors[0].ErrorDetails.Message | Should -Match '^Row \d+:'
+        $errors[0].ErrorDetails.Message | Should -Match '^Row 1 \(pottery\): '
+        $errors[0].TargetObject.Id | Should -Be 'pottery'
     }
 
     It 'reports a failed job as FalJobFailed' {

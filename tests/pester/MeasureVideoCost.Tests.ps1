@@ -84,7 +84,7 @@ Describe 'Measure-VideoCost errors' {
         $estimates.Id | Should -Be @('good', 'also-good')
         $errors.Count | Should -Be 1
         $errors[0].FullyQualifiedErrorId | Should -Be 'FalInvalidInput,FalVideo.PowerShell.Cmdlets.MeasureVideoCostCommand'
-        $errors[0].TargetObject | Should -Be 'bad'
+        $errors[0].TargetObject.Id | Should -Be 'bad'
         $errors[0].ErrorDetails.Message | Should -Match 'no-such-model'
     }
 
@@ -105,7 +105,7 @@ Describe 'Measure-VideoCost errors' {
         [pscustomobject]@{ Id = 'odd'; Model = 'kling-v3-pro'; Duration = 'five' } | Measure-VideoCost -ErrorVariable errors -ErrorAction SilentlyContinue
         $errors.Count | Should -Be 1
         $errors[0].FullyQualifiedErrorId | Should -Be 'FalInvalidInput,FalVideo.PowerShell.Cmdlets.MeasureVideoCostCommand'
-        $errors[0].ErrorDetails.Message | Should -Match '^Row 1: '
-        $errors[0].TargetObject | Should -Be 'odd'
+        $errors[0].ErrorDetails.Message | Should -Match '^Row 1 \(odd\): '
+        $errors[0].TargetObject.Id | Should -Be 'odd'
     }
 }

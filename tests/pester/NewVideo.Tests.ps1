@@ -29,8 +29,8 @@ Describe 'New-KlingVideo help examples' {
         $whatIf.Errors.Count | Should -Be ($rows | Where-Object Model -like 'hailuo*').Count
         foreach ($e in $whatIf.Errors) {
             $e.FullyQualifiedErrorId | Should -Be 'FalInvalidInput,FalVideo.PowerShell.Cmdlets.NewKlingVideoCommand'
-            $e.TargetObject | Should -BeIn ($rows | Where-Object Model -like 'hailuo*').Id
-            $e.ErrorDetails.Message | Should -Match '^Row \d+: .*Nothing was sent for this row\.$'
+            $e.TargetObject.Id | Should -BeIn ($rows | Where-Object Model -like 'hailuo*').Id
+            $e.ErrorDetails.Message | Should -Match "^Row \d+ \($($e.TargetObject.Id)\): .*Nothing was sent for this row\.$"
         }
         (Get-EmulatorStats).accepted_submissions | Should -Be $before
     }
@@ -77,7 +77,7 @@ Describe 'New-KlingVideo help examples' {
         (Get-EmulatorStats).accepted_submissions | Should -Be ($before + 2)
         $errors.Count | Should -Be 1
         $errors[0].FullyQualifiedErrorId | Should -Be 'FalInvalidInput,FalVideo.PowerShell.Cmdlets.NewKlingVideoCommand'
-        $errors[0].TargetObject | Should -Be 'toolong'
+        $errors[0].TargetObject.Id | Should -Be 'toolong'
         $errors[0].ErrorDetails.Message | Should -Match 'Duration 99'
         (($jobs | Where-Object Id -eq 'ok2').Input | ConvertFrom-Json).generate_audio | Should -BeFalse
     }

@@ -223,7 +223,7 @@ Describe 'README: every model, multi-shot, elements, routing' {
         $whatIf.Errors | ForEach-Object {
             $_.FullyQualifiedErrorId | Should -Be 'FalInvalidInput,FalVideo.PowerShell.Cmdlets.NewFalVideoCommand'
             $_.ErrorDetails.Message | Should -Match 'retired'
-            $_.TargetObject | Should -BeIn ($seed | Where-Object Model -like 'sora*').Id
+            $_.TargetObject.Id | Should -BeIn ($seed | Where-Object Model -like 'sora*').Id
         }
     }
 
@@ -233,7 +233,7 @@ Describe 'README: every model, multi-shot, elements, routing' {
         # A row that says GenerateAudio false is refused under -Require audio, not sent without audio.
         $quiet = Import-Csv prompts.csv | Where-Object GenerateAudio -eq 'false'
         $whatIf.Lines.Count | Should -Be ((Import-Csv prompts.csv).Count - @($quiet).Count)
-        ($whatIf.Errors | ForEach-Object TargetObject | Sort-Object) | Should -Be ($quiet.Id | Sort-Object)
+        ($whatIf.Errors | ForEach-Object { $_.TargetObject.Id } | Sort-Object) | Should -Be ($quiet.Id | Sort-Object)
         $jobs = Import-Csv prompts.csv | New-FalVideo -Route Cheapest -Require audio -ErrorAction SilentlyContinue
         foreach ($job in $jobs) {
             (Get-FalModel $job.Model).Features | Should -Contain 'audio'
@@ -292,5 +292,20 @@ Describe 'README: help' {
     It 'Get-Help about_FalVideo explains jobs, costs, the journal, the emulator and configuration' {
         $text = Get-Help about_FalVideo | Out-String
         foreach ($section in 'JOBS', 'COSTS', 'THE JOB JOURNAL', 'THE EMULATOR', 'CONFIGURATION') { $text | Should -Match $section }
+    }
+}
+
+Describe 'README: failed rows, -Debug and local files' {
+    It 'the failed rows of a CSV, exported from their errors, are the rows as they were' {
+        $null = New-PromptsCsv
+        $ErrorActionPreference = 'SilentlyContinue'
+        Import-Csv prompts.csv | New-KlingVideo -ErrorVariable bad
+        $bad.TargetObject | Export-Csv failed.csv      # the failed rows, as they were, to fix and send again
+        $ErrorActionPreference = 'Continue'
+        $expected = Import-Csv prompts.csv | Where-Object Model -like 'hailuo*'
+        $failed = Import-Csv failed.csv
+        $failed.Id | Should -Be $expected.Id
+        $failed.Prompt | Should -Be $expected.Prompt
+        ($failed[0].PSObject.Properties.Name -join ',') | Should -Be (((Import-Csv prompts.csv)[0].PSObject.Properties.Name) -join ',')
     }
 }

@@ -96,8 +96,11 @@ Describe 'Submit options as CSV columns' {
         $jobs.Id | Should -Be @('low', 'plain')
         $rowErrors.Count | Should -Be 2
         $rowErrors[0].FullyQualifiedErrorId | Should -Be 'FalInvalidInput,FalVideo.PowerShell.Cmdlets.NewKlingVideoCommand'
-        $rowErrors[0].Exception.Message | Should -BeLike "Row 2: Priority 'urgent' is not a queue priority*Nothing was sent for this row."
-        $rowErrors[1].Exception.Message | Should -BeLike "Row 4: *WebhookUrl 'not a url' is not an absolute http(s) URL.*StartTimeout '0.5' is too small*"
+        $rowErrors[0].Exception.Message | Should -BeLike "Row 2 (bad-priority): Priority 'urgent' is not a queue priority*Nothing was sent for this row."
+        $rowErrors[1].Exception.Message | Should -BeLike "Row 4 (bad-timeout): *Nothing was sent for this row."
+        # Both bad cells, each said once.
+        ([regex]::Matches($rowErrors[1].Exception.Message, [regex]::Escape("WebhookUrl 'not a url' is not an absolute http(s) URL."))).Count | Should -Be 1
+        ([regex]::Matches($rowErrors[1].Exception.Message, [regex]::Escape("StartTimeout '0.5' is too small"))).Count | Should -Be 1
 
         $wire = @(Get-Wire $skip)
         $wire.Count | Should -Be 2

@@ -182,9 +182,13 @@ public static class FalErrorIds
     public static string Describe(Exception exception, string? context = null)
     {
         var message = exception.Message;
-        if (exception is FalValidationException { ValidationErrors.Count: > 0 } ve)
-            message += " " + string.Join("; ", ve.ValidationErrors.Select(e => $"{string.Join(".", e.Location)}: {e.Message}"));
-        return context is null ? message : $"{context}: {message}";
+        // fal's answer already lists its validation errors in the message (FalErrorMapper): only ones it does not name are added.
+        if (exception is FalValidationException { ValidationErrors.Count: > 0 } ve
+            && ve.ValidationErrors.Where(e => message.IndexOf(e.Message, StringComparison.Ordinal) < 0).ToList() is { Count: > 0 } unsaid)
+            message += " " + string.Join("; ", unsaid.Select(e => $"{string.Join(".", e.Location)}: {e.Message}"));
+        // A context the message already states ("Request abc" before "Getting the status of request abc failed") is not
+        // said twice.
+        return context is null || message.IndexOf(context, StringComparison.OrdinalIgnoreCase) >= 0 ? message : $"{context}: {message}";
     }
 
     private static FalErrorId Add(string id, FalErrorCategory category, string meaning)

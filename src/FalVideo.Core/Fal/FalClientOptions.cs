@@ -62,6 +62,16 @@ public sealed class FalClientOptions
     /// retry. Lines never contain the key; signed upload/download URLs lose their query.</summary>
     public Action<string>? Log { get; set; }
 
+    /// <summary>Receives, when set, each HTTP attempt's request (method, URL, headers, body) and its answer (status,
+    /// headers, body) as one text each, for -Debug. The key is masked (<c>Authorization: Key ****</c>); signed URLs lose
+    /// their query; bodies are shown up to <see cref="DebugBodyChars"/> characters, binary bodies (uploads, downloads) and
+    /// streamed ones (SSE) by their size and type only.</summary>
+    public Action<string>? Debug { get; set; }
+
+    /// <summary>Characters of a body <see cref="Debug"/> shows before it cuts the rest (4,096: a submit's input or a
+    /// result's JSON fits; a long body says how much was left out).</summary>
+    public const int DebugBodyChars = 4096;
+
     /// <summary>The default user agent, <c>FalVideo/major.minor.patch</c>.</summary>
     public static string DefaultUserAgent { get; } =
         "FalVideo/" + (typeof(FalClientOptions).Assembly.GetName().Version?.ToString(3) ?? "0.0.0");

@@ -45,7 +45,8 @@ internal static class FalErrorMapper
             summary.Append(": ").Append(parsed.Detail);
         }
 
-        if (id is not null)
+        // The request id is named once: the action usually names it already ("Getting the status of request abc").
+        if (id is not null && action.IndexOf(id, StringComparison.OrdinalIgnoreCase) < 0)
         {
             summary.Append($" [request {id}]");
         }

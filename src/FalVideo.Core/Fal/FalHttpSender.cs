@@ -121,6 +121,11 @@ internal sealed class FalHttpSender
         // Only built when a line is logged or an error needs it: most calls succeed with nobody listening.
         string Target() => $"{call.Method.Method} {FalQueueUrls.ForLog(call.Url, call.HideQueryInLog)}";
         HttpResponseMessage? response = null;
+        if (_options.Debug is not null)
+        {
+            await DebugAsync(() => DescribeRequestAsync(request, Target())).ConfigureAwait(false);
+        }
+
         try
         {
             response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, attempt.Token).ConfigureAwait(false);
@@ -185,7 +190,86 @@ internal sealed class FalHttpSender
             Log($"{Target()} -> {(int)response.StatusCode} ({Elapsed(started)} ms)");
         }
 
+        if (_options.Debug is not null)
+        {
+            var elapsed = Elapsed(started);
+            await DebugAsync(() => DescribeResponseAsync(response, Target(), elapsed, call)).ConfigureAwait(false);
+        }
+
         return response;
+    }
+
+    /// <summary>Writes one text to <see cref="FalClientOptions.Debug"/>, masked; never fails the call.</summary>
+    private async Task DebugAsync(Func<Task<string>> describe)
+    {
+        try
+        {
+            var text = await describe().ConfigureAwait(false);
+            _options.Debug?.Invoke(FalCredentials.Mask(text, _options.ApiKey));
+        }
+        catch (Exception)
+        {
+            // A diagnostics sink must never change the outcome of a (possibly billable) call.
+        }
+    }
+
+    private static async Task<string> DescribeRequestAsync(HttpRequestMessage request, string target)
+    {
+        var text = new System.Text.StringBuilder($"HTTP request: {target}");
+        AppendHeaders(text, request.Headers);
+        if (request.Content is { } content)
+        {
+            AppendHeaders(text, content.Headers);
+            await AppendBodyAsync(text, content, shown: content is ByteArrayContent).ConfigureAwait(false);
+        }
+
+        return text.ToString();
+    }
+
+    private static async Task<string> DescribeResponseAsync(HttpResponseMessage response, string target, long elapsedMs, FalHttpCall call)
+    {
+        var text = new System.Text.StringBuilder($"HTTP response: {(int)response.StatusCode} {response.ReasonPhrase} to {target} ({elapsedMs} ms)");
+        AppendHeaders(text, response.Headers);
+        AppendHeaders(text, response.Content.Headers);
+        // Only a body already read into memory is shown: a streamed one (SSE, a download) belongs to its reader.
+        await AppendBodyAsync(text, response.Content, shown: response.Content is BufferedContent && call.ConsumeSuccessBody is null).ConfigureAwait(false);
+        return text.ToString();
+    }
+
+    private static void AppendHeaders(System.Text.StringBuilder text, System.Net.Http.Headers.HttpHeaders headers)
+    {
+        foreach (var header in headers)
+        {
+            // The key is never shown, whatever else masking catches.
+            var value = string.Equals(header.Key, "Authorization", StringComparison.OrdinalIgnoreCase)
+                ? "Key ****"
+                : string.Join(", ", header.Value);
+            text.Append("\n  ").Append(header.Key).Append(": ").Append(value);
+        }
+    }
+
+    private static async Task AppendBodyAsync(System.Text.StringBuilder text, HttpContent content, bool shown)
+    {
+        var type = content.Headers.ContentType?.MediaType ?? "";
+        var isText = type.Length == 0 || type.EndsWith("json", StringComparison.OrdinalIgnoreCase)
+                     || type.StartsWith("text/", StringComparison.OrdinalIgnoreCase);
+        if (!shown || !isText)
+        {
+            var size = content.Headers.ContentLength is { } length ? $"{length} bytes" : "size not known";
+            text.Append($"\n  Body: {(type.Length == 0 ? "" : type + ", ")}{size}, not shown");
+            return;
+        }
+
+        // In memory already (a request's JSON, or a body this sender buffered): reading it again sends nothing.
+        var body = await content.ReadAsStringAsync().ConfigureAwait(false);
+        if (body.Length == 0)
+        {
+            return;
+        }
+
+        var limit = FalClientOptions.DebugBodyChars;
+        text.Append($"\n  Body ({body.Length} characters):\n  ")
+            .Append(body.Length <= limit ? body : body[..limit] + $"… (cut at {limit} of {body.Length} characters)");
     }
 
     private HttpRequestMessage CreateRequest(FalHttpCall call)

@@ -73,7 +73,7 @@ public static class CheapestRouter
     /// row whose GenerateAudio is false is refused: the row and the requirement disagree. Null, with problems, when
     /// no model can.
     /// </summary>
-    public static VideoModel? Choose(VideoRow row, IReadOnlyCollection<string> require, ModelCatalog catalog, string currentDirectory,
+    public static VideoModel? Choose(VideoRow row, IReadOnlyCollection<string> require, ModelCatalog catalog, MediaPaths currentDirectory,
         List<string> problems, out string reason, out VideoRequestPlan? plan)
     {
         reason = "";

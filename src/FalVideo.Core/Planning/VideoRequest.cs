@@ -150,9 +150,11 @@ public static class VideoRequestPlanner
 
     private static readonly Regex s_elementReference = new(@"@Element(\d+)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
 
-    /// <summary>Plans <paramref name="row"/> for <paramref name="model"/> (already resolved and checked for family and retirement).</summary>
+    /// <summary>Plans <paramref name="row"/> for <paramref name="model"/> (already resolved and checked for family and retirement).
+    /// Local files of the row resolve through <paramref name="currentDirectory"/> (a folder converts to it); a path that
+    /// resolves to nothing uploadable, a missing file or a wrong file type is one of the row's problems.</summary>
     public static VideoRequestPlan? Plan(VideoRow row, VideoModel model, string? endpointMode, ModelCatalog catalog,
-        string currentDirectory, List<string> problems, string? routeReason = null)
+        MediaPaths currentDirectory, List<string> problems, string? routeReason = null)
     {
         var hasImage = !string.IsNullOrWhiteSpace(row.StartImage);
         var mode = endpointMode
@@ -346,7 +348,7 @@ public static class VideoRequestPlanner
     /// or it is a local file whose length can be read, rounded up to whole seconds; null otherwise (the estimate is then the
     /// most the request can cost). A reference longer than fal allows for the orientation is a problem: fal would refuse it.
     /// </summary>
-    private static int? MotionLength(VideoModel model, VideoRow row, JsonObject input, string currentDirectory, List<string> problems, out string? note)
+    private static int? MotionLength(VideoModel model, VideoRow row, JsonObject input, MediaPaths currentDirectory, List<string> problems, out string? note)
     {
         note = null;
         var orientation = input["character_orientation"]?.GetValue<string>();
@@ -356,7 +358,8 @@ public static class VideoRequestPlanner
         if (seconds is null && !string.IsNullOrWhiteSpace(row.MotionVideo) &&
             !(Uri.TryCreate(row.MotionVideo.Trim(), UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"))
         {
-            seconds = MediaDuration.TryGetSeconds(Path.GetFullPath(Path.Combine(currentDirectory, row.MotionVideo.Trim())));
+            // A path that does not resolve is the MotionVideo problem AddMotion reports; its length is simply not known here.
+            seconds = currentDirectory.Resolve(row.MotionVideo.Trim()).Path is { } local ? MediaDuration.TryGetSeconds(local) : null;
             from = "read from the file";
         }
         if (seconds is not { } known)
@@ -372,7 +375,7 @@ public static class VideoRequestPlanner
         return whole;
     }
 
-    private static void AddMotion(JsonObject input, List<PendingUpload> uploads, VideoRow row, string currentDirectory, List<string> problems)
+    private static void AddMotion(JsonObject input, List<PendingUpload> uploads, VideoRow row, MediaPaths currentDirectory, List<string> problems)
     {
         if (string.IsNullOrWhiteSpace(row.MotionVideo))
             problems.Add("MotionVideo is missing; give the motion reference video as a file path or an http(s) URL.");
@@ -385,7 +388,7 @@ public static class VideoRequestPlanner
     }
 
     private static void AddElements(JsonObject input, List<PendingUpload> uploads, IReadOnlyList<ElementSpec> elements, VideoModel model,
-        string mode, VideoRow row, string currentDirectory, List<string> problems)
+        string mode, VideoRow row, MediaPaths currentDirectory, List<string> problems)
     {
         if (mode == VideoModes.MotionControl && (elements.Count > 1 || row.CharacterOrientation?.Trim().ToLowerInvariant() != "video"))
             problems.Add("Element: motion control takes at most 1 element, and only with CharacterOrientation video.");
@@ -429,7 +432,7 @@ public static class VideoRequestPlanner
     }
 
     private static void AddFile(JsonObject input, List<PendingUpload> uploads, string field, string parameter, string value,
-        string[] extensions, string currentDirectory, List<string> problems)
+        string[] extensions, MediaPaths currentDirectory, List<string> problems)
     {
         var text = value.Trim();
         if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp))
@@ -437,7 +440,12 @@ public static class VideoRequestPlanner
             input[field] = uri.ToString(); // passed through as is
             return;
         }
-        var path = Path.GetFullPath(Path.Combine(currentDirectory, text));
+        var resolved = currentDirectory.Resolve(text);
+        if (resolved.Path is not { } path)
+        {
+            problems.Add($"{parameter} '{text}' {resolved.Problem}");
+            return;
+        }
         var ext = Path.GetExtension(path).ToLowerInvariant();
         if (!File.Exists(path))
             problems.Add($"{parameter} '{text}' is neither an http(s) URL nor an existing file.");

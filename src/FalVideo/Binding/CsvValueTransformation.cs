@@ -14,7 +14,13 @@ internal static class BindingProblems
 {
     [ThreadStatic] private static List<(string Field, string Message)>? t_pending;
 
-    public static void Add(string field, string message) => (t_pending ??= new()).Add((field, message));
+    public static void Add(string field, string message)
+    {
+        var list = t_pending ??= new();
+        // PowerShell may run a parameter's transformation more than once for one value (a pipeline value is tried without
+        // and then with type coercion): one problem is reported once.
+        if (!list.Contains((field, message))) list.Add((field, message));
+    }
 
     /// <summary>Returns and clears what was recorded since the last call.</summary>
     public static IReadOnlyList<string> Take()

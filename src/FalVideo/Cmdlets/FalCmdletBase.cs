@@ -28,7 +28,20 @@ public abstract class FalCmdletBase : PSCmdlet, IDisposable
     public object? ApiKey { get; set; }
 
     /// <summary>Carries what background work produces (verbose lines of the client included) to the pipeline thread.</summary>
-    internal EventPump Pump => _events ??= new EventPump(this, _stopping.Token);
+    internal EventPump Pump => _events ??= new EventPump(this, _stopping.Token)
+    {
+        VerboseAsDebug = MyInvocation.BoundParameters.TryGetValue("Debug", out var debug) && LanguagePrimitives.IsTrue(debug)
+                         && !MyInvocation.BoundParameters.ContainsKey("Verbose"),
+    };
+
+    /// <summary>Writes a verbose line; under -Debug without -Verbose, as a debug line, as the pump does (see
+    /// <see cref="EventPump.VerboseAsDebug"/>: PowerShell would otherwise stop to ask at each verbose line).</summary>
+    /// <param name="text">The line.</param>
+    public new void WriteVerbose(string text)
+    {
+        if (Pump.VerboseAsDebug) WriteDebug(text);
+        else base.WriteVerbose(text);
+    }
 
     /// <summary>Tripped by Ctrl+C.</summary>
     protected CancellationToken StopToken => _stopping.Token;
@@ -48,6 +61,8 @@ public abstract class FalCmdletBase : PSCmdlet, IDisposable
             var options = FalSettings.Current.ToClientOptions(ApiKey as string);
             var events = Pump;
             options.Log = line => events.Post(new VerboseReported(line));
+            // -Debug: each request and answer in full (key masked), written on the pipeline thread like the verbose lines.
+            if (DebugWanted()) options.Debug = text => events.Post(() => WriteDebug(text));
             try { options.Validate(); }
             catch (FalException ex) { ThrowTerminatingError(ToErrorRecord(ex, null)); }
             return _options = options;
@@ -57,6 +72,15 @@ public abstract class FalCmdletBase : PSCmdlet, IDisposable
     /// <summary>The queue base URL in effect, read without requiring a key: the host whose jobs the store's listings
     /// and spend totals show (<see cref="FalVideo.Jobs.FalJob.IsOnHost"/>) unless -AllHosts is given.</summary>
     protected Uri ScopeQueueBaseUrl => _options?.QueueBaseUrl ?? FalSettings.Current.ToClientOptions(ApiKey as string).QueueBaseUrl;
+
+    /// <summary>Whether debug output is shown: -Debug, or $DebugPreference other than SilentlyContinue/Ignore.</summary>
+    private bool DebugWanted()
+    {
+        var preference = MyInvocation.BoundParameters.TryGetValue("Debug", out var bound)
+            ? (LanguagePrimitives.IsTrue(bound) ? ActionPreference.Continue : ActionPreference.SilentlyContinue)
+            : LanguagePrimitives.TryConvertTo<ActionPreference>(GetVariableValue("DebugPreference"), out var p) ? p : ActionPreference.SilentlyContinue;
+        return preference is not (ActionPreference.SilentlyContinue or ActionPreference.Ignore);
+    }
 
     /// <summary>The queue client for this invocation (shares the process-wide HTTP connection pool).</summary>
     protected FalQueueClient Client => _client ??= new FalQueueClient(ClientOptions);
@@ -110,6 +134,61 @@ public abstract class FalCmdletBase : PSCmdlet, IDisposable
     /// <summary>An ErrorRecord for a failure: the exception's stable id (see <see cref="FalVideo.Engine.FalErrorIds.For"/>) and its category.</summary>
     protected internal static ErrorRecord ToErrorRecord(Exception ex, object? target, string? context = null) =>
         ErrorRecords.FromException(ex, target, context);
+
+    /// <summary>
+    /// How messages name an input row: <c>Row 7 (lighthouse-sora)</c>. The number is the row's own <c>Row</c> property
+    /// when it has one holding a whole number of 1 or more (a Row column of the CSV, or Measure-VideoCost's Row), else
+    /// <paramref name="position"/>, the count of rows that reached the cmdlet, which is the CSV's data row only when
+    /// nothing upstream filtered or reordered them (Import-Csv objects carry no line number). The row's Id follows in
+    /// parentheses, when it has one, as the name that survives filtering. A cmdlet given no pipeline input says
+    /// <c>Input</c> instead of a row number.
+    /// </summary>
+    /// <param name="expectingInput">Whether the cmdlet reads pipeline input (MyInvocation.ExpectingInput).</param>
+    /// <param name="position">1-based count of the rows that reached the cmdlet so far.</param>
+    /// <param name="input">The row as it came down the pipeline, or null.</param>
+    /// <param name="id">The row's Id, or null.</param>
+    internal static string RowLabel(bool expectingInput, int position, PSObject? input, string? id)
+    {
+        var name = expectingInput ? $"Row {RowNumberOf(input) ?? position}" : "Input";
+        return string.IsNullOrWhiteSpace(id) ? name : $"{name} ({id!.Trim()})";
+    }
+
+    /// <summary>The whole number 1 or more in <paramref name="input"/>'s <c>Row</c> property, or null.</summary>
+    internal static int? RowNumberOf(PSObject? input)
+    {
+        if (input?.BaseObject is not PSCustomObject and not VideoCostEstimate) return null;
+        var value = input.Properties["Row"]?.Value;
+        if (value is PSObject wrapped) value = wrapped.BaseObject;
+        return value switch
+        {
+            int n when n > 0 => n,
+            string s when int.TryParse(s.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0 => n,
+            _ => null,
+        };
+    }
+
+    /// <summary>
+    /// Resolves a local media path as every PowerShell path resolves: <c>~</c>, relative to the current location (not
+    /// the process's working folder), PSDrives (<c>acc:/bowl.png</c>), literally (no wildcards). A path on another provider
+    /// (<c>env:</c>, <c>variable:</c>) or an unknown drive is refused with the reason. Pipeline thread only.
+    /// </summary>
+    /// <param name="state">The cmdlet's session state.</param>
+    /// <param name="text">The path as given (trimmed).</param>
+    internal static FalVideo.Planning.MediaPathResult ResolveMediaPath(SessionState state, string text)
+    {
+        try
+        {
+            var path = state.Path.GetUnresolvedProviderPathFromPSPath(text, out var provider, out _);
+            return provider.ImplementingType == typeof(Microsoft.PowerShell.Commands.FileSystemProvider)
+                ? FalVideo.Planning.MediaPathResult.Found(path)
+                : FalVideo.Planning.MediaPathResult.Refused($"is on the {provider.Name} provider; only files (FileSystem paths) can be uploaded.", otherProvider: true);
+        }
+        catch (Exception ex) when (ex is System.Management.Automation.DriveNotFoundException or ProviderNotFoundException or ItemNotFoundException
+                                       or NotSupportedException or ArgumentException or PSInvalidOperationException or IOException)
+        {
+            return FalVideo.Planning.MediaPathResult.Refused($"is neither an http(s) URL nor a file path PowerShell can resolve ({ex.Message}).");
+        }
+    }
 
     /// <summary>A non-terminating error about bad input: names the row and every bad field, nothing was sent.</summary>
     protected void WriteInputError(string rowLabel, IEnumerable<string> problems, object? target)

@@ -64,7 +64,8 @@ public sealed class InvokeFalModelCommand : NewVideoCommandBase
             return null;
         }
         var uploads = new List<PendingUpload>();
-        FindLocalFiles(input, uploads, CurrentDirectory);
+        FindLocalFiles(input, uploads, LocalPaths, problems);
+        if (problems.Count > 0) return null;
 
         var prompt = input["prompt"] is JsonValue p && p.TryGetValue<string>(out var text) ? text : "";
         int? duration = input["duration"] is JsonValue d && int.TryParse(d.ToString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var secs) ? secs : null;
@@ -145,21 +146,28 @@ public sealed class InvokeFalModelCommand : NewVideoCommandBase
         }
     }
 
-    private static void FindLocalFiles(JsonNode? node, List<PendingUpload> uploads, string currentDirectory, string? key = null)
+    /// <summary>
+    /// Replaces each <c>*_url</c>/<c>*_urls</c> value that names an existing local file (resolved as a PowerShell path:
+    /// <c>~</c>, the current location, PSDrives) with an upload placeholder. Other values (http(s) URLs, data URIs, text
+    /// that names no file) go to fal as given; a path on a provider other than the file system is a problem.
+    /// </summary>
+    private static void FindLocalFiles(JsonNode? node, List<PendingUpload> uploads, MediaPaths paths, List<string> problems, string? key = null)
     {
         switch (node)
         {
             case JsonObject o:
-                foreach (var kv in o.ToList()) FindLocalFiles(kv.Value, uploads, currentDirectory, kv.Key);
+                foreach (var kv in o.ToList()) FindLocalFiles(kv.Value, uploads, paths, problems, kv.Key);
                 break;
             case JsonArray a:
-                foreach (var item in a.ToList()) FindLocalFiles(item, uploads, currentDirectory, key);
+                foreach (var item in a.ToList()) FindLocalFiles(item, uploads, paths, problems, key);
                 break;
             case JsonValue v when key is not null && (key.EndsWith("_url", StringComparison.Ordinal) || key.EndsWith("_urls", StringComparison.Ordinal))
-                                 && v.TryGetValue<string>(out var text):
+                                 && v.TryGetValue<string>(out var text) && !string.IsNullOrWhiteSpace(text):
                 var isWebUrl = Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https";
-                var path = Path.GetFullPath(Path.Combine(currentDirectory, text));
-                if (!isWebUrl && File.Exists(path))
+                if (isWebUrl) break;
+                var resolved = paths.Resolve(text.Trim());
+                if (resolved.IsOtherProvider) problems.Add($"Input field {key} '{text}' {resolved.Problem}");
+                else if (resolved.Path is { } path && File.Exists(path))
                 {
                     var placeholder = $"upload:{uploads.Count}:{path}";
                     uploads.Add(new PendingUpload(placeholder, path));

@@ -116,7 +116,6 @@ public sealed partial class MeasureVideoCostCommand : PSCmdlet
             return;
         }
         _row++;
-        var label = MyInvocation.ExpectingInput ? $"Row {_row}" : "Input";
         var problems = BindingProblems.Take().ToList();
         var row = InputObject;
         var modelText = Text(row, "Model");
@@ -135,6 +134,7 @@ public sealed partial class MeasureVideoCostCommand : PSCmdlet
         // A Group-Object group of shot rows is one multi-shot request (as New-KlingVideo binds it: Group -> -Shot, Name -> -Id).
         var shotItems = Items(Value(row, "Shot", "Shots", "multi_prompt", "Group"));
         if (id is null && Has(row, "Group")) id = Text(row, "Name");
+        var label = FalCmdletBase.RowLabel(MyInvocation.ExpectingInput, _row, row, id);
         modelText ??= PipelineObjects.SharedText(shotItems, "Model", problems) ?? Model;
         var defaulted = modelText is null;
         modelText ??= DefaultModel;
@@ -153,7 +153,9 @@ public sealed partial class MeasureVideoCostCommand : PSCmdlet
         if (problems.Count > 0 || model is null)
         {
             var message = $"{label}: {string.Join(" ", problems)}";
-            WriteError(ErrorRecords.Create(FalErrorIds.InvalidInput, message, id ?? modelText, new ArgumentException(message)));
+                        // The row itself, so the refused rows can be exported again (Export-Csv); without pipeline input, its Id or model.
+            var target = MyInvocation.ExpectingInput && row is not null ? row : id ?? (object?)modelText;
+            WriteError(ErrorRecords.Create(FalErrorIds.InvalidInput, message, target, new ArgumentException(message)));
             return;
         }
 
@@ -183,7 +185,7 @@ public sealed partial class MeasureVideoCostCommand : PSCmdlet
         if (VideoRequestPlanner.Builds(mode))
         {
             // The submitters' own planner: same checks, same price.
-            var plan = VideoRequestPlanner.Plan(videoRow, model, mode, catalog, SessionState.Path.CurrentFileSystemLocation.ProviderPath, refusals);
+            var plan = VideoRequestPlanner.Plan(videoRow, model, mode, catalog, new MediaPaths(text => FalCmdletBase.ResolveMediaPath(SessionState, text)), refusals);
             cost = refusals.Count == 0 ? plan?.Cost : null;
             billedSeconds = plan?.DurationSeconds;
             if (plan is { LengthNote: { } lengthNote, Cost.IsUpperBound: false } && refusals.Count == 0) notes.Add($"length: {lengthNote}");
@@ -220,7 +222,7 @@ public sealed partial class MeasureVideoCostCommand : PSCmdlet
         var count = quantity ?? 1;
         Emit(new VideoCostEstimate
         {
-            Kind = "Row", Row = _row, Id = id, Model = model.Name, Mode = mode, EndpointId = model.EndpointFor(mode),
+            Kind = "Row", Row = FalCmdletBase.RowNumberOf(row) ?? _row, Id = id, Model = model.Name, Mode = mode, EndpointId = model.EndpointFor(mode),
             DurationSeconds = cost?.BilledSeconds ?? billedSeconds ?? duration ?? model.DefaultDuration,
             GenerateAudio = cost?.GenerateAudio ?? (model.SupportsAudio && (audio ?? model.DefaultAudio)),
             Resolution = cost?.Resolution ?? model.Resolution, Quantity = count, Unit = cost?.Unit,
@@ -297,7 +299,7 @@ public sealed class VideoCostEstimate
 {
     /// <summary><c>Row</c> for an input row, <c>Job</c> for a piped job, <c>Total</c> for the sum.</summary>
     public string Kind { get; init; } = "Row";
-    /// <summary>1-based input row number; null on the Total.</summary>
+    /// <summary>1-based input row number: the row's own Row column when it has one, else its place among the rows that reached the cmdlet (see about_FalVideo, "Row numbers"); null on the Total.</summary>
     public int? Row { get; init; }
     /// <summary>The row's Id column, if any.</summary>
     public string? Id { get; init; }

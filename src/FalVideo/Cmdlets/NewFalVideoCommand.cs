@@ -69,7 +69,7 @@ public sealed class NewFalVideoCommand : VideoInputCommandBase
         if (Route == FalRoute.None) return base.PlanRecord(problems, out row);
         row = CurrentRow(problems);
         // Every candidate is planned as it would be sent: the row goes only to a model that takes all its values.
-        return CheapestRouter.Choose(row, Require, PriceCatalog, CurrentDirectory, problems, out _, out var plan) is null ? null : plan;
+        return CheapestRouter.Choose(row, Require, PriceCatalog, LocalPaths, problems, out _, out var plan) is null ? null : plan;
     }
 
     /// <inheritdoc />

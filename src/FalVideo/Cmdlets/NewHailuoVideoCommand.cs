@@ -22,7 +22,7 @@ public sealed class NewHailuoVideoCommand : NewVideoCommandBase
     [ArgumentCompleter(typeof(DurationCompleter))]
     public int? Duration { get; set; }
 
-    /// <summary>Image to animate: a local file (uploaded to fal storage) or an http(s) URL. Selects image-to-video.</summary>
+    /// <summary>Image to animate: a local file (a PowerShell path: ~, relative to the current location, or a PSDrive; uploaded to fal storage) or an http(s) URL. Selects image-to-video.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [Alias("image_url", "StartImage")]
     public string? Image { get; set; }

@@ -19,12 +19,12 @@ namespace FalVideo.PowerShell.Cmdlets;
 [OutputType(typeof(FalJob))]
 public sealed class NewKlingMotionVideoCommand : NewVideoCommandBase
 {
-    /// <summary>The character: a local image file (uploaded) or an http(s) URL.</summary>
+    /// <summary>The character: a local image file (a PowerShell path: ~, relative to the current location, or a PSDrive; uploaded) or an http(s) URL.</summary>
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true)]
     [Alias("image_url", "StartImage")]
     public string? Image { get; set; }
 
-    /// <summary>The motion reference: a local video file (uploaded) or an http(s) URL.</summary>
+    /// <summary>The motion reference: a local video file (a PowerShell path, as -Image; uploaded) or an http(s) URL.</summary>
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true)]
     [Alias("video_url")]
     public string? MotionVideo { get; set; }

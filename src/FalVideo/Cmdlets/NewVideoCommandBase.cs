@@ -35,8 +35,6 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     private FalVideo.Journal.IJobStore? _journal;
     private FalVideo.Journal.EarlierSubmissions? _earlier;
     private JobSubmitter? _submitter;
-    private string? _locationPsPath;
-    private string? _locationProviderPath;
 
     // Fail closed: a row is sent only once its write-ahead entry is on disk and nothing has stopped the batch. Rows
     // numbered above _haltAfter are never sent: Ctrl+C, the cmdlet's end before its EndProcessing (a terminating
@@ -57,6 +55,13 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     /// <summary>Write failures of the journal in a row (each failed write counts once, however many rows it carried)
     /// after which the batch stops, when the failure is not one that stops it at once.</summary>
     private const int StoreFailuresToStop = 3;
+
+    /// <summary>The piped row itself (a CSV row, a Group-Object group, any object), filled by PowerShell from the pipeline and
+    /// not meant to be given by hand (tab completion leaves it out): its properties bind to the other parameters by name,
+    /// and errors about the row carry it as their TargetObject, so <c>$errors.TargetObject | Export-Csv failed.csv</c>
+    /// rebuilds the rows that failed. Only its Row property is read from it, for the row number in messages.</summary>
+    [Parameter(ValueFromPipeline = true, DontShow = true)]
+    public PSObject? InputObject { get; set; }
 
     /// <summary>Text prompt describing the video. Required for text-to-video. Binds from a <c>Prompt</c> column.</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -168,30 +173,16 @@ public abstract class NewVideoCommandBase : FalCmdletBase
         var catalog = PriceCatalog;
         var model = ModelResolver.Resolve(row.Model, Family, DefaultModel, catalog, problems, out var endpointMode);
         return model is null ? null
-            : VideoRequestPlanner.Plan(row, model, endpointMode, catalog, CurrentDirectory, problems);
+            : VideoRequestPlanner.Plan(row, model, endpointMode, catalog, LocalPaths, problems);
     }
 
     /// <summary>The price catalog for this invocation (with the session's price overrides), read once at the first row.</summary>
     internal FalVideo.Catalog.ModelCatalog PriceCatalog => _catalog ??= FalSettings.Current.Catalog;
 
-    /// <summary>
-    /// The current file-system location as a provider path, which relative file names in a row are resolved against.
-    /// PowerShell's <c>ProviderPath</c> costs about a tenth of a millisecond (it walks the provider and the mounts),
-    /// more than planning the rest of a row, so it is kept for as long as the location stays the same.
-    /// </summary>
-    internal string CurrentDirectory
-    {
-        get
-        {
-            var location = SessionState.Path.CurrentFileSystemLocation;
-            if (_locationProviderPath is null || !string.Equals(location.Path, _locationPsPath, StringComparison.Ordinal))
-            {
-                _locationProviderPath = location.ProviderPath;
-                _locationPsPath = location.Path;
-            }
-            return _locationProviderPath;
-        }
-    }
+    /// <summary>How a row's local files resolve: as PowerShell paths (<c>~</c>, the current location, PSDrives), on the
+    /// pipeline thread, where rows are planned (see <see cref="FalCmdletBase.ResolveMediaPath"/>).</summary>
+    internal MediaPaths LocalPaths => _localPaths ??= new MediaPaths(text => ResolveMediaPath(SessionState, text));
+    private MediaPaths? _localPaths;
 
     /// <inheritdoc />
     protected override void BeginProcessing()
@@ -211,14 +202,15 @@ public abstract class NewVideoCommandBase : FalCmdletBase
         if (Volatile.Read(ref _haltAfter) != int.MaxValue) StopBatch();
         if (!_saveFolderKnown) (_saveFolder, _saveFolderKnown) = (Wait ? SaveIntents.FolderFor(this) : null, true);
         _row++;
-        var label = MyInvocation.ExpectingInput ? $"Row {_row}" : "Input";
         var problems = TakeBindingProblems().ToList();
         var plan = PlanRecord(problems, out var row);
         if (plan is not null) plan.SubmitOptions = CurrentSubmitOptions();
+        var label = RowLabel(MyInvocation.ExpectingInput, _row, InputObject, row.Id);
+        // The row as the user gave it, so the failed rows can be exported again; without pipeline input, its Id or prompt.
+        var target = MyInvocation.ExpectingInput && InputObject is not null ? InputObject : row.Id ?? (object?)row.Prompt;
         var seq = _row;
         if (problems.Count > 0 || plan is null)
         {
-            var target = row.Id ?? row.Prompt;
             Post(seq, () => WriteInputError(label, problems, target));
             if (_stopOnError)
             {
@@ -237,7 +229,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
         {
             // Without the store's answer a re-run could pay twice: the row is not sent.
             var message = $"{label}: not sent: the job store {journal.FilePath} could not be read to check for an earlier submission of this row ({ex.Message}).";
-            var rowError = ErrorRecords.Create(FalErrorIds.JournalNotWritten, message, row.Id ?? (object?)row.Prompt, new IOException(message, ex), FalErrorCategory.ReadError);
+            var rowError = ErrorRecords.Create(FalErrorIds.JournalNotWritten, message, target, new IOException(message, ex), FalErrorCategory.ReadError);
             // A store that can't answer counts toward stopping the batch as one that can't be written does: on a full
             // disk every later row would fail the same way.
             Post(seq, () => WriteError(rowError));
@@ -247,7 +239,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
         }
         if (earlier is not null && !Force)
         {
-            SkipEarlier(seq, label, plan, row, earlier);
+            SkipEarlier(seq, label, plan, row, earlier, target);
             DrainResults(block: false);
             return;
         }
@@ -266,10 +258,10 @@ public abstract class NewVideoCommandBase : FalCmdletBase
         _ = Task.Run(async () =>
         {
             var slot = new Slot(_gate);
-            try { await SubmitAsync(seq, client, journal, plan, row, label, slot).ConfigureAwait(false); }
+            try { await SubmitAsync(seq, client, journal, plan, row, label, target, slot).ConfigureAwait(false); }
             // SubmitAsync posts every outcome itself; this catches only a failure of that reporting, so the row still
             // gets its error and EndProcessing does not wait for it forever.
-            catch (Exception ex) { Post(seq, () => WriteError(ToErrorRecord(ex, row.Id ?? (object?)row.Prompt, label))); }
+            catch (Exception ex) { Post(seq, () => WriteError(ToErrorRecord(ex, target, label))); }
             finally { slot.Release(); }
         });
     }
@@ -278,9 +270,10 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     /// A row the store already has a job for is not sent again: the earlier job is emitted (followed, with -Wait) with a
     /// warning, or, when fal may or may not have the earlier attempt, the row gets an error saying how to settle it.
     /// </summary>
-    private void SkipEarlier(int seq, string label, VideoRequestPlan plan, VideoRow row, FalJob earlier)
+    private void SkipEarlier(int seq, string label, VideoRequestPlan plan, VideoRow row, FalJob earlier, object? target)
     {
-        var who = row.Id ?? (plan.Prompt.Length > 40 ? plan.Prompt[..37] + "..." : plan.Prompt);
+        // The label names the row's Id when it has one; else a short prompt says which row it is.
+        var who = row.Id is null ? (plan.Prompt.Length > 40 ? plan.Prompt[..37] + "..." : plan.Prompt) : null;
         var rowName = string.IsNullOrEmpty(who) ? label : $"{label} ({who})";
         if (WhatIfInEffect())
         {
@@ -295,7 +288,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
                           $"journal id {earlier.JournalId}), and sending it again could pay twice. Check fal's dashboard (the request list of " +
                           $"{earlier.EndpointId}). If fal never got it, forget that record (Get-FalJob -Status Unknown | Remove-FalJob) and run the row again; " +
                           "if it did, or to send it anyway, run the row again with -Force.";
-            Post(seq, () => WriteError(ErrorRecords.Create(FalErrorIds.AmbiguousEarlierSubmission, message, row.Id ?? (object?)row.Prompt)));
+            Post(seq, () => WriteError(ErrorRecords.Create(FalErrorIds.AmbiguousEarlierSubmission, message, target)));
             if (_stopOnError) { Halt(seq, null); StopBatch(); }
             return;
         }
@@ -420,9 +413,8 @@ public abstract class NewVideoCommandBase : FalCmdletBase
         }
     }
 
-    private async Task SubmitAsync(int seq, FalQueueClient client, FalVideo.Journal.IJobStore journal, VideoRequestPlan plan, VideoRow row, string label, Slot slot)
+    private async Task SubmitAsync(int seq, FalQueueClient client, FalVideo.Journal.IJobStore journal, VideoRequestPlan plan, VideoRow row, string label, object? target, Slot slot)
     {
-        var target = row.Id ?? (object?)row.Prompt;
         if (Halted(seq))
         {
             Interlocked.Increment(ref _notSent);

@@ -42,12 +42,12 @@ public abstract class VideoInputCommandBase : NewVideoCommandBase
     [CsvNumber("CfgScale", "0 to 1")]
     public double? CfgScale { get; set; }
 
-    /// <summary>First frame: a local image file (uploaded to fal storage) or an http(s) URL. Selects image-to-video.</summary>
+    /// <summary>First frame: a local image file (a PowerShell path: ~, relative to the current location, or a PSDrive such as acc:/bowl.png; uploaded to fal storage) or an http(s) URL. Selects image-to-video.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [Alias("start_image_url", "Image", "image_url")]
     public string? StartImage { get; set; }
 
-    /// <summary>Last frame for image-to-video: a local image file or an http(s) URL.</summary>
+    /// <summary>Last frame for image-to-video: a local image file (a PowerShell path, as -StartImage) or an http(s) URL.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [Alias("end_image_url", "tail_image_url")]
     public string? EndImage { get; set; }

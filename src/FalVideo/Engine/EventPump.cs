@@ -29,6 +29,11 @@ internal sealed class EventPump : IEngineSink
         _stop = stop;
     }
 
+    /// <summary>Write verbose lines as debug lines: set for a cmdlet run with -Debug and not -Verbose, where PowerShell
+    /// (7.6 too) sets the verbose preference of a compiled cmdlet to Inquire, so every verbose line would stop to ask (and
+    /// fail in a host that cannot prompt), while -Debug's own lines just show.</summary>
+    public bool VerboseAsDebug { get; init; }
+
     /// <summary>The next sequence number to be written: every number below it has been written.</summary>
     public int NextInOrder { get; private set; } = 1;
 
@@ -85,6 +90,7 @@ internal sealed class EventPump : IEngineSink
         {
             case JobEmitted j: _cmdlet.WriteObject(j.Job); break;
             case JobSaved s: _cmdlet.WriteObject(SavedFile(s)); break;
+            case VerboseReported v when VerboseAsDebug: _cmdlet.WriteDebug(v.Text); break;
             case VerboseReported v: _cmdlet.WriteVerbose(v.Text); break;
             case WarningReported w: _cmdlet.WriteWarning(w.Text); break;
             case EngineError x: _cmdlet.WriteError(ErrorRecords.From(x)); break;

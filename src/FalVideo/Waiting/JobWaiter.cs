@@ -290,7 +290,8 @@ internal sealed class JobWaiter : IDisposable
                     // The job may well be fine at fal: keep it findable and say how to pick it up again.
                     x.Job.LastError = record.ErrorDetails.Message;
                     records.Add(JobJournal.Capture("error", x.Job));
-                    record.ErrorDetails = new ErrorDetails(record.ErrorDetails.Message +
+                    var said = record.ErrorDetails.Message.TrimEnd();
+                    record.ErrorDetails = new ErrorDetails(said + (said.EndsWith(".", StringComparison.Ordinal) ? "" : ".") +
                         $" The job stays in the journal ({x.Job.Status}); try again with: Get-FalJob -RequestId {x.Job.RequestId} -EndpointId {x.Job.EndpointId} | Wait-FalJob");
                 }
                 output.Add(() => _cmdlet.WriteError(record));

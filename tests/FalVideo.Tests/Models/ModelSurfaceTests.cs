@@ -115,8 +115,8 @@ public sealed class ModelSurfaceTests : IAsyncLifetime
         var ok = Assert.Single(r.Output);
         Assert.Equal(new[] { "First", "Second" }, InputOf(ok).GetProperty("multi_prompt").EnumerateArray().Select(s => s.GetProperty("prompt").GetString()));
         Assert.Equal(2, r.Errors.Count);
-        Assert.Contains("Row 2: Shot durations add up to 20 s; allowed: 3–15", r.Errors[0].ErrorDetails.Message);
-        Assert.Contains("Row 3: Shot 1: Duration 0 is too short", r.Errors[1].ErrorDetails.Message);
+        Assert.Contains("Row 2 (long): Shot durations add up to 20 s; allowed: 3–15", r.Errors[0].ErrorDetails.Message);
+        Assert.Contains("Row 3 (zero): Shot 1: Duration 0 is too short", r.Errors[1].ErrorDetails.Message);
         Assert.Equal(1, _emulator.State.AcceptedSubmissions);
     }
 

@@ -42,8 +42,8 @@ public sealed class PipelineTests : IAsyncLifetime
         Assert.Equal(klingRows, r.Output.Count);
         Assert.Equal(klingRows, _emulator.State.AcceptedSubmissions);
         Assert.Equal(csvRows.Count - klingRows, r.Errors.Count);
-        Assert.Contains(r.Errors, e => e.ErrorDetails.Message.StartsWith("Row 3:") && e.ErrorDetails.Message.Contains("Hailuo"));
-        Assert.Contains(r.Errors, e => e.ErrorDetails.Message.StartsWith("Row 7:") && e.ErrorDetails.Message.Contains("retired upstream"));
+        Assert.Contains(r.Errors, e => e.ErrorDetails.Message.StartsWith("Row 3 (fishmarket):") && e.ErrorDetails.Message.Contains("Hailuo"));
+        Assert.Contains(r.Errors, e => e.ErrorDetails.Message.StartsWith("Row 7 (lighthouse-sora):") && e.ErrorDetails.Message.Contains("retired upstream"));
 
         var pottery = r.Output.Single(o => (string)o.Properties["Id"].Value == "pottery");
         Assert.Equal("fal-ai/kling-video/v3/pro/text-to-video", pottery.Properties["EndpointId"].Value);
@@ -131,8 +131,8 @@ public sealed class PipelineTests : IAsyncLifetime
         Assert.Empty(r.Output);
         var whatIf = _ps.TakeHostText().Split('\n').Where(l => l.StartsWith("What if:")).ToList();
         Assert.Equal(6, whatIf.Count); // the five Kling rows (the others are errors), then the batch line
-        Assert.Contains(whatIf, l => l.Contains("Row 1: kling-v3-pro text-to-video") && l.Contains("6 s") && l.Contains("estimated 0.67 USD") && l.Contains("ceramic bowl"));
-        Assert.Contains(whatIf, l => l.Contains("Row 4:") && l.Contains("estimated 1.68 USD"));
+        Assert.Contains(whatIf, l => l.Contains("Row 1 (pottery): kling-v3-pro text-to-video") && l.Contains("6 s") && l.Contains("estimated 0.67 USD") && l.Contains("ceramic bowl"));
+        Assert.Contains(whatIf, l => l.Contains("Row 4 (vendor):") && l.Contains("estimated 1.68 USD"));
         Assert.StartsWith("What if: Batch: 5 request(s), estimated total ", whatIf[^1].TrimEnd());
         Assert.Equal(0, _emulator.State.AcceptedSubmissions);
         Assert.Equal(0, _emulator.State.Requests);
@@ -153,13 +153,13 @@ public sealed class PipelineTests : IAsyncLifetime
         Assert.Equal(2, _emulator.State.AcceptedSubmissions);
         var messages = r.Errors.Select(e => e.ErrorDetails.Message).ToList();
         Assert.Equal(5, messages.Count);
-        Assert.StartsWith("Row 2: Duration 20", messages[0]);
+        Assert.StartsWith("Row 2 (long): Duration 20", messages[0]);
         Assert.Contains("3–15", messages[0]);
-        Assert.StartsWith("Row 3: AspectRatio '4:3'", messages[1]);
+        Assert.StartsWith("Row 3 (ar): AspectRatio '4:3'", messages[1]);
         Assert.Contains("16:9, 9:16, 1:1", messages[1]);
-        Assert.StartsWith("Row 4: CfgScale 1.5", messages[2]);
-        Assert.StartsWith("Row 5: Duration 'ten'", messages[3]);
-        Assert.StartsWith("Row 6: Prompt is missing", messages[4]);
+        Assert.StartsWith("Row 4 (cfg): CfgScale 1.5", messages[2]);
+        Assert.StartsWith("Row 5 (text): Duration 'ten'", messages[3]);
+        Assert.StartsWith("Row 6 (none): Prompt is missing", messages[4]);
         Assert.All(r.Errors, e => Assert.Equal("FalInvalidInput,FalVideo.PowerShell.Cmdlets.NewKlingVideoCommand", e.FullyQualifiedErrorId));
     }
 

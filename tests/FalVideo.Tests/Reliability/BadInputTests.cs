@@ -38,16 +38,16 @@ public sealed class BadInputTests : FaultTestBase
         Assert.Equal(9, r.Errors.Count);
         Assert.All(r.Errors, e => Assert.StartsWith("FalInvalidInput,", e.FullyQualifiedErrorId));
         // Row number, the field, and what would have been allowed.
-        (int Row, string Field, string Allowed)[] expected =
+        (int Row, string Id, string Field, string Allowed)[] expected =
         [
-            (2, "Prompt", "required"), (3, "Duration", "3–15"), (4, "kling-v9-ultra", "kling-v3-pro"), (5, "AspectRatio", "16:9"),
-            (6, "CfgScale", "0 to 1"), (7, "StartImage", "http(s) URL"), (8, "StartImage", ".png"), (9, "Prompt", "2500"),
-            (10, "Duration", "whole number"),
+            (2, "noprompt", "Prompt", "required"), (3, "long", "Duration", "3–15"), (4, "model", "kling-v9-ultra", "kling-v3-pro"),
+            (5, "ratio", "AspectRatio", "16:9"), (6, "cfg", "CfgScale", "0 to 1"), (7, "nofile", "StartImage", "http(s) URL"),
+            (8, "bmp", "StartImage", ".png"), (9, "huge", "Prompt", "2500"), (10, "text", "Duration", "whole number"),
         ];
         for (var i = 0; i < expected.Length; i++)
         {
-            var (row, field, allowed) = expected[i];
-            Assert.StartsWith($"Row {row}:", messages[i]);
+            var (row, id, field, allowed) = expected[i];
+            Assert.StartsWith($"Row {row} ({id}):", messages[i]);
             Assert.Contains(field, messages[i]);
             Assert.Contains(allowed, messages[i]);
             Assert.EndsWith("Nothing was sent for this row.", messages[i]);

@@ -63,7 +63,7 @@ public sealed class FailClosedTests : FaultTestBase
         Assert.All(rowErrors, e => Assert.StartsWith("FalJournalNotWritten,", e.FullyQualifiedErrorId));
         Assert.All(rowErrors, e => Assert.Contains(journal, e.ErrorDetails.Message));
         var rowError = rowErrors[0];
-        Assert.StartsWith("Row 1:", rowError.ErrorDetails.Message);
+        Assert.StartsWith("Row 1 (r1):", rowError.ErrorDetails.Message);
     }
 
     [Fact]
