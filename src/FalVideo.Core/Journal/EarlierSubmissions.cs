@@ -23,6 +23,9 @@ public sealed class EarlierSubmissions
     // fingerprint costs a tenth of the key and its dictionary entries (a 100,000-row batch held ~25 MB of them).
     private readonly HashSet<ulong> _fresh = [];
     private bool _preloaded;
+    // Claims of this batch won and committed, per key fingerprint: asked and changed from the store's commit thread.
+    private readonly Dictionary<ulong, int> _settled = [];
+    private readonly object _sync = new();
 
     /// <summary>Looks up earlier submissions in <paramref name="store"/>.</summary>
     /// <param name="store">The job store.</param>
@@ -52,6 +55,37 @@ public sealed class EarlierSubmissions
     public FalJob? Next(string key)
     {
         ArgumentNullException.ThrowIfNull(key);
+        lock (_sync) return NextLocked(key);
+    }
+
+    /// <summary>
+    /// The claim a row that <see cref="Next"/> let through makes on its key when it writes ahead
+    /// (<see cref="IJobStore.ClaimAheadAsync"/>): it holds while the store has no more blocking jobs with the key than
+    /// this batch already knows of, the earlier ones it stands on and its own claims on the key won so far. A run
+    /// in another process that claimed the key meanwhile makes it lose.
+    /// </summary>
+    /// <param name="key">The row's idempotency key.</param>
+    public IdempotencyClaim Claim(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var fingerprint = Fingerprint(key);
+        return new IdempotencyClaim(key,
+            allowed: () =>
+            {
+                lock (_sync)
+                {
+                    var earlier = _blocking.TryGetValue(key, out var list) ? list.Count : 0;
+                    return earlier + (_settled.TryGetValue(fingerprint, out var n) ? n : 0);
+                }
+            },
+            settled: () =>
+            {
+                lock (_sync) _settled[fingerprint] = (_settled.TryGetValue(fingerprint, out var n) ? n : 0) + 1;
+            });
+    }
+
+    private FalJob? NextLocked(string key)
+    {
         var fingerprint = Fingerprint(key);
         if (_fresh.Contains(fingerprint)) return null;
         if (!_blocking.TryGetValue(key, out var earlier))

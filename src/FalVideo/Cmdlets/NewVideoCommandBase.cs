@@ -261,7 +261,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
         _ = Task.Run(async () =>
         {
             var slot = new Slot(_gate);
-            try { await SubmitAsync(seq, client, journal, plan, row, label, slot).ConfigureAwait(false); }
+            try { await SubmitAsync(seq, client, journal, plan, row, label, slot, earlier is null ? _earlier!.Claim(plan.IdempotencyKey) : null).ConfigureAwait(false); }
             // SubmitAsync posts every outcome itself; this catches only a failure of that reporting, so the row still
             // gets its error and EndProcessing does not wait for it forever.
             catch (Exception ex) { Post(seq, () => WriteError(ToErrorRecord(ex, row.Id ?? (object?)row.Prompt, label))); }
@@ -275,8 +275,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     /// </summary>
     private void SkipEarlier(int seq, string label, VideoRequestPlan plan, VideoRow row, FalJob earlier)
     {
-        var who = row.Id ?? (plan.Prompt.Length > 40 ? plan.Prompt[..37] + "..." : plan.Prompt);
-        var rowName = string.IsNullOrEmpty(who) ? label : $"{label} ({who})";
+        var rowName = RowName(label, plan, row);
         if (WhatIfInEffect())
         {
             ShouldProcess($"{plan.Describe(label)}: {Already(earlier)}; it would not be sent again (-Force sends it)", "Skip");
@@ -285,21 +284,43 @@ public abstract class NewVideoCommandBase : FalCmdletBase
         }
         if (FalVideo.Journal.EarlierSubmissions.IsAmbiguous(earlier))
         {
-            var message = $"{rowName}: not sent: an earlier attempt on {When(earlier)} may or may not have reached fal (no request id was recorded; " +
-                          $"journal id {earlier.JournalId}), and sending it again could pay twice. Check fal's dashboard (the request list of " +
-                          $"{earlier.EndpointId}). If fal never got it, forget that record (Get-FalJob -Status Unknown | Remove-FalJob) and run the row again; " +
-                          "if it did, or to send it anyway, run the row again with -Force.";
-            Post(seq, () => WriteError(ErrorRecords.Create(FalErrorIds.AmbiguousEarlierSubmission, message, row.Id ?? (object?)row.Prompt)));
+            var error = AmbiguousEarlierError(rowName, row, earlier);
+            Post(seq, () => WriteError(error));
             if (_stopOnError) { Halt(seq, null); StopBatch(); }
             return;
         }
         var client = Client;
-        Post(seq, () =>
+        Post(seq, () => EmitEarlier(label, plan, row, earlier, client));
+    }
+
+    private static string RowName(string label, VideoRequestPlan plan, VideoRow row)
+    {
+        var who = row.Id ?? (plan.Prompt.Length > 40 ? plan.Prompt[..37] + "..." : plan.Prompt);
+        return string.IsNullOrEmpty(who) ? label : $"{label} ({who})";
+    }
+
+    private static ErrorRecord AmbiguousEarlierError(string rowName, VideoRow row, FalJob earlier)
+    {
+        var message = $"{rowName}: not sent: an earlier attempt on {When(earlier)} may or may not have reached fal (no request id was recorded; " +
+                      $"journal id {earlier.JournalId}), and sending it again could pay twice. Check fal's dashboard (the request list of " +
+                      $"{earlier.EndpointId}). If fal never got it, forget that record (Get-FalJob -Status Unknown | Remove-FalJob) and run the row again; " +
+                      "if it did, or to send it anyway, run the row again with -Force.";
+        return ErrorRecords.Create(FalErrorIds.AmbiguousEarlierSubmission, message, row.Id ?? (object?)row.Prompt);
+    }
+
+    /// <summary>On the pipeline thread: emits the earlier job a row stands on (followed, with -Wait) with the re-run's
+    /// warning, or the error of an earlier attempt whose fate is unknown.</summary>
+    private void EmitEarlier(string label, VideoRequestPlan plan, VideoRow row, FalJob earlier, FalQueueClient client)
+    {
+        var rowName = RowName(label, plan, row);
+        if (FalVideo.Journal.EarlierSubmissions.IsAmbiguous(earlier))
         {
-            WriteWarning($"{rowName}: {Already(earlier)}; not sent again. Use -Force to submit it anyway.");
-            if (Wait) (_waiter ??= new JobWaiter(this, client, ClientOptions.QueueBaseUrl, JobWaiter.DefaultThrottleLimit, Timeout, StopToken)).Add(earlier);
-            else WriteObject(earlier);
-        });
+            WriteError(AmbiguousEarlierError(rowName, row, earlier));
+            return;
+        }
+        WriteWarning($"{rowName}: {Already(earlier)}; not sent again. Use -Force to submit it anyway.");
+        if (Wait) (_waiter ??= new JobWaiter(this, client, ClientOptions.QueueBaseUrl, JobWaiter.DefaultThrottleLimit, Timeout, StopToken)).Add(earlier);
+        else WriteObject(earlier);
     }
 
     private static string Already(FalJob earlier) => string.IsNullOrEmpty(earlier.RequestId)
@@ -412,7 +433,8 @@ public abstract class NewVideoCommandBase : FalCmdletBase
         }
     }
 
-    private async Task SubmitAsync(int seq, FalQueueClient client, FalVideo.Journal.IJobStore journal, VideoRequestPlan plan, VideoRow row, string label, Slot slot)
+    private async Task SubmitAsync(int seq, FalQueueClient client, FalVideo.Journal.IJobStore journal, VideoRequestPlan plan, VideoRow row, string label, Slot slot,
+        FalVideo.Journal.IdempotencyClaim? claim)
     {
         var target = row.Id ?? (object?)row.Prompt;
         if (Halted(seq))
@@ -442,7 +464,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
                 return (tracked.Report, () => tracked.Done = true);
             },
         };
-        var result = await submitter.SubmitAsync(plan, row.Id, _saveFolder, guard, _stop).ConfigureAwait(false);
+        var result = await submitter.SubmitAsync(plan, row.Id, _saveFolder, guard, _stop, claim).ConfigureAwait(false);
         // Every outcome past the write-ahead record means the store took a write: the failures in a row start again.
         if (result.Outcome is not (SubmitOutcome.WriteAheadFailed or SubmitOutcome.UploadFailed or SubmitOutcome.StoppedBeforeWriteAhead))
             StoreWritten();
@@ -462,6 +484,11 @@ public abstract class NewVideoCommandBase : FalCmdletBase
                 // fal answers every later row of a locked account the same way: the batch stops here.
                 if (result.Error is FalAccountLockedException) Halt(seq, AccountLockedStop(result.Error));
                 else if (_stopOnError) Halt(seq, null);
+                break;
+            case SubmitOutcome.ClaimLost:
+                // Another run (another process or machine) claimed this row's key first: the row stands on its job, as a
+                // re-run does on an earlier one.
+                Post(seq, () => EmitEarlier(label, plan, row, result.Job!, client));
                 break;
             case SubmitOutcome.NotSent:
                 Interlocked.Increment(ref _notSent);
