@@ -176,18 +176,34 @@ public sealed class JobSubmitter
         for (var attempt = 0; ; attempt++)
         {
             if (await life.ClaimWriteAheadAsync(claim).ConfigureAwait(false) is not { } winner) return null;
-            var started = DateTime.UtcNow;
-            while (EarlierSubmissions.IsAmbiguous(winner) && DateTime.UtcNow - started < s_winnerWait && !stop.IsCancellationRequested)
-            {
-                try { await Task.Delay(200, stop).ConfigureAwait(false); }
-                catch (OperationCanceledException) { break; }
-                var now = _store.FindByIdempotencyKeys([claim.Key])
-                    .FirstOrDefault(j => j.JournalId is { Length: > 0 } id && id == winner.JournalId);
-                if (now is null) break;
-                winner = now;
-            }
+            winner = await AwaitAnswerAsync(winner, claim.Key, stop).ConfigureAwait(false);
             if (EarlierSubmissions.Blocks(winner) || attempt >= 2) return winner;
         }
+    }
+
+    /// <summary>
+    /// Waits (up to 30 s, reading the store every 200 ms) while <paramref name="earlier"/>, another run's submission of
+    /// the same row, is on its way to fal (written ahead, no request id yet); returns it as the store last knew it: with
+    /// its request id, refused, ambiguous, or still waiting when the time ran out or <paramref name="stop"/> fired.
+    /// </summary>
+    /// <param name="earlier">The other run's job.</param>
+    /// <param name="idempotencyKey">The row's key (the job is found again by it and its journal id).</param>
+    /// <param name="stop">Stops the wait.</param>
+    /// <exception cref="IOException">The store can't be read.</exception>
+    public async Task<FalJob> AwaitAnswerAsync(FalJob earlier, string idempotencyKey, CancellationToken stop)
+    {
+        ArgumentNullException.ThrowIfNull(earlier);
+        var started = DateTime.UtcNow;
+        while (EarlierSubmissions.IsAmbiguous(earlier) && DateTime.UtcNow - started < s_winnerWait && !stop.IsCancellationRequested)
+        {
+            try { await Task.Delay(200, stop).ConfigureAwait(false); }
+            catch (OperationCanceledException) { break; }
+            var now = _store.FindByIdempotencyKeys([idempotencyKey])
+                .FirstOrDefault(j => j.JournalId is { Length: > 0 } id && id == earlier.JournalId);
+            if (now is null) break;
+            earlier = now;
+        }
+        return earlier;
     }
 
     private async Task UploadAsync(VideoRequestPlan plan, SubmitGuard guard, CancellationToken stop)

@@ -46,6 +46,13 @@ public sealed class EarlierSubmissions
     /// <param name="job">The earlier job.</param>
     public static bool IsAmbiguous(FalJob job) => job.Status == FalJobStatus.Unknown && string.IsNullOrEmpty(job.RequestId);
 
+    /// <summary>Whether <paramref name="job"/> is an ambiguous-looking record that is most likely another run's submission
+    /// still on its way (written ahead in the last two minutes, no error recorded): worth waiting for fal's answer to it
+    /// (<see cref="Engine.JobSubmitter.AwaitAnswerAsync"/>) rather than calling it ambiguous.</summary>
+    /// <param name="job">The earlier job.</param>
+    public static bool MayBeInFlight(FalJob job) =>
+        IsAmbiguous(job) && string.IsNullOrEmpty(job.Error) && job.SubmittedAt > DateTimeOffset.UtcNow.AddMinutes(-2);
+
     /// <summary>
     /// The earlier job that stands for this occurrence of <paramref name="key"/> in the batch, or null when the row
     /// should be sent. Each call counts one occurrence.

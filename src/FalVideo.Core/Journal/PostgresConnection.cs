@@ -62,6 +62,17 @@ public static class PostgresConnection
         catch (ArgumentException) { return null; }
     }
 
+    /// <summary>The connection string as keywords without its password (what <c>Set-FalConfiguration -Save</c> keeps;
+    /// Npgsql then takes the password from PGPASSWORD or a .pgpass file).</summary>
+    /// <param name="connectionString">Keywords or a URI.</param>
+    /// <exception cref="ArgumentException">The string can't be read.</exception>
+    public static string WithoutPassword(string connectionString)
+    {
+        var builder = Parse(connectionString);
+        foreach (var key in new[] { "Password", "PWD", "PSW" }) builder.Remove(key);
+        return builder.ConnectionString;
+    }
+
     /// <summary><paramref name="text"/> with <paramref name="connectionString"/>'s password, and any
     /// <c>Password=...</c> keyword, replaced by <c>***</c>.</summary>
     /// <param name="text">A message.</param>

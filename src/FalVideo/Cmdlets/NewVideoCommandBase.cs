@@ -192,11 +192,39 @@ public abstract class NewVideoCommandBase : FalCmdletBase
         }
     }
 
+    /// <summary>
+    /// A shared (PostgreSQL) job store is connected to and its schema checked before any row: a connection string that
+    /// can't be read, an unreachable host or a wrong password is one terminating error (FalJournalUnavailable, as the
+    /// embedded store's failure), naming the store without its password, and nothing is sent.
+    /// </summary>
+    private void VerifySharedStore()
+    {
+        var settings = FalSettings.Current;
+        var setting = settings.JobStoreSetting;
+        if (!FalVideo.Journal.PostgresConnection.IsConnectionString(setting)) return;
+        var shown = FalVideo.Journal.PostgresConnection.Describe(setting!);
+        try
+        {
+            var store = settings.Journal;
+            WriteVerbose($"Job store: {store.FilePath}.");
+            FalVideo.Journal.JobStore.Verify(store);
+            _journal = store;
+        }
+        catch (Exception ex) when (ex is IOException or ArgumentException or NotSupportedException)
+        {
+            var message = $"Nothing was sent: the job store {shown} cannot be used ({FalVideo.Journal.PostgresConnection.Mask(ex.Message, setting)}). " +
+                          "No row is sent before its record is in the store. Fix the connection string (Set-FalConfiguration -JobStore, or " +
+                          $"{FalSettings.JobStoreVariable}), then run the rows again.";
+            ThrowTerminatingError(ErrorRecords.Create(FalErrorIds.JournalUnavailable, message, shown, new IOException(message)));
+        }
+    }
+
     /// <inheritdoc />
     protected override void BeginProcessing()
     {
         if (CommandLineValueError(MyInvocation, "Nothing was sent: a value given on the command line applies to every row.") is { } bad)
             ThrowTerminatingError(bad);
+        VerifySharedStore();
         _stop = StopToken;
         _stopOnError = StopsOnError();
         _gate = new SemaphoreSlim(ThrottleLimit);
@@ -280,6 +308,21 @@ public abstract class NewVideoCommandBase : FalCmdletBase
         {
             ShouldProcess($"{plan.Describe(label)}: {Already(earlier)}; it would not be sent again (-Force sends it)", "Skip");
             Post(seq, () => { });
+            return;
+        }
+        if (FalVideo.Journal.EarlierSubmissions.MayBeInFlight(earlier))
+        {
+            // Another process (or machine) is sending this row right now: wait for fal's answer to it, then stand on it.
+            var inFlightClient = Client;
+            var store = _journal!;
+            var submitter = _submitter ??= new JobSubmitter(inFlightClient, store, Math.Min(ThrottleLimit, MaxParallelUploads));
+            _ = Task.Run(async () =>
+            {
+                FalJob settled;
+                try { settled = await submitter.AwaitAnswerAsync(earlier, plan.IdempotencyKey!, _stop).ConfigureAwait(false); }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { settled = earlier; }
+                Post(seq, () => EmitEarlier(label, plan, row, settled, inFlightClient));
+            });
             return;
         }
         if (FalVideo.Journal.EarlierSubmissions.IsAmbiguous(earlier))
