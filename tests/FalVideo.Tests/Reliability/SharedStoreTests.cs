@@ -30,10 +30,13 @@ public sealed class SharedStoreTests(PostgresServer server) : FaultTestBase, ICl
         ["FALVIDEO_JOURNAL"] = null, ["FALVIDEO_CONFIG"] = Path.Combine(Temp, "no-config.json"),
     };
 
-    [Fact]
-    public async Task Three_pwsh_processes_on_one_csv_at_the_same_moment_pay_each_row_once()
+    [Theory]
+    [InlineData("postgresql")]
+    [InlineData("sqlite")]
+    public async Task Three_pwsh_processes_on_one_csv_at_the_same_moment_pay_each_row_once(string kind)
     {
-        var cs = server.NewDatabase(Password);
+        // The embedded store keeps the same promise for processes on one machine (its claim runs inside BEGIN IMMEDIATE).
+        var cs = kind == "sqlite" ? Path.Combine(Temp, "race.db") : server.NewDatabase(Password);
         var csv = WriteCsv(30, "race");
         var go = Path.Combine(Temp, "go");
         var script = Path.Combine(Temp, "race.ps1");
@@ -60,9 +63,10 @@ public sealed class SharedStoreTests(PostgresServer server) : FaultTestBase, ICl
         }
         var outputs = children.Select(c => c.Output).ToList();
         var accepted = Emulator.State.AcceptedSubmissions;
-        var stored = new PostgresJobStore(cs).ReadJobs();
+        var stored = JobStore.Open(cs).ReadJobs();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         var warned = outputs.Sum(o => int.Parse(System.Text.RegularExpressions.Regex.Match(o, @"WARNED (\d+)").Groups[1].Value));
-        ReliabilityRecorder.Record(1501, "Three pwsh processes run the same 30-row CSV at the same moment on one PostgreSQL store",
+        ReliabilityRecorder.Record(kind == "sqlite" ? 1504 : 1501, $"Three pwsh processes run the same 30-row CSV at the same moment on one {(kind == "sqlite" ? "SQLite" : "PostgreSQL")} store",
             $"{accepted} submissions reached fal for 30 rows; the store holds {stored.Count} jobs; {warned} rows were found claimed by another process and emitted that job",
             accepted == 30 ? "nothing (each row paid once)" : $"{accepted - 30} row(s) paid twice");
 
@@ -208,5 +212,40 @@ public sealed class SharedStoreTests(PostgresServer server) : FaultTestBase, ICl
         Assert.DoesNotContain(Password, File.ReadAllText(config));
         Assert.Contains("host=127.0.0.1", File.ReadAllText(config), StringComparison.OrdinalIgnoreCase);
         Assert.Equal(1, Emulator.State.AcceptedSubmissions);
+    }
+
+    [Fact]
+    public void Copy_FalJob_moves_history_into_the_shared_store_and_back_and_a_second_copy_copies_nothing()
+    {
+        var cs = server.NewDatabase(Password);
+        var embedded = Path.Combine(Temp, "jobs.db");
+        Ps.Run("Set-FalConfiguration -JobStore $args[0]", embedded).ThrowIfErrors();
+        Ps.Run($"{Rows(5, "Copied")} | New-KlingVideo").ThrowIfErrors();
+        Assert.Equal(5, Emulator.State.AcceptedSubmissions);
+
+        var whatIf = Ps.Run("Copy-FalJob -To $args[0] -WhatIf", cs);
+        whatIf.ThrowIfErrors();
+        Assert.Empty(new PostgresJobStore(cs).ReadJobs());
+        dynamic first = Ps.Run("Copy-FalJob -To $args[0]", cs).Output.Single();
+        Assert.Equal(5, (int)first.Copied);
+        Assert.DoesNotContain(Password, (string)first.To);
+        dynamic again = Ps.Run("Copy-FalJob -To $args[0]", cs).Output.Single();
+        Assert.Equal(0, (int)again.Copied);
+        Assert.Equal(5, (int)again.AlreadyThere);
+        var shared = new PostgresJobStore(cs).ReadJobs();
+        Assert.Equal(new SqliteJobStore(embedded).ReadJobs().Select(j => (j.RequestId, j.IdempotencyKey, j.Status)), shared.Select(j => (j.RequestId, j.IdempotencyKey, j.Status)));
+
+        // The copied history keeps its promise on the shared store: a re-run of the rows sends nothing.
+        Ps.Run("Set-FalConfiguration -JobStore $args[0]", cs).ThrowIfErrors();
+        var rerun = Ps.Run($"{Rows(5, "Copied")} | New-KlingVideo");
+        rerun.ThrowIfErrors();
+        Assert.Equal(5, Emulator.State.AcceptedSubmissions);
+        Assert.Equal(5, rerun.Warnings.Count(w => w.Contains("already submitted as", StringComparison.Ordinal)));
+
+        // And back, into a new embedded store.
+        var back = Path.Combine(Temp, "back.db");
+        dynamic home = Ps.Run("Copy-FalJob -From $args[0] -To $args[1]", cs, back).Output.Single();
+        Assert.Equal(5, (int)home.Copied);
+        Assert.Equal(shared.Select(j => j.RequestId), new SqliteJobStore(back).ReadJobs().Select(j => j.RequestId));
     }
 }
