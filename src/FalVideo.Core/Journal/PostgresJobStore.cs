@@ -162,28 +162,27 @@ public sealed class PostgresJobStore : IJobStore
             return jobs;
         }
 
+        /// <summary>Records one entry in two round trips: the job's row found (and locked), then merged and the
+        /// entry inserted in one statement.</summary>
         public bool Write(JobJournal.JournalEntry e, string line)
         {
             if (JobJournal.KeyOf(e) is not { } key) return false;
-            var (seq, job) = Find(key);
-            if (seq is null && e.RequestId is { Length: > 0 } && e.JournalId is { Length: > 0 } jid && Find("journal:" + jid) is ({ } ahead, { } aheadJob))
-            {
-                using var rekey = new NpgsqlCommand("UPDATE falvideo_jobs SET job_key = @key WHERE seq = @seq", connection, transaction);
-                rekey.Parameters.AddWithValue("key", key);
-                rekey.Parameters.AddWithValue("seq", ahead);
-                rekey.ExecuteNonQuery();
-                aheadJob.RequestId = e.RequestId;
-                (seq, job) = (ahead, aheadJob);
-            }
+            // A submit's answer names the write-ahead row it completes (journal:<id>): found by either key, the row
+            // takes the request id as its key in the same update.
+            var aheadKey = e.RequestId is { Length: > 0 } && e.JournalId is { Length: > 0 } jid ? "journal:" + jid : null;
+            var (seq, job, foundKey) = Find(key, aheadKey);
+            if (seq is not null && foundKey != key && job is not null) job.RequestId = e.RequestId!;
             job ??= new FalJob { RequestId = e.RequestId ?? "", JournalId = e.JournalId };
             JobJournal.Apply(job, e);
             var time = e.Time.ToUnixTimeMilliseconds();
             var state = JobJournal.Serialize(JobJournal.StateOf(job, e.Time));
+            const string entry = "INSERT INTO falvideo_entries (job_seq, kind, time, line) SELECT seq, @kind, @time, @line FROM j";
             using var command = seq is null
-                ? new NpgsqlCommand("INSERT INTO falvideo_jobs (job_key, journal_id, status, first_time, updated_time, state, idem_key, submitted_time, unfinished, machine, user_name) " +
-                                    "VALUES (@key, @jid, @status, @time, @time, @state, @idem, @submitted, @unfinished, @machine, @user) RETURNING seq", connection, transaction)
-                : new NpgsqlCommand("UPDATE falvideo_jobs SET journal_id = @jid, status = @status, updated_time = @time, state = @state, idem_key = @idem, " +
-                                    "submitted_time = coalesce(@submitted, submitted_time), unfinished = @unfinished WHERE seq = @seq", connection, transaction);
+                ? new NpgsqlCommand("WITH j AS (INSERT INTO falvideo_jobs (job_key, journal_id, status, first_time, updated_time, state, idem_key, submitted_time, unfinished, machine, user_name) " +
+                                    "VALUES (@key, @jid, @status, @time, @time, @state, @idem, @submitted, @unfinished, @machine, @user) RETURNING seq), " +
+                                    "e AS (" + entry + ") SELECT seq FROM j", connection, transaction)
+                : new NpgsqlCommand("WITH j AS (UPDATE falvideo_jobs SET job_key = @key, journal_id = @jid, status = @status, updated_time = @time, state = @state, idem_key = @idem, " +
+                                    "submitted_time = coalesce(@submitted, submitted_time), unfinished = @unfinished WHERE seq = @seq RETURNING seq) " + entry, connection, transaction);
             var p = command.Parameters;
             p.Add("key", NpgsqlDbType.Text).Value = key;
             p.Add("jid", NpgsqlDbType.Text).Value = (object?)job.JournalId ?? DBNull.Value;
@@ -196,25 +195,24 @@ public sealed class PostgresJobStore : IJobStore
             p.Add("machine", NpgsqlDbType.Text).Value = Environment.MachineName;
             p.Add("user", NpgsqlDbType.Text).Value = Environment.UserName;
             p.Add("seq", NpgsqlDbType.Bigint).Value = (object?)seq ?? DBNull.Value;
-            if (seq is null) seq = (long)command.ExecuteScalar()!;
+            p.Add("kind", NpgsqlDbType.Text).Value = e.Entry;
+            p.Add("line", NpgsqlDbType.Text).Value = line;
+            if (seq is null) command.ExecuteScalar();
             else command.ExecuteNonQuery();
-            using var entry = new NpgsqlCommand("INSERT INTO falvideo_entries (job_seq, kind, time, line) VALUES (@seq, @kind, @time, @line)", connection, transaction);
-            entry.Parameters.AddWithValue("seq", seq);
-            entry.Parameters.AddWithValue("kind", e.Entry);
-            entry.Parameters.AddWithValue("time", time);
-            entry.Parameters.AddWithValue("line", line);
-            entry.ExecuteNonQuery();
             return true;
         }
 
-        private (long? Seq, FalJob? Job) Find(string key)
+        /// <summary>The row of <paramref name="key"/>, else of <paramref name="aheadKey"/>, locked for this transaction.</summary>
+        private (long? Seq, FalJob? Job, string? Key) Find(string key, string? aheadKey)
         {
-            using var find = new NpgsqlCommand("SELECT seq, state FROM falvideo_jobs WHERE job_key = @key FOR UPDATE", connection, transaction);
+            using var find = new NpgsqlCommand(
+                "SELECT seq, state, job_key FROM falvideo_jobs WHERE job_key = ANY(@keys) ORDER BY (job_key = @key) DESC LIMIT 1 FOR UPDATE", connection, transaction);
+            find.Parameters.AddWithValue("keys", aheadKey is null ? new[] { key } : new[] { key, aheadKey });
             find.Parameters.AddWithValue("key", key);
             using var reader = find.ExecuteReader();
-            if (!reader.Read()) return (null, null);
+            if (!reader.Read()) return (null, null, null);
             var state = JobJournal.Parse(reader.GetString(1));
-            return (reader.GetInt64(0), state is null ? null : JobJournal.JobOf(state));
+            return (reader.GetInt64(0), state is null ? null : JobJournal.JobOf(state), reader.GetString(2));
         }
     }
 
