@@ -13,7 +13,7 @@
     TypesToProcess       = @('FalVideo.Types.ps1xml')
     CmdletsToExport      = @(
         'Compare-FalPrice', 'Get-FalConfiguration', 'Get-FalJob', 'Get-FalJobCost', 'Get-FalModel', 'Invoke-FalModel', 'Measure-VideoCost', 'New-FalVideo',
-        'New-HailuoVideo', 'New-KlingMotionVideo', 'New-KlingVideo', 'Remove-FalJob',
+        'New-HailuoVideo', 'New-KlingMotionVideo', 'New-KlingVideo', 'Remove-FalJob', 'Copy-FalJob',
         'Receive-FalWebhook', 'Save-FalVideo', 'Set-FalConfiguration', 'Stop-FalJob', 'Wait-FalJob'
     )
     FunctionsToExport    = @()

@@ -5,7 +5,8 @@
 #   2. the Pester acceptance suite in a fresh pwsh 7.6.9 (tests/pester);
 #   3. the Core tests on a self-contained .NET 8 runtime from NuGet;
 #   4. the Core tests' net472 build under Mono (tests/run-core-tests.sh runs 3 and 4).
-# Installs what the tests need when it is missing: ffprobe (Debian's ffmpeg), Mono (mono-devel), the npm packages
+# Installs what the tests need when it is missing: ffprobe (Debian's ffmpeg), Mono (mono-devel), PostgreSQL's server
+# binaries (Debian's postgresql: the shared job store's tests start a throw-away cluster), the npm packages
 # of tests/js, the pinned pwsh (dotnet tool restore). Never writes a tracked file: the fault table of the run goes to
 # artifacts/reliability.md.
 set -euo pipefail
@@ -19,6 +20,9 @@ missing=()
 command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
 # mono-devel brings the runtime, the class libraries and the netstandard.dll facade the net472 build binds to.
 { command -v mono >/dev/null 2>&1 && [ -f /usr/lib/mono/4.5/Facades/netstandard.dll ]; } || missing+=(mono-devel)
+# The shared job store's tests run initdb and pg_ctl from /usr/lib/postgresql/<version>/bin (as the postgres user the
+# package creates, when run as root).
+compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing ${missing[*]}..."
   apt_install "${missing[@]}"

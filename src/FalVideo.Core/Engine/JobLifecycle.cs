@@ -136,6 +136,37 @@ public sealed class JobLifecycle
         State = to;
     }
 
+    /// <summary>
+    /// Moves a planned job to <see cref="JobState.WriteAhead"/> only if <paramref name="claim"/> holds
+    /// (<see cref="IJobStore.ClaimAheadAsync"/>): returns null once the record is durable, else the job another run
+    /// recorded for the same key, and the state stays <see cref="JobState.Planned"/> (nothing may be sent).
+    /// </summary>
+    /// <param name="claim">The row's claim on its idempotency key.</param>
+    /// <exception cref="InvalidOperationException">The job is not planned.</exception>
+    /// <exception cref="IOException">The store could not be written; the state did not change.</exception>
+    /// <exception cref="UnauthorizedAccessException">The store is not writable; the state did not change.</exception>
+    public async Task<FalJob?> ClaimWriteAheadAsync(IdempotencyClaim claim)
+    {
+        if (!IsLegal(State, JobState.WriteAhead))
+            throw new InvalidOperationException($"A job cannot go from {State} to {JobState.WriteAhead} ({Job.EndpointId}).");
+        var before = Job.Status;
+        Job.Status = StatusOf(JobState.WriteAhead, Job.Status);
+        FalJob? winner;
+        try { winner = await _store.ClaimAheadAsync(Job, claim).ConfigureAwait(false); }
+        catch
+        {
+            Job.Status = before;
+            throw;
+        }
+        if (winner is not null)
+        {
+            Job.Status = before;
+            return winner;
+        }
+        State = JobState.WriteAhead;
+        return null;
+    }
+
     /// <summary>The warning for a store that could not be written: the job itself still reaches the output.</summary>
     /// <param name="store">The store.</param>
     /// <param name="job">The job whose record was lost.</param>

@@ -24,6 +24,9 @@ public enum SubmitOutcome
     Ambiguous,
     /// <summary>A stop cut the submission off in flight: recorded as ambiguous.</summary>
     CutOff,
+    /// <summary>Another run (another process, another machine) claimed the same idempotency key first: nothing
+    /// recorded, nothing sent; <see cref="SubmitResult.Job"/> is that run's job.</summary>
+    ClaimLost,
 }
 
 /// <summary>What <see cref="JobSubmitter.SubmitAsync"/> did with one row.</summary>
@@ -116,7 +119,10 @@ public sealed class JobSubmitter
     /// <param name="saveDirectory">Where a save later in the pipeline goes, recorded with the job; null for none.</param>
     /// <param name="guard">The caller's stop check and counters.</param>
     /// <param name="stop">Ctrl+C: stops uploads; a submission it cuts off is recorded as ambiguous.</param>
-    public async Task<SubmitResult> SubmitAsync(VideoRequestPlan plan, string? rowId, string? saveDirectory, SubmitGuard guard, CancellationToken stop)
+    /// <param name="claim">The row's claim on its idempotency key, checked atomically with the write-ahead record
+    /// (<see cref="IJobStore.ClaimAheadAsync"/>); null to write ahead without one (-Force).</param>
+    public async Task<SubmitResult> SubmitAsync(VideoRequestPlan plan, string? rowId, string? saveDirectory, SubmitGuard guard, CancellationToken stop,
+        IdempotencyClaim? claim = null)
     {
         try { await UploadAsync(plan, guard, stop).ConfigureAwait(false); }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -132,7 +138,12 @@ public sealed class JobSubmitter
         // Scopes the job to the host it goes to, so a rehearsal against the emulator never mixes with real spend.
         job.QueueHost = FalJob.HostOf(_client.QueueBaseUrl);
         var life = new JobLifecycle(_store, job);
-        try { await life.MoveToAsync(JobState.WriteAhead).ConfigureAwait(false); }
+        try
+        {
+            if (claim is null) await life.MoveToAsync(JobState.WriteAhead).ConfigureAwait(false);
+            else if (await ClaimAsync(life, claim, stop).ConfigureAwait(false) is { } winner)
+                return new SubmitResult(SubmitOutcome.ClaimLost, winner, null);
+        }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             return new SubmitResult(SubmitOutcome.WriteAheadFailed, job, ex);
@@ -151,6 +162,50 @@ public sealed class JobSubmitter
             return await SendAsync(plan, life, guard, stop).ConfigureAwait(false);
         }
         finally { guard.Settled?.Invoke(); }
+    }
+
+    /// <summary>How long a row that lost its claim waits for the winner's submission to get fal's answer.</summary>
+    private static readonly TimeSpan s_winnerWait = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Claims the row's key with its write-ahead record; null when the claim held. A claim lost to another run's
+    /// submission still on its way (written ahead, no request id yet) waits for fal's answer to it, so the row stands
+    /// on a job with a request id; when that submission ended without one that blocks (fal refused it), the claim is
+    /// tried again.
+    /// </summary>
+    private async Task<FalJob?> ClaimAsync(JobLifecycle life, IdempotencyClaim claim, CancellationToken stop)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            if (await life.ClaimWriteAheadAsync(claim).ConfigureAwait(false) is not { } winner) return null;
+            winner = await AwaitAnswerAsync(winner, claim.Key, stop).ConfigureAwait(false);
+            if (EarlierSubmissions.Blocks(winner) || attempt >= 2) return winner;
+        }
+    }
+
+    /// <summary>
+    /// Waits (up to 30 s, reading the store every 200 ms) while <paramref name="earlier"/>, another run's submission of
+    /// the same row, is on its way to fal (written ahead, no request id yet); returns it as the store last knew it: with
+    /// its request id, refused, ambiguous, or still waiting when the time ran out or <paramref name="stop"/> fired.
+    /// </summary>
+    /// <param name="earlier">The other run's job.</param>
+    /// <param name="idempotencyKey">The row's key (the job is found again by it and its journal id).</param>
+    /// <param name="stop">Stops the wait.</param>
+    /// <exception cref="IOException">The store can't be read.</exception>
+    public async Task<FalJob> AwaitAnswerAsync(FalJob earlier, string idempotencyKey, CancellationToken stop)
+    {
+        ArgumentNullException.ThrowIfNull(earlier);
+        var started = DateTime.UtcNow;
+        while (EarlierSubmissions.IsAmbiguous(earlier) && DateTime.UtcNow - started < s_winnerWait && !stop.IsCancellationRequested)
+        {
+            try { await Task.Delay(200, stop).ConfigureAwait(false); }
+            catch (OperationCanceledException) { break; }
+            var now = _store.FindByIdempotencyKeys([idempotencyKey])
+                .FirstOrDefault(j => j.JournalId is { Length: > 0 } id && id == earlier.JournalId);
+            if (now is null) break;
+            earlier = now;
+        }
+        return earlier;
     }
 
     private async Task UploadAsync(VideoRequestPlan plan, SubmitGuard guard, CancellationToken stop)

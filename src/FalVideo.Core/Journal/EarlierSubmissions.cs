@@ -24,6 +24,9 @@ public sealed class EarlierSubmissions
     private readonly HashSet<ulong> _fresh = [];
     private readonly Uri? _queueBaseUrl;
     private bool _preloaded;
+    // Claims of this batch won and committed, per key fingerprint: asked and changed from the store's commit thread.
+    private readonly Dictionary<ulong, int> _settled = [];
+    private readonly object _sync = new();
 
     /// <summary>Looks up earlier submissions in <paramref name="store"/>.</summary>
     /// <param name="store">The job store.</param>
@@ -50,6 +53,13 @@ public sealed class EarlierSubmissions
     /// <param name="job">The earlier job.</param>
     public static bool IsAmbiguous(FalJob job) => job.Status == FalJobStatus.Unknown && string.IsNullOrEmpty(job.RequestId);
 
+    /// <summary>Whether <paramref name="job"/> is an ambiguous-looking record that is most likely another run's submission
+    /// still on its way (written ahead in the last two minutes, no error recorded): worth waiting for fal's answer to it
+    /// (<see cref="Engine.JobSubmitter.AwaitAnswerAsync"/>) rather than calling it ambiguous.</summary>
+    /// <param name="job">The earlier job.</param>
+    public static bool MayBeInFlight(FalJob job) =>
+        IsAmbiguous(job) && string.IsNullOrEmpty(job.Error) && job.SubmittedAt > DateTimeOffset.UtcNow.AddMinutes(-2);
+
     /// <summary>
     /// The earlier job that stands for this occurrence of <paramref name="key"/> in the batch, or null when the row
     /// should be sent. Each call counts one occurrence.
@@ -59,6 +69,37 @@ public sealed class EarlierSubmissions
     public FalJob? Next(string key)
     {
         ArgumentNullException.ThrowIfNull(key);
+        lock (_sync) return NextLocked(key);
+    }
+
+    /// <summary>
+    /// The claim a row that <see cref="Next"/> let through makes on its key when it writes ahead
+    /// (<see cref="IJobStore.ClaimAheadAsync"/>): it holds while the store has no more blocking jobs with the key than
+    /// this batch already knows of, the earlier ones it stands on and its own claims on the key won so far. A run
+    /// in another process that claimed the key meanwhile makes it lose.
+    /// </summary>
+    /// <param name="key">The row's idempotency key.</param>
+    public IdempotencyClaim Claim(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var fingerprint = Fingerprint(key);
+        return new IdempotencyClaim(key,
+            allowed: () =>
+            {
+                lock (_sync)
+                {
+                    var earlier = _blocking.TryGetValue(key, out var list) ? list.Count : 0;
+                    return earlier + (_settled.TryGetValue(fingerprint, out var n) ? n : 0);
+                }
+            },
+            settled: () =>
+            {
+                lock (_sync) _settled[fingerprint] = (_settled.TryGetValue(fingerprint, out var n) ? n : 0) + 1;
+            });
+    }
+
+    private FalJob? NextLocked(string key)
+    {
         var fingerprint = Fingerprint(key);
         if (_fresh.Contains(fingerprint)) return null;
         if (!_blocking.TryGetValue(key, out var earlier))

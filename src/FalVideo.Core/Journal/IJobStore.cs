@@ -35,6 +35,19 @@ public interface IJobStore
     /// <param name="savedPath">The file a video was saved to, for <c>saved</c>.</param>
     Task AppendAsync(string entryKind, FalJob job, string? savedPath = null);
 
+    /// <summary>
+    /// Records <paramref name="job"/>'s write-ahead record (<see cref="JobJournal.SubmittingEntry"/>) only if
+    /// <paramref name="claim"/> holds, checked and written in one transaction (the SQLite store's <c>BEGIN IMMEDIATE</c>,
+    /// the PostgreSQL store's per-key advisory lock), so processes racing on the same row send it once. Returns null
+    /// when the claim held and the record is durable; else nothing is written and the job that holds the key is
+    /// returned. The JSON Lines journal writes the record and returns null (it keeps its lookup-then-write behaviour).
+    /// </summary>
+    /// <param name="job">The job about to be sent (status Unknown, no request id).</param>
+    /// <param name="claim">The row's claim on its idempotency key.</param>
+    /// <exception cref="IOException">The store cannot be written, or another process held it too long.</exception>
+    /// <exception cref="UnauthorizedAccessException">The store or its folder is not writable.</exception>
+    Task<FalJob?> ClaimAheadAsync(FalJob job, IdempotencyClaim claim);
+
     /// <summary>Appends entries captured by <see cref="JobJournal.Capture"/>, in order, in one commit.</summary>
     /// <param name="records">The entries.</param>
     void AppendMany(IReadOnlyCollection<JournalRecord> records);

@@ -124,6 +124,17 @@ public sealed class JobJournal : IJobStore
         return WriterFor(FilePath).Enqueue((new JournalRecord(Line(entryKind, job, savedPath), MustReachDisk(entryKind)), this));
     }
 
+    /// <inheritdoc />
+    /// <remarks>The journal has no transaction to check a claim in: it writes the record (its callers looked the key
+    /// up before) and the claim holds.</remarks>
+    public async Task<FalJob?> ClaimAheadAsync(FalJob job, IdempotencyClaim claim)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        await AppendAsync(SubmittingEntry, job).ConfigureAwait(false);
+        claim.Settle();
+        return null;
+    }
+
     /// <summary>
     /// Captures an entry now (the job's state as it is at this moment), to be appended later with others in one
     /// write by <see cref="AppendMany"/>. A job without a request id gets a <see cref="FalJob.JournalId"/> here.

@@ -1,6 +1,7 @@
 namespace FalVideo.Journal;
 
-/// <summary>Picks the job store for a path: SQLite by default, the JSON Lines journal for a path ending in <c>.jsonl</c>.</summary>
+/// <summary>Picks the job store for a setting: SQLite by default, the JSON Lines journal for a path ending in <c>.jsonl</c>,
+/// the PostgreSQL store for a connection string (<see cref="PostgresConnection.IsConnectionString"/>).</summary>
 public static class JobStore
 {
     /// <summary>File name of the default store, in the folder the journal's default file was in.</summary>
@@ -26,6 +27,45 @@ public static class JobStore
             var folder = DefaultFolder();
             return new SqliteJobStore(Path.Combine(folder, DefaultFileName), Path.Combine(folder, DefaultJournalFileName));
         }
+        if (PostgresConnection.IsConnectionString(path)) return OpenShared(path!);
         return path!.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase) ? new JobJournal(path) : new SqliteJobStore(path);
+    }
+
+    /// <summary>What the net472 build (Windows PowerShell 5.1) says of a PostgreSQL store.</summary>
+    public const string SharedStoreNotSupported =
+        "The PostgreSQL job store needs PowerShell 7.4 or later (the module's net8.0 build, with Npgsql 10); Windows PowerShell 5.1 " +
+        "can't use it. Run the batch in pwsh, or give a file path for the embedded store.";
+
+    /// <summary>True when this build of the module can use a PostgreSQL store (the net8.0 build).</summary>
+#if NET8_0_OR_GREATER
+    public const bool SupportsSharedStore = true;
+#else
+    public const bool SupportsSharedStore = false;
+#endif
+
+    /// <summary>The PostgreSQL store <paramref name="connectionString"/> names (<see cref="PostgresConnection"/>).</summary>
+    /// <exception cref="ArgumentException">The connection string can't be read (the message never holds the password).</exception>
+    /// <exception cref="NotSupportedException">The net472 build: <see cref="SharedStoreNotSupported"/>.</exception>
+    public static IJobStore OpenShared(string connectionString)
+    {
+#if NET8_0_OR_GREATER
+        return new PostgresJobStore(connectionString);
+#else
+        throw new NotSupportedException(SharedStoreNotSupported);
+#endif
+    }
+
+    /// <summary>
+    /// Checks that a store can be used before a batch sends anything: a PostgreSQL store connects and creates or checks
+    /// its schema (a bad connection string, an unreachable host and a wrong password each get one clear error here);
+    /// the embedded stores are checked by their first write, as before.
+    /// </summary>
+    /// <param name="store">The store.</param>
+    /// <exception cref="IOException">The store can't be used (the message names it, never a password).</exception>
+    public static void Verify(IJobStore store)
+    {
+#if NET8_0_OR_GREATER
+        if (store is PostgresJobStore shared) shared.Verify();
+#endif
     }
 }

@@ -57,7 +57,21 @@ public sealed class SqliteJobStore : IJobStore
     {
         ArgumentNullException.ThrowIfNull(job);
         var record = JobJournal.Capture(entryKind, job, savedPath);
-        return WriterFor(FilePath).Enqueue(([record], this));
+        return WriterFor(FilePath).Enqueue(([record], this, null));
+    }
+
+    /// <inheritdoc />
+    /// <remarks>The claim is checked through the <c>jobs_idempotency</c> index inside the group commit's transaction,
+    /// which SQLite begins IMMEDIATE (the database's one write lock): no other process writes between the check and
+    /// the record.</remarks>
+    public async Task<FalJob?> ClaimAheadAsync(FalJob job, IdempotencyClaim claim)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        ArgumentNullException.ThrowIfNull(claim);
+        var record = JobJournal.Capture(JobJournal.SubmittingEntry, job);
+        var ticket = new ClaimTicket(claim, job.JournalId);
+        await WriterFor(FilePath).Enqueue(([record], this, ticket)).ConfigureAwait(false);
+        return ticket.Winner;
     }
 
     /// <inheritdoc />
@@ -65,7 +79,7 @@ public sealed class SqliteJobStore : IJobStore
     {
         ArgumentNullException.ThrowIfNull(records);
         if (records.Count == 0) return;
-        WriterFor(FilePath).Enqueue((records, this)).GetAwaiter().GetResult();
+        WriterFor(FilePath).Enqueue((records, this, null)).GetAwaiter().GetResult();
     }
 
     /// <inheritdoc />
@@ -689,7 +703,7 @@ public sealed class SqliteJobStore : IJobStore
     /// </summary>
     private sealed class EntryWriter : IDisposable
     {
-        private readonly SqliteCommand _find, _rekey, _insert, _update, _entry;
+        private readonly SqliteCommand _find, _rekey, _insert, _update, _entry, _blocking;
 
         public EntryWriter(SqliteConnection connection, SqliteTransaction transaction)
         {
@@ -706,7 +720,8 @@ public sealed class SqliteJobStore : IJobStore
                 "$jid", "$status", "$time", "$state", "$idem", "$submitted", "$unfinished", "$seq");
             _entry = Command(connection, "INSERT INTO entries (job_seq, kind, time, line) VALUES ($seq, $kind, $time, $line)",
                 "$seq", "$kind", "$time", "$line");
-            foreach (var c in new[] { _find, _rekey, _insert, _update, _entry }) c.Transaction = transaction;
+            _blocking = Command(connection, "SELECT state FROM jobs WHERE idem_key = $idem AND status IN ('InQueue', 'InProgress', 'Completed', 'Unknown') ORDER BY seq", "$idem");
+            foreach (var c in new[] { _find, _rekey, _insert, _update, _entry, _blocking }) c.Transaction = transaction;
         }
 
         /// <summary>Records one entry; false when it names no job (no request id nor journal id).</summary>
@@ -756,6 +771,19 @@ public sealed class SqliteJobStore : IJobStore
             return true;
         }
 
+        /// <summary>The jobs with this idempotency key that block a re-send (<see cref="EarlierSubmissions.Blocks"/>), oldest first.</summary>
+        public List<FalJob> Blocking(string idempotencyKey)
+        {
+            _blocking.Parameters[0].Value = idempotencyKey;
+            using var reader = _blocking.ExecuteReader();
+            var jobs = new List<FalJob>();
+            while (reader.Read())
+            {
+                if (JobJournal.Parse(reader.GetString(0)) is { } state) jobs.Add(JobJournal.JobOf(state));
+            }
+            return jobs;
+        }
+
         private (long? Seq, FalJob? Job) Find(string key)
         {
             _find.Parameters[0].Value = key;
@@ -767,7 +795,7 @@ public sealed class SqliteJobStore : IJobStore
 
         public void Dispose()
         {
-            foreach (var c in new[] { _find, _rekey, _insert, _update, _entry }) c.Dispose();
+            foreach (var c in new[] { _find, _rekey, _insert, _update, _entry, _blocking }) c.Dispose();
         }
     }
 
@@ -777,15 +805,21 @@ public sealed class SqliteJobStore : IJobStore
     internal static long CommitsFor(string path) => WriterFor(Path.GetFullPath(path)).Commits;
 
     /// <summary>Commits a batch of records in one transaction.</summary>
-    private void Commit(List<IReadOnlyCollection<JournalRecord>> batch)
+    private void Commit(List<(IReadOnlyCollection<JournalRecord> Records, SqliteJobStore Store, ClaimTicket? Ticket)> batch)
     {
         EnsureReady(create: true);
         using var connection = Open();
+        // BEGIN IMMEDIATE (Microsoft.Data.Sqlite's default): the write lock is held from the claims' checks to the commit.
         using var transaction = connection.BeginTransaction();
         using (var writer = new EntryWriter(connection, transaction))
         {
-            foreach (var records in batch)
+            foreach (var (records, _, ticket) in batch)
             {
+                if (ticket is not null)
+                {
+                    ticket.Winner = IdempotencyClaim.Winner(writer.Blocking(ticket.Claim.Key), ticket.Claim.Allowed, ticket.JournalId);
+                    if (ticket.Winner is not null) continue;
+                }
                 foreach (var record in records)
                 {
                     var text = Encoding.UTF8.GetString(record.Line).TrimEnd('\n');
@@ -794,20 +828,21 @@ public sealed class SqliteJobStore : IJobStore
             }
         }
         transaction.Commit();
+        foreach (var item in batch) if (item.Ticket is { Winner: null } won) won.Claim.Settle();
     }
 
     /// <summary>The group commit of each store file in this process (<see cref="GroupCommit{T}"/>): every batch queued
     /// while a transaction runs goes into the next one; any store object of the same file can commit it.</summary>
-    private static readonly ConcurrentDictionary<string, GroupCommit<(IReadOnlyCollection<JournalRecord> Records, SqliteJobStore Store)>> s_writers =
+    private static readonly ConcurrentDictionary<string, GroupCommit<(IReadOnlyCollection<JournalRecord> Records, SqliteJobStore Store, ClaimTicket? Ticket)>> s_writers =
         new(StringComparer.Ordinal);
 
-    private static GroupCommit<(IReadOnlyCollection<JournalRecord> Records, SqliteJobStore Store)> WriterFor(string path) =>
+    private static GroupCommit<(IReadOnlyCollection<JournalRecord> Records, SqliteJobStore Store, ClaimTicket? Ticket)> WriterFor(string path) =>
         s_writers.GetOrAdd(path, _ => new(static batch =>
         {
             var store = batch[0].Store;
             try
             {
-                store.Commit(batch.ConvertAll(p => p.Records));
+                store.Commit(batch);
             }
             catch (Exception ex) when (ex is not (IOException or UnauthorizedAccessException))
             {

@@ -11,7 +11,7 @@ namespace FalVideo.PowerShell.Cmdlets;
 /// <para type="synopsis">Sets FalVideo settings for the current session (runspace).</para>
 /// <para type="description">Settings apply to this runspace only, so ThreadJobs and ForEach-Object -Parallel keep
 /// their own. Precedence: cmdlet parameter, then this session's setting, then environment variables
-/// (FAL_KEY, FAL_KEY_ID+FAL_KEY_SECRET, FALVIDEO_BASE_URL, FALVIDEO_QUEUE_URL, FALVIDEO_REST_URL, FALVIDEO_JOURNAL,
+/// (FAL_KEY, FAL_KEY_ID+FAL_KEY_SECRET, FALVIDEO_BASE_URL, FALVIDEO_QUEUE_URL, FALVIDEO_REST_URL, FALVIDEO_JOB_STORE, FALVIDEO_JOURNAL,
 /// FALVIDEO_PRICE_OVERRIDES, FALVIDEO_DOWNLOAD_IDLE_TIMEOUT, FALVIDEO_DOWNLOAD_MIN_BYTES_PER_SECOND), then the saved configuration file (-Save), then fal's defaults. The API key is never saved.</para>
 /// </summary>
 [Cmdlet(VerbsCommon.Set, "FalConfiguration", SupportsShouldProcess = false)]
@@ -72,6 +72,17 @@ public sealed class SetFalConfigurationCommand : PSCmdlet
     [Parameter]
     public string? JournalPath { get; set; }
 
+    /// <summary>
+    /// The job store for this session: a file (as -JournalPath), or a PostgreSQL database a team shares, given as a
+    /// connection string (Host=db.example.com;Username=falvideo;Password=...;Database=falvideo, or
+    /// postgres://user:password@host:5432/database). Remote hosts use TLS (SSL Mode=Require) unless the string names an
+    /// SSL mode. The password is never shown, and -Save keeps the connection string without it (give it through
+    /// PGPASSWORD, a .pgpass file, FALVIDEO_JOB_STORE or each session). Default: FALVIDEO_JOB_STORE, FALVIDEO_JOURNAL,
+    /// the saved file, FalVideo/jobs.db. PowerShell 7.4+ only for PostgreSQL.
+    /// </summary>
+    [Parameter]
+    public string? JobStore { get; set; }
+
     /// <summary>JSON file of price overrides for this session (see about_FalVideo); default FALVIDEO_PRICE_OVERRIDES.</summary>
     [Parameter]
     public string? PriceOverridePath { get; set; }
@@ -111,6 +122,23 @@ public sealed class SetFalConfigurationCommand : PSCmdlet
         if (DownloadIdleTimeout is { } idle) s.DownloadIdleTimeoutSeconds = idle;
         if (DownloadMinBytesPerSecond is { } rate) s.DownloadMinBytesPerSecond = rate;
         if (!string.IsNullOrWhiteSpace(JournalPath)) s.JournalPath = SessionState.Path.GetUnresolvedProviderPathFromPSPath(JournalPath);
+        if (!string.IsNullOrWhiteSpace(JobStore))
+        {
+            if (FalVideo.Journal.PostgresConnection.IsConnectionString(JobStore))
+            {
+                try { _ = FalVideo.Journal.JobStore.OpenShared(JobStore!); }
+                catch (Exception ex) when (ex is ArgumentException or NotSupportedException)
+                {
+                    // Nothing of this call is kept; the message never holds the password.
+                    before.RestoreTo(s);
+                    WriteError(ErrorRecords.Create(FalErrorIds.Configuration, ex.Message + " The setting was not changed.", null, new FalConfigurationException(ex.Message)));
+                    return;
+                }
+                s.JournalPath = JobStore!.Trim();
+            }
+            else s.JournalPath = SessionState.Path.GetUnresolvedProviderPathFromPSPath(JobStore);
+            WriteVerbose($"Job store: {s.JobStoreDisplay}.");
+        }
         if (!string.IsNullOrWhiteSpace(PriceOverridePath))
         {
             s.PriceOverridePath = SessionState.Path.GetUnresolvedProviderPathFromPSPath(PriceOverridePath);
@@ -153,6 +181,16 @@ public sealed class SetFalConfigurationCommand : PSCmdlet
         }
     }
 
+    /// <summary>A connection string as saved: without its password (a warning says where to give it instead).</summary>
+    private string? WithoutPassword(string? setting)
+    {
+        if (!FalVideo.Journal.PostgresConnection.IsConnectionString(setting) || FalVideo.Journal.PostgresConnection.PasswordOf(setting!) is not { Length: > 0 })
+            return setting;
+        WriteWarning("The job store's password is never saved to disk: the connection string is saved without it. Give the password " +
+                     $"through PGPASSWORD or a .pgpass file, or the whole connection string through {FalSettings.JobStoreVariable} or Set-FalConfiguration -JobStore each session.");
+        return FalVideo.Journal.PostgresConnection.WithoutPassword(setting!);
+    }
+
     private void SaveSettings(FalSettings s)
     {
         // Saved values are merged: what this session sets wins, what it leaves unset keeps its saved value (none after -Reset).
@@ -164,7 +202,7 @@ public sealed class SetFalConfigurationCommand : PSCmdlet
         saved.RetryBaseDelaySeconds = s.RetryBaseDelaySeconds ?? saved.RetryBaseDelaySeconds;
         saved.DownloadIdleTimeoutSeconds = s.DownloadIdleTimeoutSeconds ?? saved.DownloadIdleTimeoutSeconds;
         saved.DownloadMinBytesPerSecond = s.DownloadMinBytesPerSecond ?? saved.DownloadMinBytesPerSecond;
-        saved.JournalPath = s.JournalPath ?? saved.JournalPath;
+        saved.JournalPath = WithoutPassword(s.JournalPath) ?? saved.JournalPath;
         saved.PriceOverridePath = s.PriceOverridePath ?? saved.PriceOverridePath;
         try
         {
@@ -212,7 +250,8 @@ public sealed class FalConfigurationInfo
     public double DownloadIdleTimeoutSeconds { get; init; }
     /// <summary>Lowest average rate of a video download, bytes per second, checked once the idle timeout has passed.</summary>
     public long DownloadMinBytesPerSecond { get; init; }
-    /// <summary>Job journal file in use.</summary>
+    /// <summary>Job store in use: its file, or <c>postgresql://user@host:port/database</c> for a shared PostgreSQL store
+    /// (never the password).</summary>
     public string JournalPath { get; init; } = "";
     /// <summary>Price override file in use, or null.</summary>
     public string? PriceOverridePath { get; init; }
@@ -231,7 +270,7 @@ public sealed class FalConfigurationInfo
             QueueUrl = o.QueueBaseUrl, RestUrl = o.RestBaseUrl, ApiKeySource = source,
             RequestTimeoutSeconds = o.RequestTimeout.TotalSeconds, MaxRetries = o.MaxRetries, RetryBaseDelaySeconds = o.RetryBaseDelay.TotalSeconds,
             DownloadIdleTimeoutSeconds = o.DownloadIdleTimeout.TotalSeconds, DownloadMinBytesPerSecond = o.DownloadMinBytesPerSecond,
-            JournalPath = s.Journal.FilePath,
+            JournalPath = s.JobStoreDisplay,
             PriceOverridePath = s.PriceOverridePath ?? (Environment.GetEnvironmentVariable(FalSettings.PriceOverridesVariable) is { Length: > 0 } env ? env
                 : SavedConfiguration.Load()?.PriceOverridePath),
             SavedConfigurationPath = SavedConfiguration.FilePath + (File.Exists(SavedConfiguration.FilePath) ? "" : " (none saved)"),

@@ -184,11 +184,39 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     internal MediaPaths LocalPaths => _localPaths ??= new MediaPaths(text => ResolveMediaPath(SessionState, text));
     private MediaPaths? _localPaths;
 
+    /// <summary>
+    /// A shared (PostgreSQL) job store is connected to and its schema checked before any row: a connection string that
+    /// can't be read, an unreachable host or a wrong password is one terminating error (FalJournalUnavailable, as the
+    /// embedded store's failure), naming the store without its password, and nothing is sent.
+    /// </summary>
+    private void VerifySharedStore()
+    {
+        var settings = FalSettings.Current;
+        var setting = settings.JobStoreSetting;
+        if (!FalVideo.Journal.PostgresConnection.IsConnectionString(setting)) return;
+        var shown = FalVideo.Journal.PostgresConnection.Describe(setting!);
+        try
+        {
+            var store = settings.Journal;
+            WriteVerbose($"Job store: {store.FilePath}.");
+            FalVideo.Journal.JobStore.Verify(store);
+            _journal = store;
+        }
+        catch (Exception ex) when (ex is IOException or ArgumentException or NotSupportedException)
+        {
+            var message = $"Nothing was sent: the job store {shown} cannot be used ({FalVideo.Journal.PostgresConnection.Mask(ex.Message, setting)}). " +
+                          "No row is sent before its record is in the store. Fix the connection string (Set-FalConfiguration -JobStore, or " +
+                          $"{FalSettings.JobStoreVariable}), then run the rows again.";
+            ThrowTerminatingError(ErrorRecords.Create(FalErrorIds.JournalUnavailable, message, shown, new IOException(message)));
+        }
+    }
+
     /// <inheritdoc />
     protected override void BeginProcessing()
     {
         if (CommandLineValueError(MyInvocation, "Nothing was sent: a value given on the command line applies to every row.") is { } bad)
             ThrowTerminatingError(bad);
+        VerifySharedStore();
         _stop = StopToken;
         _stopOnError = StopsOnError();
         _gate = new SemaphoreSlim(ThrottleLimit);
@@ -258,7 +286,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
         _ = Task.Run(async () =>
         {
             var slot = new Slot(_gate);
-            try { await SubmitAsync(seq, client, journal, plan, row, label, target, slot).ConfigureAwait(false); }
+            try { await SubmitAsync(seq, client, journal, plan, row, label, target, slot, earlier is null ? _earlier!.Claim(plan.IdempotencyKey) : null).ConfigureAwait(false); }
             // SubmitAsync posts every outcome itself; this catches only a failure of that reporting, so the row still
             // gets its error and EndProcessing does not wait for it forever.
             catch (Exception ex) { Post(seq, () => WriteError(ToErrorRecord(ex, target, label))); }
@@ -272,9 +300,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     /// </summary>
     private void SkipEarlier(int seq, string label, VideoRequestPlan plan, VideoRow row, FalJob earlier, object? target)
     {
-        // The label names the row's Id when it has one; else a short prompt says which row it is.
-        var who = row.Id is null ? (plan.Prompt.Length > 40 ? plan.Prompt[..37] + "..." : plan.Prompt) : null;
-        var rowName = string.IsNullOrEmpty(who) ? label : $"{label} ({who})";
+        var rowName = RowName(label, plan, row);
         if (WhatIfInEffect())
         {
             ShouldProcess($"{plan.Describe(label)}: {Already(earlier)}; it would not be sent again (-Force sends it)", "Skip");
@@ -282,23 +308,61 @@ public abstract class NewVideoCommandBase : FalCmdletBase
             Post(seq, () => { });
             return;
         }
+        if (FalVideo.Journal.EarlierSubmissions.MayBeInFlight(earlier))
+        {
+            // Another process (or machine) is sending this row right now: wait for fal's answer to it, then stand on it.
+            var inFlightClient = Client;
+            var store = _journal!;
+            var submitter = _submitter ??= new JobSubmitter(inFlightClient, store, Math.Min(ThrottleLimit, MaxParallelUploads));
+            _ = Task.Run(async () =>
+            {
+                FalJob settled;
+                try { settled = await submitter.AwaitAnswerAsync(earlier, plan.IdempotencyKey!, _stop).ConfigureAwait(false); }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { settled = earlier; }
+                Post(seq, () => EmitEarlier(label, plan, row, settled, inFlightClient, target));
+            });
+            return;
+        }
         if (FalVideo.Journal.EarlierSubmissions.IsAmbiguous(earlier))
         {
-            var message = $"{rowName}: not sent: an earlier attempt on {When(earlier)} may or may not have reached fal (no request id was recorded; " +
-                          $"journal id {earlier.JournalId}), and sending it again could pay twice. Check fal's dashboard (the request list of " +
-                          $"{earlier.EndpointId}). If fal never got it, forget that record (Get-FalJob -Status Unknown | Remove-FalJob) and run the row again; " +
-                          "if it did, or to send it anyway, run the row again with -Force.";
-            Post(seq, () => WriteError(ErrorRecords.Create(FalErrorIds.AmbiguousEarlierSubmission, message, target)));
+            var error = AmbiguousEarlierError(rowName, earlier, target);
+            Post(seq, () => WriteError(error));
             if (_stopOnError) { Halt(seq, null); StopBatch(); }
             return;
         }
         var client = Client;
-        Post(seq, () =>
+        Post(seq, () => EmitEarlier(label, plan, row, earlier, client, target));
+    }
+
+    private static string RowName(string label, VideoRequestPlan plan, VideoRow row)
+    {
+        // The label names the row's Id when it has one; else a short prompt says which row it is.
+        var who = row.Id is null ? (plan.Prompt.Length > 40 ? plan.Prompt[..37] + "..." : plan.Prompt) : null;
+        return string.IsNullOrEmpty(who) ? label : $"{label} ({who})";
+    }
+
+    private static ErrorRecord AmbiguousEarlierError(string rowName, FalJob earlier, object? target)
+    {
+        var message = $"{rowName}: not sent: an earlier attempt on {When(earlier)} may or may not have reached fal (no request id was recorded; " +
+                      $"journal id {earlier.JournalId}), and sending it again could pay twice. Check fal's dashboard (the request list of " +
+                      $"{earlier.EndpointId}). If fal never got it, forget that record (Get-FalJob -Status Unknown | Remove-FalJob) and run the row again; " +
+                      "if it did, or to send it anyway, run the row again with -Force.";
+        return ErrorRecords.Create(FalErrorIds.AmbiguousEarlierSubmission, message, target);
+    }
+
+    /// <summary>On the pipeline thread: emits the earlier job a row stands on (followed, with -Wait) with the re-run's
+    /// warning, or the error of an earlier attempt whose fate is unknown.</summary>
+    private void EmitEarlier(string label, VideoRequestPlan plan, VideoRow row, FalJob earlier, FalQueueClient client, object? target)
+    {
+        var rowName = RowName(label, plan, row);
+        if (FalVideo.Journal.EarlierSubmissions.IsAmbiguous(earlier))
         {
-            WriteWarning($"{rowName}: {Already(earlier)}; not sent again. Use -Force to submit it anyway.");
-            if (Wait) (_waiter ??= new JobWaiter(this, client, ClientOptions.QueueBaseUrl, JobWaiter.DefaultThrottleLimit, Timeout, StopToken)).Add(earlier);
-            else WriteObject(earlier);
-        });
+            WriteError(AmbiguousEarlierError(rowName, earlier, target));
+            return;
+        }
+        WriteWarning($"{rowName}: {Already(earlier)}; not sent again. Use -Force to submit it anyway.");
+        if (Wait) (_waiter ??= new JobWaiter(this, client, ClientOptions.QueueBaseUrl, JobWaiter.DefaultThrottleLimit, Timeout, StopToken)).Add(earlier);
+        else WriteObject(earlier);
     }
 
     private static string Already(FalJob earlier) => string.IsNullOrEmpty(earlier.RequestId)
@@ -413,7 +477,8 @@ public abstract class NewVideoCommandBase : FalCmdletBase
         }
     }
 
-    private async Task SubmitAsync(int seq, FalQueueClient client, FalVideo.Journal.IJobStore journal, VideoRequestPlan plan, VideoRow row, string label, object? target, Slot slot)
+    private async Task SubmitAsync(int seq, FalQueueClient client, FalVideo.Journal.IJobStore journal, VideoRequestPlan plan, VideoRow row, string label, object? target, Slot slot,
+        FalVideo.Journal.IdempotencyClaim? claim)
     {
         if (Halted(seq))
         {
@@ -442,7 +507,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
                 return (tracked.Report, () => tracked.Done = true);
             },
         };
-        var result = await submitter.SubmitAsync(plan, row.Id, _saveFolder, guard, _stop).ConfigureAwait(false);
+        var result = await submitter.SubmitAsync(plan, row.Id, _saveFolder, guard, _stop, claim).ConfigureAwait(false);
         // Every outcome past the write-ahead record means the store took a write: the failures in a row start again.
         if (result.Outcome is not (SubmitOutcome.WriteAheadFailed or SubmitOutcome.UploadFailed or SubmitOutcome.StoppedBeforeWriteAhead))
             StoreWritten();
@@ -462,6 +527,11 @@ public abstract class NewVideoCommandBase : FalCmdletBase
                 // fal answers every later row of a locked account the same way: the batch stops here.
                 if (result.Error is FalAccountLockedException) Halt(seq, AccountLockedStop(result.Error));
                 else if (_stopOnError) Halt(seq, null);
+                break;
+            case SubmitOutcome.ClaimLost:
+                // Another run (another process or machine) claimed this row's key first: the row stands on its job, as a
+                // re-run does on an earlier one.
+                Post(seq, () => EmitEarlier(label, plan, row, result.Job!, client, target));
                 break;
             case SubmitOutcome.NotSent:
                 Interlocked.Increment(ref _notSent);

@@ -56,7 +56,8 @@ public sealed class FalSettings
     /// <see cref="FalClientOptions.DownloadMinBytesPerSecond"/>).</summary>
     public long? DownloadMinBytesPerSecond { get; set; }
 
-    /// <summary>Journal file for this session, or null for FALVIDEO_JOURNAL / the default under local application data.</summary>
+    /// <summary>Job store for this session (a file, or a PostgreSQL connection string), or null for FALVIDEO_JOB_STORE /
+    /// FALVIDEO_JOURNAL / the saved file / the default under local application data.</summary>
     public string? JournalPath { get; set; }
 
     /// <summary>Environment variable naming a JSON file of price overrides (an account's discounts).</summary>
@@ -87,11 +88,35 @@ public sealed class FalSettings
         }
     }
 
-    /// <summary>The job store in effect: SQLite, or the JSON Lines journal for a path ending in <c>.jsonl</c>
-    /// (<see cref="FalVideo.Journal.JobStore.Open"/>).</summary>
-    public FalVideo.Journal.IJobStore Journal => FalVideo.Journal.JobStore.Open(JournalPath
+    /// <summary>Environment variable naming the job store: a file path, or a PostgreSQL connection string
+    /// (<c>Host=...</c> or <c>postgres://...</c>). Wins over <see cref="FalVideo.Journal.JobJournal.PathVariable"/>.</summary>
+    public const string JobStoreVariable = "FALVIDEO_JOB_STORE";
+
+    /// <summary>The job store setting in effect (a path, a connection string, or null for the default): the session's,
+    /// then FALVIDEO_JOB_STORE, then FALVIDEO_JOURNAL, then the saved file's. Holds a password when the connection string
+    /// does: never show it (<see cref="FalVideo.Journal.PostgresConnection.Describe"/>).</summary>
+    public string? JobStoreSetting => JournalPath
+        ?? NonEmpty(Environment.GetEnvironmentVariable(JobStoreVariable))
         ?? NonEmpty(Environment.GetEnvironmentVariable(FalVideo.Journal.JobJournal.PathVariable))
-        ?? SavedConfiguration.Load()?.JournalPath);
+        ?? SavedConfiguration.Load()?.JournalPath;
+
+    /// <summary>The job store in effect: SQLite, the JSON Lines journal for a path ending in <c>.jsonl</c>, or the
+    /// PostgreSQL store for a connection string (<see cref="FalVideo.Journal.JobStore.Open"/>).</summary>
+    /// <exception cref="ArgumentException">A connection string that can't be read (the message never holds the password).</exception>
+    /// <exception cref="NotSupportedException">A connection string in the net472 build (Windows PowerShell 5.1).</exception>
+    public FalVideo.Journal.IJobStore Journal => FalVideo.Journal.JobStore.Open(JobStoreSetting);
+
+    /// <summary>The job store in effect as shown to the user: its file, or <c>postgresql://user@host:port/database</c>
+    /// without the password.</summary>
+    public string JobStoreDisplay
+    {
+        get
+        {
+            var setting = JobStoreSetting;
+            if (FalVideo.Journal.PostgresConnection.IsConnectionString(setting)) return FalVideo.Journal.PostgresConnection.Describe(setting!);
+            return Journal.FilePath;
+        }
+    }
 
     private static string? NonEmpty(string? text) => string.IsNullOrWhiteSpace(text) ? null : text;
 

@@ -15,6 +15,12 @@ internal sealed class CountingStore : IJobStore
         Interlocked.Increment(ref Appends);
         return Fail ? Task.FromException(new IOException("No space left on device")) : Task.CompletedTask;
     }
+    public async Task<FalJob?> ClaimAheadAsync(FalJob job, IdempotencyClaim claim)
+    {
+        await AppendAsync(JobJournal.SubmittingEntry, job);
+        claim.Settle();
+        return null;
+    }
     public void AppendMany(IReadOnlyCollection<JournalRecord> records) =>
         throw (Fail ? new IOException("No space left on device") : new NotSupportedException());
     public IReadOnlyList<FalJob> ReadJobs(Action<string>? warn = null) => [];

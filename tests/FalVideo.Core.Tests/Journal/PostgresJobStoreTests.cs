@@ -1,0 +1,222 @@
+#if NET8_0_OR_GREATER
+using FalVideo.Jobs;
+using FalVideo.Journal;
+using FalVideo.Tests.Postgres;
+using Npgsql;
+
+namespace FalVideo.Core.Tests.Journal;
+
+/// <summary>
+/// The PostgreSQL job store against a real server these tests start (<see cref="PostgresServer"/>), each test on its own
+/// database and a role with rights on that database's schema only: the SQLite store's contract (same history read
+/// back, removal, pruning, unfinished jobs), the version table, atomic claims across writers, a server restart, and
+/// errors that never show the password.
+/// </summary>
+public sealed class PostgresJobStoreTests(PostgresServer server) : IClassFixture<PostgresServer>
+{
+    private static FalJob Job(string requestId, FalJobStatus status = FalJobStatus.InQueue) => new()
+    {
+        RequestId = requestId, EndpointId = "fal-ai/kling-video/v3/pro/text-to-video", Model = "kling-v3-pro",
+        Mode = "text-to-video", Status = status, Prompt = "A lighthouse at dusk " + requestId, DurationSeconds = 5,
+        EstimatedCostUsd = 0.56m, SubmittedAt = new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero),
+    };
+
+    private static void WriteHistory(IJobStore store)
+    {
+        var a = Job("");
+        a.Status = FalJobStatus.Unknown;
+        a.Input = "{\"prompt\":\"a\"}";
+        store.Append(JobJournal.SubmittingEntry, a);
+        a.RequestId = "r-a";
+        a.Status = FalJobStatus.InQueue;
+        a.StatusUrl = "https://queue.fal.run/x/requests/r-a/status";
+        store.Append("submitted", a);
+        var b = Job("r-b");
+        store.Append("submitted", b);
+        var lost = Job("");
+        lost.Status = FalJobStatus.Unknown;
+        store.Append(JobJournal.AmbiguousEntry, lost);
+        b.LastError = "timeout";
+        store.Append("error", b);
+        store.Append(JobJournal.CancelRequestedEntry, b);
+        b.LastError = null;
+        b.Status = FalJobStatus.InProgress;
+        store.Append("status", b);
+        a.Status = FalJobStatus.Completed;
+        a.VideoUrl = "https://v3.fal.media/files/r-a.mp4";
+        store.AppendMany([JobJournal.Capture("status", a)]);
+        store.Append("saved", a, "/videos/r-a.mp4");
+    }
+
+    private static string Describe(FalJob j) =>
+        string.Join("|", j.RequestId, j.JournalId is null ? "-" : "id", j.Status, j.Prompt, j.Input, j.StatusUrl, j.VideoUrl,
+            j.SavedPath, j.LastError, j.EstimatedCostUsd, j.DurationSeconds, j.EndpointId, j.SubmittedAt.ToUnixTimeMilliseconds());
+
+    [Fact]
+    public void It_reads_back_what_the_sqlite_store_reads_back_for_the_same_history_with_a_role_that_owns_only_its_tables()
+    {
+        var cs = server.NewDatabase();
+        Assert.Equal(false, PostgresServer.Scalar(cs, "SELECT rolsuper OR rolcreatedb OR rolcreaterole FROM pg_roles WHERE rolname = current_user"));
+        var folder = Directory.CreateTempSubdirectory("falvideo-pg-sqlite-");
+        try
+        {
+            var sqlite = new SqliteJobStore(Path.Combine(folder.FullName, "jobs.db"));
+            var store = new PostgresJobStore(cs);
+            Assert.Empty(store.ReadJobs());
+            WriteHistory(sqlite);
+            WriteHistory(store);
+            Assert.Equal(sqlite.ReadJobs().Select(Describe), store.ReadJobs().Select(Describe));
+            Assert.Equal(3, store.ReadJobs().Count);
+            Assert.Equal(["r-b"], store.ReadJobsByStatus([FalJobStatus.InProgress]).Select(j => j.RequestId));
+            Assert.Equal("1", Convert.ToString(PostgresServer.Scalar(cs, "SELECT max(version) FROM falvideo_schema")));
+            var indexes = Convert.ToString(PostgresServer.Scalar(cs, "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE tablename = 'falvideo_jobs'"))!;
+            Assert.Contains("falvideo_jobs_status", indexes);
+            Assert.Contains("falvideo_jobs_idempotency", indexes);
+            Assert.Contains("falvideo_jobs_unfinished", indexes);
+            Assert.Equal(Environment.MachineName, PostgresServer.Scalar(cs, "SELECT machine FROM falvideo_jobs WHERE job_key = 'r-b'"));
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Unfinished_jobs_removal_and_pruning_follow_the_embedded_stores_contract()
+    {
+        var store = new PostgresJobStore(server.NewDatabase());
+        store.Append("submitted", Job("queued"));
+        store.Append(JobJournal.AmbiguousEntry, Job("", FalJobStatus.Unknown));
+        var asked = Job("asked", FalJobStatus.Completed);
+        asked.SaveDirectory = "/videos/out";
+        store.Append(JobJournal.SaveRequestedEntry, asked);
+        var records = Enumerable.Range(0, 600).Select(i => JobJournal.Capture("status", Job($"done-{i}", FalJobStatus.Completed))).ToList();
+        Assert.Equal(600, store.Import(records));
+
+        Assert.Equal(["queued", "asked"], UnfinishedJobs.Read(store, out var ambiguous).Select(j => j.RequestId));
+        Assert.Equal(1, ambiguous);
+        var filter = new JobFilter(Job("x").SubmittedAt.AddMinutes(1), [FalJobStatus.Completed]);
+        Assert.Equal(601, store.Count(filter));
+        var steps = new List<long>();
+        Assert.Equal(601, store.Prune(filter, steps.Add));
+        Assert.Equal([256L, 512L, 601L], steps);
+        var left = store.ReadJobs();
+        Assert.Equal(["queued", ""], left.Select(j => j.RequestId));
+        Assert.Equal(1, store.Remove([left[0]]));
+        Assert.Equal([left[0]], store.FindUnknown([left[0]]));
+    }
+
+    [Fact]
+    public async Task Three_writers_claiming_the_same_keys_at_once_win_each_key_once()
+    {
+        var cs = server.NewDatabase();
+        // Different application names: three connection strings, so three group commits racing as three processes do.
+        var stores = Enumerable.Range(0, 3).Select(w => new PostgresJobStore(cs + $";Application Name=worker{w}")).ToList();
+        stores[0].Verify();
+        var keys = Enumerable.Range(0, 60).Select(i => $"key-{i}").ToList();
+        var wins = 0;
+        var losses = 0;
+        // Every writer looks the keys up before any claims one: the race a lookup alone loses.
+        var batches = stores.Select(store =>
+        {
+            var earlier = new EarlierSubmissions(store);
+            foreach (var key in keys) Assert.Null(earlier.Next(key));
+            return (store, earlier);
+        }).ToList();
+        await Task.WhenAll(batches.Select(b => Task.Run(async () =>
+        {
+            var (store, earlier) = b;
+            await Task.WhenAll(keys.Select(async key =>
+            {
+                var job = Job("", FalJobStatus.Unknown);
+                job.IdempotencyKey = key;
+                var winner = await store.ClaimAheadAsync(job, earlier.Claim(key));
+                if (winner is null) Interlocked.Increment(ref wins);
+                else
+                {
+                    Assert.Equal(key, winner.IdempotencyKey);
+                    Interlocked.Increment(ref losses);
+                }
+            }));
+        })));
+        Assert.Equal(60, wins);
+        Assert.Equal(120, losses);
+        Assert.Equal(60L, PostgresServer.Scalar(cs, "SELECT count(*) FROM falvideo_jobs"));
+        Assert.Equal(60L, PostgresServer.Scalar(cs, "SELECT count(DISTINCT idem_key) FROM falvideo_jobs"));
+    }
+
+    [Fact]
+    public async Task A_key_given_twice_in_one_batch_is_claimed_twice_and_a_failed_job_does_not_block()
+    {
+        var store = new PostgresJobStore(server.NewDatabase());
+        var earlier = new EarlierSubmissions(store);
+        var first = Job("", FalJobStatus.Unknown);
+        first.IdempotencyKey = "twice";
+        var second = Job("", FalJobStatus.Unknown);
+        second.IdempotencyKey = "twice";
+        Assert.Null(earlier.Next("twice"));
+        Assert.Null(earlier.Next("twice"));
+        // The second occurrence commits first: both still hold.
+        Assert.Null(await store.ClaimAheadAsync(second, earlier.Claim("twice")));
+        Assert.Null(await store.ClaimAheadAsync(first, earlier.Claim("twice")));
+        // Another batch finds both and claims nothing.
+        var other = new EarlierSubmissions(store);
+        Assert.NotNull(other.Next("twice"));
+        Assert.NotNull(other.Next("twice"));
+        var third = Job("", FalJobStatus.Unknown);
+        third.IdempotencyKey = "twice";
+        Assert.NotNull(await store.ClaimAheadAsync(third, new EarlierSubmissions(store).Claim("twice")));
+        // A failed job no longer blocks: once both failed, a claim holds again.
+        foreach (var j in new[] { first, second })
+        {
+            j.Status = FalJobStatus.Failed;
+            store.Append("status", j);
+        }
+        Assert.Null(await store.ClaimAheadAsync(third, new EarlierSubmissions(store).Claim("twice")));
+    }
+
+    [Fact]
+    public void A_newer_schema_is_refused_naming_both_versions()
+    {
+        var cs = server.NewDatabase();
+        new PostgresJobStore(cs).Append("submitted", Job("r-1"));
+        var db = new NpgsqlConnectionStringBuilder(cs).Database!;
+        PostgresServer.Execute(server.SuperConnectionString(db), "UPDATE falvideo_schema SET version = 7");
+        // Another connection string: what another process (which never saw the store ready) opens.
+        var error = Assert.Throws<IOException>(() => new PostgresJobStore(cs + ";Application Name=newer").Verify());
+        Assert.Contains("schema 7", error.Message);
+        Assert.Contains($"knows {PostgresJobStore.SchemaVersion}", error.Message);
+    }
+
+    [Fact]
+    public void A_wrong_password_or_a_closed_port_fails_naming_the_store_never_the_password()
+    {
+        var cs = new NpgsqlConnectionStringBuilder(server.NewDatabase()) { Password = "wrong-Pa55word-xyz" }.ConnectionString;
+        var error = Assert.Throws<IOException>(() => new PostgresJobStore(cs).Verify());
+        Assert.Contains("postgresql://falvideo_worker_", error.Message);
+        Assert.Contains("28P01", error.Message);
+        Assert.DoesNotContain("wrong-Pa55word-xyz", error.ToString());
+        var closed = new NpgsqlConnectionStringBuilder(cs) { Port = 1, Password = "another-Pa55word" }.ConnectionString;
+        var refused = Assert.Throws<IOException>(() => new PostgresJobStore(closed).Verify());
+        Assert.Contains(":1/", refused.Message);
+        Assert.DoesNotContain("another-Pa55word", refused.ToString());
+        Assert.Throws<IOException>(() => new PostgresJobStore(closed).Append("submitted", Job("r-1")));
+    }
+
+    [Fact]
+    public async Task A_write_during_a_server_restart_waits_for_the_server_and_is_kept()
+    {
+        var cs = server.NewDatabase();
+        var store = new PostgresJobStore(cs);
+        store.Append("submitted", Job("before"));
+        server.Stop();
+        var writing = Task.Run(() => store.Append("submitted", Job("during")));
+        await Task.Delay(1500);
+        Assert.False(writing.IsCompleted);
+        server.Start();
+        await writing.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(["before", "during"], store.ReadJobs().Select(j => j.RequestId));
+    }
+}
+#endif
