@@ -121,7 +121,7 @@ public sealed class JobJournal : IJobStore
     public Task AppendAsync(string entryKind, FalJob job, string? savedPath = null)
     {
         ArgumentNullException.ThrowIfNull(job);
-        return WriterFor(FilePath).Enqueue((new JournalRecord(Line(entryKind, job, savedPath), MustReachDisk(entryKind)), this));
+        return WriterFor(FilePath).Enqueue((Capture(entryKind, job, savedPath), this));
     }
 
     /// <inheritdoc />
@@ -142,8 +142,11 @@ public sealed class JobJournal : IJobStore
     /// <param name="entryKind">What happened (see <see cref="Append"/>).</param>
     /// <param name="job">The job as it is now.</param>
     /// <param name="savedPath">The file a video was saved to, for <c>saved</c>.</param>
-    public static JournalRecord Capture(string entryKind, FalJob job, string? savedPath = null) =>
-        new(Line(entryKind, job, savedPath), MustReachDisk(entryKind));
+    public static JournalRecord Capture(string entryKind, FalJob job, string? savedPath = null)
+    {
+        var line = Line(entryKind, job, savedPath, out var entry);
+        return new(line, MustReachDisk(entryKind), entry);
+    }
 
     /// <summary>
     /// Appends captured entries, in order, with one write under one lock and at most one flush to disk (when any of
@@ -191,12 +194,12 @@ public sealed class JobJournal : IJobStore
     public static bool MustReachDisk(string entryKind) => entryKind is not ("status" or "error");
 
     /// <summary>One entry as a whole UTF-8 JSON line, newline included.</summary>
-    private static byte[] Line(string entryKind, FalJob job, string? savedPath)
+    private static byte[] Line(string entryKind, FalJob job, string? savedPath, out JournalEntry entry)
     {
         ArgumentNullException.ThrowIfNull(job);
         if (string.IsNullOrEmpty(job.RequestId)) job.JournalId ??= Guid.NewGuid().ToString("N");
         var submission = entryKind is "submitted" or AmbiguousEntry or SubmittingEntry;
-        var entry = new JournalEntry
+        entry = new JournalEntry
         {
             Entry = entryKind, Time = DateTimeOffset.UtcNow, RequestId = NullIfEmpty(job.RequestId), JournalId = job.JournalId,
             EndpointId = job.EndpointId, Model = job.Model, Mode = job.Mode, Id = job.Id,
@@ -718,13 +721,18 @@ public sealed class JobJournal : IJobStore
 /// <summary>A journal entry captured by <see cref="JobJournal.Capture"/>: one whole JSON line, ready to append.</summary>
 public readonly struct JournalRecord
 {
-    internal JournalRecord(byte[] line, bool mustReachDisk)
+    internal JournalRecord(byte[] line, bool mustReachDisk, JobJournal.JournalEntry? entry = null)
     {
         Line = line;
         MustReachDisk = mustReachDisk;
+        Entry = entry;
     }
 
     internal byte[] Line { get; }
+
+    // The entry the line was written from (its values are immutable), when captured in this process: the SQLite store
+    // applies it without parsing the line back.
+    internal JobJournal.JournalEntry? Entry { get; }
 
     internal bool MustReachDisk { get; }
 }
