@@ -249,6 +249,17 @@ public sealed class PostgresJobStore : IJobStore
     }
 
     /// <inheritdoc />
+    /// <remarks>Looks the ids up in the unique <c>job_key</c> index; write-ahead keys (<c>journal:</c>, no request id)
+    /// never match a request id.</remarks>
+    public IReadOnlyList<FalJob> FindByRequestIds(IReadOnlyCollection<string> requestIds, Action<string>? warn = null)
+    {
+        ArgumentNullException.ThrowIfNull(requestIds);
+        var wanted = requestIds.Where(id => !string.IsNullOrEmpty(id) && !id.StartsWith("journal:", StringComparison.Ordinal)).Distinct(StringComparer.Ordinal).ToArray();
+        if (wanted.Length == 0) return [];
+        return Guard(() => Query("SELECT seq, state FROM falvideo_jobs WHERE job_key = ANY(@k) ORDER BY seq", c => c.Parameters.AddWithValue("k", wanted), warn), retry: true);
+    }
+
+    /// <inheritdoc />
     /// <remarks>Reads the partial index on unfinished jobs only.</remarks>
     public IReadOnlyList<FalJob> ReadUnfinished(out int ambiguous, Action<string>? warn = null)
     {

@@ -212,10 +212,10 @@ public sealed class SqliteJobStore : IJobStore
     private List<FalJob> FindRequestIds(IReadOnlyCollection<string> requestIds, Action<string>? warn)
     {
         if (!EnsureReady(create: false)) return [];
-        using var connection = Open();
+        using var connection = OpenForRead();
         var found = new List<(long Seq, FalJob Job)>();
         // job_key is the request id once fal answered; "journal:" keys (no request id) never match a request id.
-        foreach (var chunk in Chunks(requestIds.Where(id => !string.IsNullOrEmpty(id)).Distinct(StringComparer.Ordinal), 500))
+        foreach (var chunk in Chunks(requestIds.Where(id => !string.IsNullOrEmpty(id) && !id.StartsWith("journal:", StringComparison.Ordinal)).Distinct(StringComparer.Ordinal), 500))
         {
             using var command = connection.CreateCommand();
             var names = chunk.Select((k, i) =>

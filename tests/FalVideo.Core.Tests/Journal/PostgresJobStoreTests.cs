@@ -218,5 +218,31 @@ public sealed class PostgresJobStoreTests(PostgresServer server) : IClassFixture
         await writing.WaitAsync(TimeSpan.FromSeconds(60));
         Assert.Equal(["before", "during"], store.ReadJobs().Select(j => j.RequestId));
     }
+
+    [Fact]
+    public void A_request_id_finds_its_job_with_its_host_id_prompt_and_cost_and_a_write_ahead_key_never_matches()
+    {
+        var store = new PostgresJobStore(server.NewDatabase());
+        var emulated = Job("r-emu");
+        emulated.Id = "row-emu";
+        emulated.QueueHost = "127.0.0.1:8787";
+        store.Append("submitted", emulated);
+        store.Append("submitted", Job("r-old"));
+        var ahead = Job("");
+        ahead.Status = FalJobStatus.Unknown;
+        store.Append(JobJournal.SubmittingEntry, ahead);
+        // A status entry of a job rebuilt without its host (e.g. from a webhook) leaves the recorded host alone.
+        store.Append("status", new FalJob { RequestId = "r-emu", Status = FalJobStatus.Completed });
+
+        var found = store.FindByRequestIds(["r-emu", "r-old", "r-unknown", "journal:" + ahead.JournalId, ""]);
+        Assert.Equal(["r-emu", "r-old"], found.Select(j => j.RequestId));
+        Assert.Equal("127.0.0.1:8787", found[0].QueueHost);
+        Assert.Equal(FalJobStatus.Completed, found[0].Status);
+        Assert.Equal("row-emu", found[0].Id);
+        Assert.Equal("A lighthouse at dusk r-emu", found[0].Prompt);
+        Assert.Equal(0.56m, found[0].EstimatedCostUsd);
+        Assert.Null(found[1].QueueHost);
+        Assert.Empty(store.FindByRequestIds([]));
+    }
 }
 #endif
