@@ -61,6 +61,9 @@ run_leg() {
 
 # .NET 8 leg.
 net8=$out/net8.0-linux-x64
+# A fresh folder: publishing over an earlier output kept the runtime pack's System.Diagnostics.DiagnosticSource 8.0
+# where a package (Npgsql's) now needs 9.0.
+rm -rf "$net8"
 if dotnet publish "$project" -c Release -f net8.0 -r linux-x64 --self-contained -o "$net8" --nologo -v quiet \
     >"$out/results/publish-net8.log" 2>&1; then
   run_leg ".NET 8" ".NET 8.0." "" "$net8/FalVideo.Core.Tests"

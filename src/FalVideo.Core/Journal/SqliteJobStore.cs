@@ -728,14 +728,16 @@ public sealed class SqliteJobStore : IJobStore
     {
         private readonly SqliteCommand _find, _rekey, _insert, _update, _entry, _blocking;
 
-        // The states this writer last wrote, by job key: an entry for a job whose row still holds exactly that state
-        // (nobody else wrote it since) is merged into the kept job instead of parsing the state again. Bounded: a
-        // batch's jobs come back within moments, and a 100,000-job run must not keep them all.
-        private readonly Dictionary<string, (string State, FalJob Job)> _written = new(StringComparer.Ordinal);
-        private const int MaxWritten = 4096;
+        // The states the held writer last wrote, by job key: an entry for a job whose row still holds exactly that
+        // state (nobody else wrote it since) is merged into the kept job instead of parsing the state again. Bounded:
+        // a batch's jobs come back within moments, and a 100,000-job run must not keep them all. Off for an import,
+        // whose jobs don't come back and whose memory must stay flat.
+        private readonly Dictionary<string, (string State, FalJob Job)>? _written;
+        private const int MaxWritten = 1024;
 
-        public EntryWriter(SqliteConnection connection, SqliteTransaction? transaction)
+        public EntryWriter(SqliteConnection connection, SqliteTransaction? transaction, bool keepWritten = false)
         {
+            if (keepWritten) _written = new(StringComparer.Ordinal);
             _find = Command(connection, "SELECT seq, state FROM jobs WHERE job_key = $key", "$key");
             _rekey = Command(connection, "UPDATE jobs SET job_key = $key WHERE seq = $seq", "$key", "$seq");
             _insert = Command(connection,
@@ -803,8 +805,11 @@ public sealed class SqliteJobStore : IJobStore
             _entry.Parameters[2].Value = time;
             _entry.Parameters[3].Value = line;
             _entry.ExecuteNonQuery();
-            if (_written.Count >= MaxWritten) _written.Clear();
-            _written[key] = (state, job);
+            if (_written is not null)
+            {
+                if (_written.Count >= MaxWritten) _written.Clear();
+                _written[key] = (state, job);
+            }
             return true;
         }
 
@@ -828,7 +833,7 @@ public sealed class SqliteJobStore : IJobStore
             if (!reader.Read()) return (null, null);
             var text = reader.GetString(1);
             // A rolled-back transaction or another process's write leaves a different state in the row: parsed again.
-            if (_written.TryGetValue(key, out var kept) && string.Equals(kept.State, text, StringComparison.Ordinal))
+            if (_written is not null && _written.TryGetValue(key, out var kept) && string.Equals(kept.State, text, StringComparison.Ordinal))
             {
                 _written.Remove(key);
                 return (reader.GetInt64(0), kept.Job);
@@ -924,7 +929,7 @@ public sealed class SqliteJobStore : IJobStore
             {
                 Close();
                 _connection = Open(store.FilePath, pooled: false, synchronous: "FULL");
-                _writer = new EntryWriter(_connection, null);
+                _writer = new EntryWriter(_connection, null, keepWritten: true);
                 _generation = generation;
                 _timer = new Timer(static h => ((HeldWriter)h!).CloseIfIdle(), this, IdleClose, Timeout.InfiniteTimeSpan);
             }
