@@ -51,10 +51,16 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     private readonly object _storeSync = new();
     private Exception? _lastStoreFailure;
     private int _storeFailures;
+    private int _rowsNotWritten;
 
     /// <summary>Write failures of the journal in a row (each failed write counts once, however many rows it carried)
     /// after which the batch stops, when the failure is not one that stops it at once.</summary>
     private const int StoreFailuresToStop = 3;
+
+    /// <summary>Rows whose records could not be written, in a row, after which the batch stops even when they failed in
+    /// fewer writes: a group commit carries every row queued at one moment, so how many writes a failing store takes to
+    /// refuse a batch depends on timing, and whether the batch stops must not.</summary>
+    private const int RowsNotWrittenToStop = 5;
 
     /// <summary>The piped row itself (a CSV row, a Group-Object group, any object), filled by PowerShell from the pipeline and
     /// not meant to be given by hand (tab completion leaves it out): its properties bind to the other parameters by name,
@@ -567,6 +573,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
         lock (_storeSync)
         {
             _storeFailures = 0;
+            _rowsNotWritten = 0;
             _lastStoreFailure = null;
         }
     }
@@ -591,7 +598,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     private bool CountStoreFailure(int seq, FalVideo.Journal.IJobStore journal, Exception ex)
     {
         var cause = StoreFailureCause(journal.FilePath, ex, out var lasting);
-        int failures;
+        int failures, rows;
         lock (_storeSync)
         {
             // Rows written together fail with the same exception: one failed write, counted once.
@@ -601,10 +608,11 @@ public abstract class NewVideoCommandBase : FalCmdletBase
                 _storeFailures++;
             }
             failures = _storeFailures;
+            rows = ++_rowsNotWritten;
         }
-        if (lasting || failures >= StoreFailuresToStop)
+        if (lasting || failures >= StoreFailuresToStop || rows >= RowsNotWrittenToStop)
         {
-            var why = lasting ? cause : $"{cause}; {failures} writes failed in a row";
+            var why = lasting ? cause : failures >= StoreFailuresToStop ? $"{cause}; {failures} writes failed in a row" : $"{cause}; {rows} rows in a row could not be recorded";
             var message = $"The batch was stopped: the job journal {journal.FilePath} cannot be written ({why}). No row is sent before its " +
                           "journal entry is on disk, so no later row was sent. Fix the journal, or choose another with Set-FalConfiguration " +
                           $"-JournalPath (or {FalVideo.Journal.JobJournal.PathVariable}), then send the remaining rows again.";
