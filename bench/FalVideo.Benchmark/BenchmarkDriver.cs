@@ -169,7 +169,10 @@ internal static class BenchmarkDriver
         }
     }
 
-    internal static async Task<Measurement> RunOneAsync(BenchmarkOptions options, BenchmarkProfile profile, Contender contender, string officialScript)
+    /// <summary>One contender's run in a fresh emulator; <paramref name="environment"/> adds variables to the child (the
+    /// shared profile's <c>FALVIDEO_JOB_STORE</c>).</summary>
+    internal static async Task<Measurement> RunOneAsync(BenchmarkOptions options, BenchmarkProfile profile, Contender contender, string officialScript,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         await using var emulator = await StartEmulatorAsync(options, profile.JobSeconds);
         var baseUrl = emulator.BaseUrl.ToString().TrimEnd('/');
@@ -204,6 +207,7 @@ internal static class BenchmarkDriver
                 how = "submit all, then poll `status_url` until COMPLETED and GET `response_url` once per job";
                 break;
         }
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
         ProcessOutcome outcome;
         try
         {

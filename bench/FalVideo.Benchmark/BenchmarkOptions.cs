@@ -30,7 +30,10 @@ public sealed class BenchmarkOptions
 
         dotnet run -c Release --project bench/FalVideo.Benchmark -- [options]
           --profile <p>           instant, long, both (default), memory, cmdlets, steady, scale, store, download,
-                                  issue12 (steady, scale, store, download) or all; several with commas
+                                  shared, issue12 (steady, scale, store, download) or all; several with commas
+                                  shared: issue 15's targets for the PostgreSQL store (a throw-away cluster on
+                                  loopback): a 1,000-row batch with it against the embedded store, and
+                                  Get-FalJob -Status InQueue,InProgress over --store-jobs jobs in it
                                   memory: Save-FalVideo of one large video, and a 10,000-job pipeline (peak memory)
                                   cmdlets: Import-Module cold/warm, Measure-VideoCost over 100,000 rows, and where
                                   the time of 1,000 instant jobs goes in the hosted engine
@@ -61,7 +64,7 @@ public sealed class BenchmarkOptions
           --footprint-rows <n>    the small batch that sets the scale check's footprint (default 100)
           --scale-rows <n>        jobs of the scale check's first pipeline (default 10000)
           --scale-big-rows <n>    jobs of its second pipeline (default 100000)
-          --store-jobs <n>        past jobs seeded into the store profile's store (default 1000000)
+          --store-jobs <n>        past jobs seeded into the store and shared profiles' stores (default 1000000)
           --store-small-jobs <n>  the store it is compared with (default 1000)
           --rerun-rows <n>        rows of the finished CSV the store profile re-runs (default 10000)
           --idempotency-pairs <n> batches with and without -Force, each (default 5)
@@ -106,6 +109,9 @@ public sealed class BenchmarkOptions
 
     /// <summary>Run issue 12's download profile (<c>--profile download</c>).</summary>
     public bool RunDownload { get; private set; }
+
+    /// <summary>Run issue 15's shared (PostgreSQL) store checks (<c>--profile shared</c>).</summary>
+    public bool RunShared { get; private set; }
 
     /// <summary>Any of issue 12's own profiles runs.</summary>
     public bool RunIssue12 => RunSteady || RunScale || RunStore || RunDownload;
@@ -262,9 +268,9 @@ public sealed class BenchmarkOptions
             {
                 "both" => new[] { "instant", "long" },
                 "issue12" => new[] { "steady", "scale", "store", "download" },
-                "all" => new[] { "instant", "long", "memory", "cmdlets", "steady", "scale", "store", "download" },
-                "instant" or "long" or "memory" or "cmdlets" or "steady" or "scale" or "store" or "download" => new[] { p },
-                _ => throw new ArgumentException("--profile is instant, long, both, memory, cmdlets, steady, scale, store, download, issue12 or all (several with commas)."),
+                "all" => new[] { "instant", "long", "memory", "cmdlets", "steady", "scale", "store", "download", "shared" },
+                "instant" or "long" or "memory" or "cmdlets" or "steady" or "scale" or "store" or "download" or "shared" => new[] { p },
+                _ => throw new ArgumentException("--profile is instant, long, both, memory, cmdlets, steady, scale, store, download, shared, issue12 or all (several with commas)."),
             })
             .Distinct().ToList();
         var single = names.Count(n => n is "instant" or "long") == 1;
@@ -284,6 +290,7 @@ public sealed class BenchmarkOptions
         o.RunScale = names.Contains("scale");
         o.RunStore = names.Contains("store");
         o.RunDownload = names.Contains("download");
+        o.RunShared = names.Contains("shared");
         return o;
     }
 

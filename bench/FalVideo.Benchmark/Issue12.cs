@@ -70,6 +70,7 @@ internal static class Issue12
             if (options.RunScale) await ScaleAsync(options, temp, runs);
             if (options.RunStore) await StoreAsync(options, temp, runs);
             if (options.RunDownload) await DownloadAsync(options, temp, runs);
+            if (options.RunShared) await SharedStore.RunAsync(options, temp, runs);
         }
         finally
         {
@@ -221,7 +222,7 @@ internal static class Issue12
 
     // ---- helpers ------------------------------------------------------------------------------------------------
 
-    private static string WriteCsv(string temp, string name, int rows, int first)
+    internal static string WriteCsv(string temp, string name, int rows, int first)
     {
         var path = Path.Combine(temp, name + ".csv");
         Workload.WriteCsv(path, rows, first);
@@ -229,10 +230,13 @@ internal static class Issue12
     }
 
     /// <summary>One check of <c>Issue12Checks.ps1</c> in real pwsh, against <paramref name="emulator"/> when given, with
-    /// its store at <paramref name="journal"/> (kept) or in a fresh temporary file (deleted).</summary>
-    private static Task<ResourceRun> PwshAsync(BenchmarkOptions options, string check, EmulatorProcess? emulator, string? journal, string[] args)
+    /// its store at <paramref name="journal"/> (kept) or in a fresh temporary file (deleted); <paramref name="environment"/>
+    /// adds variables (the shared profile's <c>FALVIDEO_JOB_STORE</c>, which wins over that file).</summary>
+    internal static Task<ResourceRun> PwshAsync(BenchmarkOptions options, string check, EmulatorProcess? emulator, string? journal, string[] args,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = Pwsh.StartInfo(BuildInfo.RepoRoot, Script, ["-Check", check, "-Manifest", Manifest, .. args]);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
         return ChildAsync(options, check, start, emulator?.BaseUrl.ToString().TrimEnd('/'), journal);
     }
 
@@ -284,7 +288,14 @@ internal static class Issue12
         var path = Path.Combine(temp, $"seeded-{count}.db");
         if (File.Exists(path)) return path;
         var store = new SqliteJobStore(path);
-        var batch = new List<JournalRecord>(SeedBatch);
+        foreach (var batch in PastJobs(count).Chunk(SeedBatch)) store.AppendMany(batch);
+        return path;
+    }
+
+    /// <summary><paramref name="count"/> completed past jobs (one <c>submitted</c> entry each, every field a finished
+    /// job has), submitted 3 s apart from 60 days ago: what the store and shared profiles seed.</summary>
+    internal static IEnumerable<JournalRecord> PastJobs(int count)
+    {
         var start = DateTimeOffset.UtcNow.AddDays(-60);
         for (var i = 1; i <= count; i++)
         {
@@ -309,14 +320,8 @@ internal static class Issue12
                 Input = Workload.InputJson(i),
                 IdempotencyKey = "seed-" + id,
             };
-            batch.Add(JobJournal.Capture("submitted", job));
-            if (batch.Count == SeedBatch || i == count)
-            {
-                store.AppendMany(batch);
-                batch.Clear();
-            }
+            yield return JobJournal.Capture("submitted", job);
         }
-        return path;
     }
 
     // ---- report -------------------------------------------------------------------------------------------------

@@ -67,6 +67,7 @@ internal static class Report
 
         ResourceSections(md, options, checks);
         if (options.RunIssue12 || results.Any(r => r.Profile.JobSeconds == 0)) Issue12.Render(md, options, results, issue12 ?? []);
+        if (options.RunShared) SharedStore.Render(md, options, issue12 ?? []);
 
         md.AppendLine();
         md.AppendLine("Target checks (issue 5), from the numbers above:");
