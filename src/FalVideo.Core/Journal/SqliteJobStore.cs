@@ -33,8 +33,6 @@ public sealed class SqliteJobStore : IJobStore
 
     private static readonly ConcurrentDictionary<string, bool> s_ready = new(StringComparer.Ordinal);
     private static readonly object s_setupGate = new();
-    // Incremented each time a store file is set up (created, or found again after it disappeared).
-    private static readonly ConcurrentDictionary<string, long> s_generation = new(StringComparer.Ordinal);
 
     private readonly string? _importFrom;
 
@@ -97,7 +95,7 @@ public sealed class SqliteJobStore : IJobStore
     private List<FalJob> Read(IReadOnlyCollection<FalJobStatus>? statuses, Action<string>? warn)
     {
         if (!EnsureReady(create: false)) return [];
-        using var connection = OpenForRead();
+        using var connection = Open();
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT seq, state FROM jobs" + StatusFilter(command, statuses, "WHERE") + " ORDER BY seq";
         return ReadStates(command, warn);
@@ -147,7 +145,7 @@ public sealed class SqliteJobStore : IJobStore
     private (List<FalJob> Jobs, int Ambiguous) ReadUnfinishedRows(Action<string>? warn)
     {
         if (!EnsureReady(create: false)) return ([], 0);
-        using var connection = OpenForRead();
+        using var connection = Open();
         using var transaction = connection.BeginTransaction();
         using var count = connection.CreateCommand();
         count.Transaction = transaction;
@@ -180,7 +178,7 @@ public sealed class SqliteJobStore : IJobStore
     private List<FalJob> FindKeys(IReadOnlyCollection<string> keys, Action<string>? warn)
     {
         if (!EnsureReady(create: false)) return [];
-        using var connection = OpenForRead();
+        using var connection = Open();
         var found = new List<(long Seq, FalJob Job)>();
         foreach (var chunk in Chunks(keys.Distinct(StringComparer.Ordinal), 500))
         {
@@ -212,7 +210,7 @@ public sealed class SqliteJobStore : IJobStore
     private List<FalJob> FindRequestIds(IReadOnlyCollection<string> requestIds, Action<string>? warn)
     {
         if (!EnsureReady(create: false)) return [];
-        using var connection = OpenForRead();
+        using var connection = Open();
         var found = new List<(long Seq, FalJob Job)>();
         // job_key is the request id once fal answered; "journal:" keys (no request id) never match a request id.
         foreach (var chunk in Chunks(requestIds.Where(id => !string.IsNullOrEmpty(id) && !id.StartsWith("journal:", StringComparison.Ordinal)).Distinct(StringComparer.Ordinal), 500))
@@ -424,36 +422,17 @@ public sealed class SqliteJobStore : IJobStore
 
     private SqliteConnection Open() => Open(FilePath, pooled: true, synchronous: "FULL");
 
-    /// <summary>A pooled connection for reading only: none of the pragmas, which matter only to writes (a read that
-    /// meets a busy database is retried by the connection's default timeout). Running them on every lookup was a
-    /// tenth of a batch's store time.</summary>
-    private SqliteConnection OpenForRead()
-    {
-        var connection = new SqliteConnection(ConnectionString(FilePath, pooled: true));
-        try
-        {
-            connection.Open();
-            return connection;
-        }
-        catch
-        {
-            connection.Dispose();
-            throw;
-        }
-    }
-
-    private static string ConnectionString(string path, bool pooled) => new SqliteConnectionStringBuilder
-    {
-        DataSource = path,
-        Mode = SqliteOpenMode.ReadWrite,
-        Pooling = pooled,
-        // Microsoft.Data.Sqlite retries a busy database for this long, as PRAGMA busy_timeout does inside SQLite.
-        DefaultTimeout = 15,
-    }.ToString();
-
     private static SqliteConnection Open(string path, bool pooled, string synchronous)
     {
-        var connection = new SqliteConnection(ConnectionString(path, pooled));
+        var builder = new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Mode = SqliteOpenMode.ReadWrite,
+            Pooling = pooled,
+            // Microsoft.Data.Sqlite retries a busy database for this long, as PRAGMA busy_timeout does inside SQLite.
+            DefaultTimeout = 15,
+        };
+        var connection = new SqliteConnection(builder.ToString());
         try
         {
             connection.Open();
@@ -501,8 +480,6 @@ public sealed class SqliteJobStore : IJobStore
                 OwnerOnly.RestrictExisting(FilePath + "-shm");
             }
             s_ready[FilePath] = true;
-            // A connection held open for writing was opened on the file as it was before: it must not write on.
-            s_generation.AddOrUpdate(FilePath, 1, static (_, g) => g + 1);
         }
         return true;
     }
@@ -728,16 +705,8 @@ public sealed class SqliteJobStore : IJobStore
     {
         private readonly SqliteCommand _find, _rekey, _insert, _update, _entry, _blocking;
 
-        // The states the held writer last wrote, by job key: an entry for a job whose row still holds exactly that
-        // state (nobody else wrote it since) is merged into the kept job instead of parsing the state again. Bounded:
-        // a batch's jobs come back within moments, and a 100,000-job run must not keep them all. Off for an import,
-        // whose jobs don't come back and whose memory must stay flat.
-        private readonly Dictionary<string, (string State, FalJob Job)>? _written;
-        private const int MaxWritten = 1024;
-
-        public EntryWriter(SqliteConnection connection, SqliteTransaction? transaction, bool keepWritten = false)
+        public EntryWriter(SqliteConnection connection, SqliteTransaction transaction)
         {
-            if (keepWritten) _written = new(StringComparer.Ordinal);
             _find = Command(connection, "SELECT seq, state FROM jobs WHERE job_key = $key", "$key");
             _rekey = Command(connection, "UPDATE jobs SET job_key = $key WHERE seq = $seq", "$key", "$seq");
             _insert = Command(connection,
@@ -752,12 +721,6 @@ public sealed class SqliteJobStore : IJobStore
             _entry = Command(connection, "INSERT INTO entries (job_seq, kind, time, line) VALUES ($seq, $kind, $time, $line)",
                 "$seq", "$kind", "$time", "$line");
             _blocking = Command(connection, "SELECT state FROM jobs WHERE idem_key = $idem AND status IN ('InQueue', 'InProgress', 'Completed', 'Unknown') ORDER BY seq", "$idem");
-            Use(transaction);
-        }
-
-        /// <summary>Runs the next writes in <paramref name="transaction"/> (the statements stay prepared).</summary>
-        public void Use(SqliteTransaction? transaction)
-        {
             foreach (var c in new[] { _find, _rekey, _insert, _update, _entry, _blocking }) c.Transaction = transaction;
         }
 
@@ -805,11 +768,6 @@ public sealed class SqliteJobStore : IJobStore
             _entry.Parameters[2].Value = time;
             _entry.Parameters[3].Value = line;
             _entry.ExecuteNonQuery();
-            if (_written is not null)
-            {
-                if (_written.Count >= MaxWritten) _written.Clear();
-                _written[key] = (state, job);
-            }
             return true;
         }
 
@@ -831,14 +789,7 @@ public sealed class SqliteJobStore : IJobStore
             _find.Parameters[0].Value = key;
             using var reader = _find.ExecuteReader();
             if (!reader.Read()) return (null, null);
-            var text = reader.GetString(1);
-            // A rolled-back transaction or another process's write leaves a different state in the row: parsed again.
-            if (_written is not null && _written.TryGetValue(key, out var kept) && string.Equals(kept.State, text, StringComparison.Ordinal))
-            {
-                _written.Remove(key);
-                return (reader.GetInt64(0), kept.Job);
-            }
-            var state = JobJournal.Parse(text);
+            var state = JobJournal.Parse(reader.GetString(1));
             return (reader.GetInt64(0), state is null ? null : JobJournal.JobOf(state));
         }
 
@@ -853,113 +804,31 @@ public sealed class SqliteJobStore : IJobStore
     /// <summary>Transactions this process committed for appends to <paramref name="path"/>'s store (tests of the group commit).</summary>
     internal static long CommitsFor(string path) => WriterFor(Path.GetFullPath(path)).Commits;
 
-    /// <summary>Closes the connections this process keeps open for writing to any store (each reopens on its next
-    /// commit; an idle one closes by itself after 2 s): call it before copying, replacing or deleting a store file
-    /// while the module is loaded, together with <c>SqliteConnection.ClearAllPools()</c> for the pooled readers.</summary>
-    public static void CloseHeldConnections()
-    {
-        foreach (var held in s_held.Values)
-        {
-            lock (held) held.Close();
-        }
-    }
-
-    private static readonly ConcurrentDictionary<string, HeldWriter> s_held = new(StringComparer.Ordinal);
-
-    /// <summary>Commits a batch of records in one transaction, on the connection <paramref name="held"/> keeps open.</summary>
-    private void Commit(List<(IReadOnlyCollection<JournalRecord> Records, SqliteJobStore Store, ClaimTicket? Ticket)> batch, HeldWriter held)
+    /// <summary>Commits a batch of records in one transaction.</summary>
+    private void Commit(List<(IReadOnlyCollection<JournalRecord> Records, SqliteJobStore Store, ClaimTicket? Ticket)> batch)
     {
         EnsureReady(create: true);
-        lock (held)
+        using var connection = Open();
+        // BEGIN IMMEDIATE (Microsoft.Data.Sqlite's default): the write lock is held from the claims' checks to the commit.
+        using var transaction = connection.BeginTransaction();
+        using (var writer = new EntryWriter(connection, transaction))
         {
-            try
+            foreach (var (records, _, ticket) in batch)
             {
-                var (connection, writer) = held.Get(this);
-                // BEGIN IMMEDIATE (Microsoft.Data.Sqlite's default): the write lock is held from the claims' checks to the commit.
-                using var transaction = connection.BeginTransaction();
-                writer.Use(transaction);
-                foreach (var (records, _, ticket) in batch)
+                if (ticket is not null)
                 {
-                    if (ticket is not null)
-                    {
-                        ticket.Winner = IdempotencyClaim.Winner(writer.Blocking(ticket.Claim.Key), ticket.Claim.Allowed, ticket.JournalId);
-                        if (ticket.Winner is not null) continue;
-                    }
-                    foreach (var record in records)
-                    {
-                        var text = Encoding.UTF8.GetString(record.Line).TrimEnd('\n');
-                        if ((record.Entry ?? JobJournal.Parse(text)) is { } entry) writer.Write(entry, text);
-                    }
+                    ticket.Winner = IdempotencyClaim.Winner(writer.Blocking(ticket.Claim.Key), ticket.Claim.Allowed, ticket.JournalId);
+                    if (ticket.Winner is not null) continue;
                 }
-                transaction.Commit();
-                writer.Use(null);
-                held.Touch();
-            }
-            catch
-            {
-                // A failed commit (a full disk, a busy timeout, a file gone) leaves nothing half-open behind: the next
-                // commit starts from a fresh connection.
-                held.Close();
-                throw;
+                foreach (var record in records)
+                {
+                    var text = Encoding.UTF8.GetString(record.Line).TrimEnd('\n');
+                    if ((record.Entry ?? JobJournal.Parse(text)) is { } entry) writer.Write(entry, text);
+                }
             }
         }
+        transaction.Commit();
         foreach (var item in batch) if (item.Ticket is { Winner: null } won) won.Claim.Settle();
-    }
-
-    /// <summary>
-    /// The connection one store file's group commit writes through in this process, kept open with its statements
-    /// prepared between commits: opening a pooled connection, running its pragmas and preparing the statements again
-    /// for every commit was a third of the commit's time. Closed after <see cref="IdleClose"/> without a commit (so an
-    /// idle session holds no file open), after any failed commit, and reopened when the file was set up again.
-    /// </summary>
-    private sealed class HeldWriter
-    {
-        private static readonly TimeSpan IdleClose = TimeSpan.FromSeconds(2);
-        private SqliteConnection? _connection;
-        private EntryWriter? _writer;
-        private long _generation;
-        private Timer? _timer;
-        private DateTime _lastUsed;
-
-        /// <summary>The open connection and its statements; call under this object's lock.</summary>
-        public (SqliteConnection Connection, EntryWriter Writer) Get(SqliteJobStore store)
-        {
-            var generation = s_generation.TryGetValue(store.FilePath, out var g) ? g : 0;
-            if (_connection is null || _writer is null || generation != _generation)
-            {
-                Close();
-                _connection = Open(store.FilePath, pooled: false, synchronous: "FULL");
-                _writer = new EntryWriter(_connection, null, keepWritten: true);
-                _generation = generation;
-                _timer = new Timer(static h => ((HeldWriter)h!).CloseIfIdle(), this, IdleClose, Timeout.InfiniteTimeSpan);
-            }
-            return (_connection, _writer);
-        }
-
-        /// <summary>Marks the connection used now; call under this object's lock.</summary>
-        public void Touch() => _lastUsed = DateTime.UtcNow;
-
-        private void CloseIfIdle()
-        {
-            lock (this)
-            {
-                if (_connection is null) return;
-                var idle = DateTime.UtcNow - _lastUsed;
-                if (idle >= IdleClose) Close();
-                else _timer?.Change(IdleClose - idle, Timeout.InfiniteTimeSpan);
-            }
-        }
-
-        /// <summary>Closes the connection, if open; call under this object's lock.</summary>
-        public void Close()
-        {
-            _timer?.Dispose();
-            _timer = null;
-            _writer?.Dispose();
-            _writer = null;
-            _connection?.Dispose();
-            _connection = null;
-        }
     }
 
     /// <summary>The group commit of each store file in this process (<see cref="GroupCommit{T}"/>): every batch queued
@@ -968,22 +837,18 @@ public sealed class SqliteJobStore : IJobStore
         new(StringComparer.Ordinal);
 
     private static GroupCommit<(IReadOnlyCollection<JournalRecord> Records, SqliteJobStore Store, ClaimTicket? Ticket)> WriterFor(string path) =>
-        s_writers.GetOrAdd(path, _ =>
+        s_writers.GetOrAdd(path, _ => new(static batch =>
         {
-            var held = s_held.GetOrAdd(path, static _ => new HeldWriter());
-            return new(batch =>
+            var store = batch[0].Store;
+            try
             {
-                var store = batch[0].Store;
-                try
-                {
-                    store.Commit(batch, held);
-                }
-                catch (Exception ex) when (ex is not (IOException or UnauthorizedAccessException))
-                {
-                    throw store.StoreError(ex);
-                }
-            });
-        });
+                store.Commit(batch);
+            }
+            catch (Exception ex) when (ex is not (IOException or UnauthorizedAccessException))
+            {
+                throw store.StoreError(ex);
+            }
+        }));
 }
 
 /// <summary>The import of a JSON Lines journal a <see cref="SqliteJobStore"/> recorded when it was created.</summary>

@@ -228,7 +228,6 @@ public sealed class JobStoreScaleTests : IDisposable
     {
         var path = Path.Combine(_folder, "newer.db");
         new SqliteJobStore(path).Append("submitted", Job("r-1", FalJobStatus.InQueue, Now));
-        SqliteJobStore.CloseHeldConnections();
         SqliteConnection.ClearAllPools();
         using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
         {
