@@ -4,6 +4,8 @@ using FalVideo.Journal;
 using FalVideo.Tests.Postgres;
 using Npgsql;
 
+using static FalVideo.Core.Tests.Journal.StoreHistory;
+
 namespace FalVideo.Core.Tests.Journal;
 
 /// <summary>
@@ -14,44 +16,6 @@ namespace FalVideo.Core.Tests.Journal;
 /// </summary>
 public sealed class PostgresJobStoreTests(PostgresServer server) : IClassFixture<PostgresServer>
 {
-    private static FalJob Job(string requestId, FalJobStatus status = FalJobStatus.InQueue) => new()
-    {
-        RequestId = requestId, EndpointId = "fal-ai/kling-video/v3/pro/text-to-video", Model = "kling-v3-pro",
-        Mode = "text-to-video", Status = status, Prompt = "A lighthouse at dusk " + requestId, DurationSeconds = 5,
-        EstimatedCostUsd = 0.56m, SubmittedAt = new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero),
-    };
-
-    private static void WriteHistory(IJobStore store)
-    {
-        var a = Job("");
-        a.Status = FalJobStatus.Unknown;
-        a.Input = "{\"prompt\":\"a\"}";
-        store.Append(JobJournal.SubmittingEntry, a);
-        a.RequestId = "r-a";
-        a.Status = FalJobStatus.InQueue;
-        a.StatusUrl = "https://queue.fal.run/x/requests/r-a/status";
-        store.Append("submitted", a);
-        var b = Job("r-b");
-        store.Append("submitted", b);
-        var lost = Job("");
-        lost.Status = FalJobStatus.Unknown;
-        store.Append(JobJournal.AmbiguousEntry, lost);
-        b.LastError = "timeout";
-        store.Append("error", b);
-        store.Append(JobJournal.CancelRequestedEntry, b);
-        b.LastError = null;
-        b.Status = FalJobStatus.InProgress;
-        store.Append("status", b);
-        a.Status = FalJobStatus.Completed;
-        a.VideoUrl = "https://v3.fal.media/files/r-a.mp4";
-        store.AppendMany([JobJournal.Capture("status", a)]);
-        store.Append("saved", a, "/videos/r-a.mp4");
-    }
-
-    private static string Describe(FalJob j) =>
-        string.Join("|", j.RequestId, j.JournalId is null ? "-" : "id", j.Status, j.Prompt, j.Input, j.StatusUrl, j.VideoUrl,
-            j.SavedPath, j.LastError, j.EstimatedCostUsd, j.DurationSeconds, j.EndpointId, j.SubmittedAt.ToUnixTimeMilliseconds());
-
     [Fact]
     public void It_reads_back_what_the_sqlite_store_reads_back_for_the_same_history_with_a_role_that_owns_only_its_tables()
     {
