@@ -137,6 +137,9 @@ public sealed class JobSubmitter
         job.SaveDirectory = saveDirectory;
         // Scopes the job to the host it goes to, so a rehearsal against the emulator never mixes with real spend.
         job.QueueHost = FalJob.HostOf(_client.QueueBaseUrl);
+        // Who sent it, kept in the job's own record so every store (and a copy between stores) knows whose job it is.
+        job.Machine = Environment.MachineName;
+        job.User = Environment.UserName;
         var life = new JobLifecycle(_store, job);
         try
         {

@@ -109,6 +109,17 @@ public sealed class FalJob
     /// fal's own host (<see cref="DefaultQueueHost"/>).</summary>
     public string? QueueHost { get; set; }
 
+    /// <summary>The name of the machine the job was submitted from (<see cref="Environment.MachineName"/> of the process
+    /// that wrote its write-ahead record), so a team sharing one job store can tell whose jobs are whose
+    /// (<c>Get-FalJob -Machine</c>). Null for jobs recorded before machines were kept, and for requests the module did
+    /// not submit (a bare request id looked up with <c>Get-FalJob</c>).</summary>
+    public string? Machine { get; set; }
+
+    /// <summary>The account that submitted the job (<see cref="Environment.UserName"/> of the process that wrote its
+    /// write-ahead record: a user name, without a domain), for <c>Get-FalJob -User</c>. Null for jobs recorded before users
+    /// were kept, and for requests the module did not submit.</summary>
+    public string? User { get; set; }
+
     /// <summary>fal's own queue host, <c>queue.fal.run</c> (PROTOCOL.md "Endpoints"): the host of a job recorded without one.</summary>
     public const string DefaultQueueHost = "queue.fal.run";
 

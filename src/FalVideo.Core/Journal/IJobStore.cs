@@ -63,6 +63,16 @@ public interface IJobStore
     /// <param name="warn">Receives one message per entry that could not be read.</param>
     IReadOnlyList<FalJob> ReadJobsByStatus(IReadOnlyCollection<FalJobStatus> statuses, Action<string>? warn = null);
 
+    /// <summary>The latest known state of the jobs submitted from the machines by the users <paramref name="owners"/>
+    /// names (and, when <paramref name="statuses"/> is given, whose last known status is one of them), in the order first
+    /// recorded: <c>Get-FalJob -Machine/-User</c>. The SQLite and PostgreSQL stores filter in their query (the
+    /// PostgreSQL store on its <c>machine</c> and <c>user_name</c> columns); the JSON Lines journal reads its file once.</summary>
+    /// <param name="owners">Whose jobs (an empty filter takes everyone's).</param>
+    /// <param name="statuses">The statuses wanted, or null for any.</param>
+    /// <param name="warn">Receives one message per entry that could not be read.</param>
+    /// <exception cref="IOException">The store exists but cannot be read.</exception>
+    IReadOnlyList<FalJob> ReadJobsOf(JobOwnerFilter owners, IReadOnlyCollection<FalJobStatus>? statuses, Action<string>? warn = null);
+
     /// <summary>The latest known state of the jobs submitted with one of <paramref name="keys"/> as their
     /// <see cref="FalJob.IdempotencyKey"/>, in the order first recorded: what a re-run of the same rows finds instead of
     /// paying again. The SQLite store looks the keys up in an index; the JSON Lines journal reads its file once.</summary>

@@ -211,6 +211,7 @@ public sealed class JobJournal : IJobStore
             SaveDirectory = NullIfEmpty(job.SaveDirectory), RouteReason = submission ? job.RouteReason : null,
             SubmitOptions = submission && job.SubmitOptions is { IsEmpty: false } options ? options : null,
             BillableUnits = job.BillableUnits, QueueHost = job.QueueHost,
+            Machine = submission ? job.Machine : null, User = submission ? job.User : null,
         };
         // One buffer and writer per thread, reused: the writer sizes its requests for the worst-case escaping of every
         // string (six bytes a character), so a fresh buffer per line would be regrown several times.
@@ -363,7 +364,7 @@ public sealed class JobJournal : IJobStore
         ArgumentNullException.ThrowIfNull(filter);
         if (filter.IsEmpty || !File.Exists(FilePath)) return 0;
         using var stream = OpenForReading();
-        return Marks(stream, stream.Length).Values.Distinct().LongCount(m => filter.Matches(m.Status, m.Submitted));
+        return Marks(stream, stream.Length).Values.Distinct().LongCount(m => filter.Matches(m.Status, m.Submitted, m.Machine, m.User));
     }
 
     /// <inheritdoc />
@@ -378,7 +379,7 @@ public sealed class JobJournal : IJobStore
     {
         ArgumentNullException.ThrowIfNull(filter);
         if (filter.IsEmpty) return 0;
-        var forgotten = Rewrite((_, mark) => mark is not null && filter.Matches(mark.Status, mark.Submitted)).Jobs;
+        var forgotten = Rewrite((_, mark) => mark is not null && filter.Matches(mark.Status, mark.Submitted, mark.Machine, mark.User)).Jobs;
         progress?.Invoke(forgotten);
         return forgotten;
     }
@@ -388,6 +389,7 @@ public sealed class JobJournal : IJobStore
     {
         public FalJobStatus Status;
         public DateTimeOffset Submitted;
+        public string? Machine, User;
         public bool Forget;
     }
 
@@ -409,6 +411,8 @@ public sealed class JobJournal : IJobStore
             }
             mark.Status = e.Status ?? mark.Status;
             if (e.SubmittedAt is { } at && at != default) mark.Submitted = at;
+            mark.Machine = e.Machine ?? mark.Machine;
+            mark.User = e.User ?? mark.User;
         }
         return marks;
     }
@@ -571,6 +575,14 @@ public sealed class JobJournal : IJobStore
     }
 
     /// <inheritdoc />
+    /// <remarks>Reads the whole journal once, then keeps the jobs that match.</remarks>
+    public IReadOnlyList<FalJob> ReadJobsOf(JobOwnerFilter owners, IReadOnlyCollection<FalJobStatus>? statuses, Action<string>? warn = null)
+    {
+        ArgumentNullException.ThrowIfNull(owners);
+        return ReadJobs(warn).Where(j => (statuses is null || statuses.Contains(j.Status)) && owners.Matches(j)).ToList();
+    }
+
+    /// <inheritdoc />
     /// <remarks>Reads the whole journal once, then keeps the jobs with one of the keys.</remarks>
     public IReadOnlyList<FalJob> FindByIdempotencyKeys(IReadOnlyCollection<string> keys, Action<string>? warn = null)
     {
@@ -617,6 +629,8 @@ public sealed class JobJournal : IJobStore
         job.SubmitOptions = e.SubmitOptions ?? job.SubmitOptions;
         job.BillableUnits = e.BillableUnits ?? job.BillableUnits;
         job.QueueHost = e.QueueHost ?? job.QueueHost;
+        job.Machine = e.Machine ?? job.Machine;
+        job.User = e.User ?? job.User;
         // The latest entry speaks for the module's own last error: a later status or save clears it.
         job.LastError = e.LastError;
     }
@@ -632,6 +646,7 @@ public sealed class JobJournal : IJobStore
         LastError = job.LastError, SavedPath = NullIfEmpty(job.SavedPath), IdempotencyKey = job.IdempotencyKey,
         SaveDirectory = NullIfEmpty(job.SaveDirectory), RouteReason = job.RouteReason, BillableUnits = job.BillableUnits,
         SubmitOptions = job.SubmitOptions is { IsEmpty: false } options ? options : null, QueueHost = job.QueueHost,
+        Machine = job.Machine, User = job.User,
     };
 
     /// <summary>A job from a state written by <see cref="StateOf"/>.</summary>
@@ -715,6 +730,9 @@ public sealed class JobJournal : IJobStore
         [JsonPropertyName("billable_units")] public decimal? BillableUnits { get; init; }
         // Absent from records written before hosts were kept: those count as fal's own host (FalJob.DefaultQueueHost).
         [JsonPropertyName("queue_host")] public string? QueueHost { get; init; }
+        // The submitter (FalJob.Machine, FalJob.User), on submission entries and states; absent from older records.
+        [JsonPropertyName("machine")] public string? Machine { get; init; }
+        [JsonPropertyName("user")] public string? User { get; init; }
     }
 }
 

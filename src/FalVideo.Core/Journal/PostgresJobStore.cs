@@ -27,7 +27,7 @@ namespace FalVideo.Journal;
 public sealed class PostgresJobStore : IJobStore
 {
     /// <summary>The schema version this code writes (<c>falvideo_schema.version</c>).</summary>
-    public const int SchemaVersion = 1;
+    public const int SchemaVersion = 2;
 
     /// <summary>How long a failed write is retried before the append fails: a server restart or failover takes seconds.</summary>
     public static readonly TimeSpan RetryWindow = TimeSpan.FromSeconds(20);
@@ -192,8 +192,9 @@ public sealed class PostgresJobStore : IJobStore
             p.Add("idem", NpgsqlDbType.Text).Value = (object?)job.IdempotencyKey ?? DBNull.Value;
             p.Add("submitted", NpgsqlDbType.Bigint).Value = job.SubmittedAt != default ? job.SubmittedAt.ToUnixTimeMilliseconds() : seq is null ? time : DBNull.Value;
             p.Add("unfinished", NpgsqlDbType.Smallint).Value = Unfinished(job);
-            p.Add("machine", NpgsqlDbType.Text).Value = Environment.MachineName;
-            p.Add("user", NpgsqlDbType.Text).Value = Environment.UserName;
+            // The submitter the job's own record names (FalJob.Machine/User), so a copied job keeps its own.
+            p.Add("machine", NpgsqlDbType.Text).Value = (object?)job.Machine ?? DBNull.Value;
+            p.Add("user", NpgsqlDbType.Text).Value = (object?)job.User ?? DBNull.Value;
             p.Add("seq", NpgsqlDbType.Bigint).Value = (object?)seq ?? DBNull.Value;
             p.Add("kind", NpgsqlDbType.Text).Value = e.Entry;
             p.Add("line", NpgsqlDbType.Text).Value = line;
@@ -237,6 +238,46 @@ public sealed class PostgresJobStore : IJobStore
         if (statuses.Count == 0) return [];
         var names = statuses.Distinct().Select(s => s.ToString()).ToArray();
         return Guard(() => Query("SELECT seq, state FROM falvideo_jobs WHERE status = ANY(@s) ORDER BY seq", c => c.Parameters.AddWithValue("s", names), warn), retry: true);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Matches the <c>machine</c> and <c>user_name</c> columns in the query (<c>~*</c>, the database's case
+    /// folding); with statuses, the candidates come through the index on (status, seq).</remarks>
+    public IReadOnlyList<FalJob> ReadJobsOf(JobOwnerFilter owners, IReadOnlyCollection<FalJobStatus>? statuses, Action<string>? warn = null)
+    {
+        ArgumentNullException.ThrowIfNull(owners);
+        if (statuses is { Count: 0 }) return [];
+        return Guard(() =>
+        {
+            var conditions = new List<string>();
+            return Query("SELECT seq, state FROM falvideo_jobs", c =>
+            {
+                if (statuses is not null)
+                {
+                    conditions.Add("status = ANY(@s)");
+                    c.Parameters.AddWithValue("s", statuses.Distinct().Select(s => s.ToString()).ToArray());
+                }
+                if (!owners.IsEmpty) conditions.Add(OwnerSql(c, owners));
+                if (conditions.Count > 0) c.CommandText += " WHERE " + string.Join(" AND ", conditions);
+                c.CommandText += " ORDER BY seq";
+            }, warn);
+        }, retry: true);
+    }
+
+    /// <summary>The owner conditions on the <c>machine</c> and <c>user_name</c> columns, each pattern as an anchored
+    /// regular expression (<see cref="JobOwnerFilter.ToRegex"/>) matched case-insensitively; a job without one reads as empty.</summary>
+    private static string OwnerSql(NpgsqlCommand command, JobOwnerFilter owners)
+    {
+        var conditions = new List<string>();
+        void Add(IReadOnlyCollection<string>? patterns, string column, string name)
+        {
+            if (patterns is null) return;
+            conditions.Add($"coalesce({column}, '') ~* ANY(@{name})");
+            command.Parameters.AddWithValue(name, patterns.Select(JobOwnerFilter.ToRegex).ToArray());
+        }
+        Add(owners.Machines, "machine", "machines");
+        Add(owners.Users, "user_name", "users");
+        return string.Join(" AND ", conditions);
     }
 
     /// <inheritdoc />
@@ -381,6 +422,7 @@ public sealed class PostgresJobStore : IJobStore
             conditions.Add("status = ANY(@statuses)");
             command.Parameters.AddWithValue("statuses", statuses.Distinct().Select(s => s.ToString()).ToArray());
         }
+        if (filter.OwnerCondition is { } owners) conditions.Add(OwnerSql(command, owners));
         return string.Join(" AND ", conditions);
     }
 
@@ -480,6 +522,11 @@ public sealed class PostgresJobStore : IJobStore
             schema.ExecuteNonQuery();
         }
         // Migrations from older versions go here, in this transaction, each ending with the version's update.
+        if (version == 1)
+        {
+            using var migrate = new NpgsqlCommand(MigrateToVersion2Sql, connection, transaction);
+            migrate.ExecuteNonQuery();
+        }
         transaction.Commit();
         s_ready[_connectionString] = true;
         return true;
@@ -501,7 +548,7 @@ public sealed class PostgresJobStore : IJobStore
             idem_key       text,                     -- FalJob.IdempotencyKey
             submitted_time bigint,                   -- Unix milliseconds of FalJob.SubmittedAt, else of first_time
             unfinished     smallint,                 -- 1 open, 2 completed but not saved, 3 ambiguous, NULL finished
-            machine        text,                     -- the machine and user that first recorded the job
+            machine        text,                     -- FalJob.Machine and FalJob.User: who submitted the job
             user_name      text
         );
         CREATE INDEX falvideo_jobs_status ON falvideo_jobs (status, seq);
@@ -518,6 +565,16 @@ public sealed class PostgresJobStore : IJobStore
         );
         CREATE INDEX falvideo_entries_job ON falvideo_entries (job_seq);
         INSERT INTO falvideo_schema (version) VALUES ({SchemaVersion});
+        """;
+
+    // Schema 2: the machine and user live in each job's own state (FalJob.Machine/User), and the columns copy them.
+    // Schema 1 filled the columns with the process that first recorded the job (its write-ahead: the submitter) and
+    // not the state; the state takes them, so a listing shows what a -Machine/-User filter matches.
+    private const string MigrateToVersion2Sql = """
+        UPDATE falvideo_jobs
+            SET state = (state::jsonb || jsonb_strip_nulls(jsonb_build_object('machine', machine, 'user', user_name)))::text
+            WHERE (machine IS NOT NULL OR user_name IS NOT NULL) AND state::jsonb -> 'machine' IS NULL;
+        INSERT INTO falvideo_schema (version) VALUES (2);
         """;
 
     /// <summary>Runs <paramref name="action"/>, retrying a failure of the connection for up to <see cref="RetryWindow"/>

@@ -92,13 +92,49 @@ public sealed class SqliteJobStore : IJobStore
         return statuses.Count == 0 ? [] : Guard(() => Read(statuses, warn));
     }
 
-    private List<FalJob> Read(IReadOnlyCollection<FalJobStatus>? statuses, Action<string>? warn)
+    /// <inheritdoc />
+    /// <remarks>Matches each candidate row's machine and user (from its state) in the query; with statuses, the
+    /// candidates come through the status index.</remarks>
+    public IReadOnlyList<FalJob> ReadJobsOf(JobOwnerFilter owners, IReadOnlyCollection<FalJobStatus>? statuses, Action<string>? warn = null)
+    {
+        ArgumentNullException.ThrowIfNull(owners);
+        return statuses is { Count: 0 } ? [] : Guard(() => Read(statuses, warn, owners));
+    }
+
+    private List<FalJob> Read(IReadOnlyCollection<FalJobStatus>? statuses, Action<string>? warn, JobOwnerFilter? owners = null)
     {
         if (!EnsureReady(create: false)) return [];
         using var connection = Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT seq, state FROM jobs" + StatusFilter(command, statuses, "WHERE") + " ORDER BY seq";
+        var where = StatusFilter(command, statuses, "WHERE");
+        if (owners is { IsEmpty: false }) where += (where.Length == 0 ? " WHERE " : " AND ") + OwnerSql(command, owners);
+        command.CommandText = "SELECT seq, state FROM jobs" + where + " ORDER BY seq";
         return ReadStates(command, warn);
+    }
+
+    // The SQL function that matches a wildcard pattern as JobOwnerFilter does (case-insensitive beyond ASCII, sets,
+    // escapes), which SQLite's LIKE and GLOB don't; registered on a connection only by a query that uses it.
+    private const string MatchFunction = "falvideo_match";
+
+    /// <summary>The owner conditions as SQL on each row's state (<c>$.machine</c>, <c>$.user</c>), with their parameters;
+    /// registers <see cref="MatchFunction"/> on the command's connection.</summary>
+    private static string OwnerSql(SqliteCommand command, JobOwnerFilter owners)
+    {
+        command.Connection!.CreateFunction<string, string, bool>(MatchFunction, static (value, pattern) => JobOwnerFilter.IsMatch(pattern, value), isDeterministic: true);
+        var conditions = new List<string>();
+        void Add(IReadOnlyCollection<string>? patterns, string field, string prefix)
+        {
+            if (patterns is null) return;
+            var names = patterns.Select((p, i) =>
+            {
+                command.Parameters.AddWithValue(prefix + i, p);
+                return $"{MatchFunction}(coalesce(json_extract(state, '$.{field}'), ''), {prefix}{i})";
+            }).ToList();
+            conditions.Add(names.Count == 0 ? "0" : "(" + string.Join(" OR ", names) + ")");
+        }
+        Add(owners.Machines, "machine", "$m");
+        Add(owners.Users, "user", "$u");
+        return string.Join(" AND ", conditions);
     }
 
     /// <summary>The jobs a command's rows (<c>seq, state</c>) name, in the order read.</summary>
@@ -360,6 +396,7 @@ public sealed class SqliteJobStore : IJobStore
         }
         if (filter.Statuses is { } statuses)
             conditions.Add(statuses.Count == 0 ? "0" : StatusFilter(command, statuses, "").TrimStart());
+        if (filter.OwnerCondition is { } owners) conditions.Add(OwnerSql(command, owners));
         return string.Join(" AND ", conditions);
     }
 

@@ -16,7 +16,8 @@ namespace FalVideo.PowerShell.Cmdlets;
 /// and completed jobs whose save was asked for but never recorded as done. To resume after a stop or a crash:
 /// Get-FalJob -Unfinished | Wait-FalJob | Save-FalVideo (each video goes to the folder its save was asked for). Listings show only
 /// the jobs sent to the current queue base URL's host (the emulator's jobs are not listed against fal, nor fal's against
-/// the emulator); -AllHosts lists them all. A request id alone is enough for a request the job store knows.</para>
+/// the emulator); -AllHosts lists them all. -Machine and -User list the jobs submitted from those machines by those
+/// users (wildcards), for a team sharing one job store. A request id alone is enough for a request the job store knows.</para>
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "FalJob", DefaultParameterSetName = ListSet)]
 [OutputType(typeof(FalJob))]
@@ -59,6 +60,26 @@ public sealed class GetFalJobCommand : JobInputCommandBase
     [Parameter(ParameterSetName = UnfinishedSet)]
     public SwitchParameter AllHosts { get; set; }
 
+    /// <summary>Lists only the jobs submitted from these machines (FalJob.Machine: the computer name of the process that
+    /// submitted the job). Wildcards allowed, case-insensitive; several names match any of them. Jobs recorded before
+    /// machines were kept have none, and only * matches them.</summary>
+    [Parameter(ParameterSetName = ListSet)]
+    [Parameter(ParameterSetName = UnfinishedSet)]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(FalVideo.PowerShell.Completion.JobOwnerCompleter))]
+    public string[]? Machine { get; set; }
+
+    /// <summary>Lists only the jobs submitted by these users (FalJob.User: the user name of the process that submitted
+    /// the job, without a domain). Wildcards allowed, case-insensitive; several names match any of them. Jobs recorded
+    /// before users were kept have none, and only * matches them.</summary>
+    [Parameter(ParameterSetName = ListSet)]
+    [Parameter(ParameterSetName = UnfinishedSet)]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(FalVideo.PowerShell.Completion.JobOwnerCompleter))]
+    public string[]? User { get; set; }
+
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
@@ -68,6 +89,7 @@ public sealed class GetFalJobCommand : JobInputCommandBase
             var pattern = Model is null ? null : new WildcardPattern(Model, WildcardOptions.IgnoreCase);
             DateTimeOffset? since = Since is { } s ? new DateTimeOffset(s) : null;
             var store = Settings.FalSettings.Current.Journal;
+            var owners = JobOwnerFilter.Of(Machine, User);
             IReadOnlyList<FalJob> listed;
             if (Unfinished)
             {
@@ -79,10 +101,13 @@ public sealed class GetFalJobCommand : JobInputCommandBase
             else
             {
                 // The store's status index answers -Status without reading every job.
-                listed = Status is null ? store.ReadJobs(WriteWarning) : store.ReadJobsByStatus(Status, WriteWarning);
+                // -Machine/-User go into the store's query; without them the listing takes the paths it always did.
+                listed = owners is not null ? store.ReadJobsOf(owners, Status, WriteWarning)
+                    : Status is null ? store.ReadJobs(WriteWarning) : store.ReadJobsByStatus(Status, WriteWarning);
             }
             var jobs = listed
                 .Where(j => scope is null || j.IsOnHost(scope))
+                .Where(j => !Unfinished || owners is null || owners.Matches(j))
                 .Where(j => pattern is null || pattern.IsMatch(j.Model))
                 .Where(j => since is null || j.SubmittedAt >= since)
                 .OrderBy(j => j.SubmittedAt)

@@ -3,6 +3,7 @@ using FalVideo.Billing;
 using FalVideo.Engine;
 using FalVideo.Fal;
 using FalVideo.Jobs;
+using FalVideo.Journal;
 using FalVideo.PowerShell.Binding;
 using FalVideo.PowerShell.Engine;
 using FalVideo.PowerShell.Settings;
@@ -57,6 +58,24 @@ public sealed class GetFalJobCostCommand : FalCmdletBase
     [Parameter]
     public SwitchParameter AllHosts { get; set; }
 
+    /// <summary>Counts only the jobs submitted from these machines (FalJob.Machine, as the job store recorded it). Wildcards
+    /// allowed, case-insensitive. Piped jobs from other machines are left out; over a range, billed requests the job store
+    /// does not know (no machine recorded) are left out too.</summary>
+    [Parameter]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(FalVideo.PowerShell.Completion.JobOwnerCompleter))]
+    public string[]? Machine { get; set; }
+
+    /// <summary>Counts only the jobs submitted by these users (FalJob.User, as the job store recorded it). Wildcards allowed,
+    /// case-insensitive. Piped jobs of other users are left out; over a range, billed requests the job store does not know
+    /// (no user recorded) are left out too.</summary>
+    [Parameter]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(FalVideo.PowerShell.Completion.JobOwnerCompleter))]
+    public string[]? User { get; set; }
+
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
@@ -67,6 +86,13 @@ public sealed class GetFalJobCostCommand : FalCmdletBase
     protected override void EndProcessing()
     {
         var scope = AllHosts ? null : ScopeQueueBaseUrl;
+        var owners = JobOwnerFilter.Of(Machine, User);
+        if (owners is not null)
+        {
+            var others = _jobs.RemoveAll(j => !owners.Matches(j));
+            if (others > 0) WriteVerbose($"{others} piped job(s) not submitted {owners} were left out.");
+            if (ParameterSetName == JobsSet && _jobs.Count == 0 && Start is null) return;
+        }
         if (scope is not null)
         {
             var other = _jobs.Where(j => !j.IsOnHost(scope)).ToList();
@@ -128,15 +154,24 @@ public sealed class GetFalJobCostCommand : FalCmdletBase
         else
         {
             // The store supplies the estimates of the requests fal billed.
-            var stored = FalSettings.Current.Journal.ReadJobs(WriteWarning)
+            var store = FalSettings.Current.Journal;
+            var stored = (owners is null ? store.ReadJobs(WriteWarning) : store.ReadJobsOf(owners, null, WriteWarning))
                 .Where(j => !string.IsNullOrEmpty(j.RequestId) && (scope is null || j.IsOnHost(scope)))
                 .GroupBy(j => j.RequestId, StringComparer.OrdinalIgnoreCase).ToDictionary(g => g.Key, g => g.Last(), StringComparer.OrdinalIgnoreCase);
+            var unowned = 0;
             foreach (var (id, list) in byRequest)
             {
+                // With -Machine/-User a billed request counts only when the store says it is one of theirs.
+                if (owners is not null && !stored.ContainsKey(id))
+                {
+                    unowned++;
+                    continue;
+                }
                 var job = stored.TryGetValue(id, out var known) ? known : new FalJob { RequestId = id, EndpointId = list[0].EndpointId ?? "" };
                 var row = Row(job, list, catalog, start, end);
                 rows.Add(known is null ? row.WithNote("not in the job store: no estimate") : row);
             }
+            if (unowned > 0) WriteVerbose($"{unowned} billed request(s) not submitted {owners} (or not in the job store) were left out.");
         }
         foreach (var row in rows) WriteObject(row);
         if (!NoTotal && rows.Count > 0) WriteObject(FalJobCost.TotalOf(rows));

@@ -10,7 +10,8 @@ namespace FalVideo.PowerShell.Cmdlets;
 /// <summary>
 /// <para type="synopsis">Forgets jobs in the local job store.</para>
 /// <para type="description">Removes every record of the chosen jobs: those submitted before -Before, those whose
-/// last recorded status is one of -Status (both together: both must match), or the jobs piped in (e.g. from Get-FalJob).
+/// last recorded status is one of -Status (both together: both must match; -Machine and -User narrow them to the jobs
+/// submitted from those machines by those users), or the jobs piped in (e.g. from Get-FalJob).
 /// Only the local store changes: nothing is cancelled or deleted at fal (Stop-FalJob cancels). A job still InQueue or
 /// InProgress can no longer be resumed once forgotten. -Before and -Status go through the store in bounded memory and
 /// never hold other writers (a parallel batch writing ahead) back for more than a moment: the SQLite store deletes a few
@@ -35,6 +36,24 @@ public sealed class RemoveFalJobCommand : PSCmdlet
     [Parameter(ParameterSetName = FilterSet)]
     public FalJobStatus[]? Status { get; set; }
 
+    /// <summary>Narrows -Before and -Status to the jobs submitted from these machines (FalJob.Machine). Wildcards
+    /// allowed, case-insensitive; several names match any of them. Jobs recorded before machines were kept have none,
+    /// and only * matches them.</summary>
+    [Parameter(ParameterSetName = FilterSet)]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(FalVideo.PowerShell.Completion.JobOwnerCompleter))]
+    public string[]? Machine { get; set; }
+
+    /// <summary>Narrows -Before and -Status to the jobs submitted by these users (FalJob.User). Wildcards allowed,
+    /// case-insensitive; several names match any of them. Jobs recorded before users were kept have none, and only *
+    /// matches them.</summary>
+    [Parameter(ParameterSetName = FilterSet)]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(FalVideo.PowerShell.Completion.JobOwnerCompleter))]
+    public string[]? User { get; set; }
+
     /// <summary>Jobs to forget, from Get-FalJob or the New-*Video cmdlets. Matched by request id (by journal id for an
     /// ambiguous submission, which has none).</summary>
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ByJobSet)]
@@ -52,10 +71,11 @@ public sealed class RemoveFalJobCommand : PSCmdlet
         if (Before is null && Status is null)
         {
             // Forgetting the whole store by accident would lose every resumable job.
-            const string message = "Say which jobs to forget: -Before <date>, -Status <status>, or pipe jobs in (Get-FalJob ... | Remove-FalJob).";
+            // -Machine and -User only narrow: alone they would forget every job of a machine or user, resumable ones too.
+            const string message = "Say which jobs to forget: -Before <date>, -Status <status> (-Machine and -User narrow them), or pipe jobs in (Get-FalJob ... | Remove-FalJob).";
             ThrowTerminatingError(ErrorRecords.Create(FalErrorIds.NoJobFilter, message, null, new ArgumentException(message)));
         }
-        var filter = new JobFilter(Before is { } b ? new DateTimeOffset(b) : null, Status);
+        var filter = new JobFilter(Before is { } b ? new DateTimeOffset(b) : null, Status, JobOwnerFilter.Of(Machine, User));
         var store = Store;
         var count = Guarded(store, () => store.Count(filter));
         if (count == 0)
@@ -71,8 +91,9 @@ public sealed class RemoveFalJobCommand : PSCmdlet
         if (PassThru)
         {
             // The jobs to emit are the jobs removed: read them, then forget exactly those.
-            var listed = Guarded(store, () => Status is null ? store.ReadJobs(WriteWarning) : store.ReadJobsByStatus(Status, WriteWarning))
-                .Where(j => filter.Matches(j.Status, j.SubmittedAt == default ? DateTimeOffset.MinValue : j.SubmittedAt)).ToList();
+            var listed = Guarded(store, () => filter.OwnerCondition is { } owners ? store.ReadJobsOf(owners, Status, WriteWarning)
+                    : Status is null ? store.ReadJobs(WriteWarning) : store.ReadJobsByStatus(Status, WriteWarning))
+                .Where(j => filter.Matches(j.Status, j.SubmittedAt == default ? DateTimeOffset.MinValue : j.SubmittedAt, j.Machine, j.User)).ToList();
             Forget(store, listed);
             WriteObject(listed, enumerateCollection: true);
             return;

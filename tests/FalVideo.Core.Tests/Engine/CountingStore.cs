@@ -25,6 +25,7 @@ internal sealed class CountingStore : IJobStore
         throw (Fail ? new IOException("No space left on device") : new NotSupportedException());
     public IReadOnlyList<FalJob> ReadJobs(Action<string>? warn = null) => [];
     public IReadOnlyList<FalJob> ReadJobsByStatus(IReadOnlyCollection<FalJobStatus> statuses, Action<string>? warn = null) => [];
+    public IReadOnlyList<FalJob> ReadJobsOf(JobOwnerFilter owners, IReadOnlyCollection<FalJobStatus>? statuses, Action<string>? warn = null) => [];
     public IReadOnlyList<FalJob> FindByIdempotencyKeys(IReadOnlyCollection<string> keys, Action<string>? warn = null) => [];
     public IReadOnlyList<FalJob> FindByRequestIds(IReadOnlyCollection<string> requestIds, Action<string>? warn = null) => [];
     public IReadOnlyList<FalJob> ReadUnfinished(out int ambiguous, Action<string>? warn = null) { ambiguous = 0; return []; }

@@ -32,7 +32,7 @@ public sealed class PostgresJobStoreTests(PostgresServer server) : IClassFixture
             Assert.Equal(sqlite.ReadJobs().Select(Describe), store.ReadJobs().Select(Describe));
             Assert.Equal(3, store.ReadJobs().Count);
             Assert.Equal(["r-b"], store.ReadJobsByStatus([FalJobStatus.InProgress]).Select(j => j.RequestId));
-            Assert.Equal("1", Convert.ToString(PostgresServer.Scalar(cs, "SELECT max(version) FROM falvideo_schema")));
+            Assert.Equal(PostgresJobStore.SchemaVersion.ToString(), Convert.ToString(PostgresServer.Scalar(cs, "SELECT max(version) FROM falvideo_schema")));
             var indexes = Convert.ToString(PostgresServer.Scalar(cs, "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE tablename = 'falvideo_jobs'"))!;
             Assert.Contains("falvideo_jobs_status", indexes);
             Assert.Contains("falvideo_jobs_idempotency", indexes);
