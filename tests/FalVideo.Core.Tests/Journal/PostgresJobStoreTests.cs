@@ -37,13 +37,68 @@ public sealed class PostgresJobStoreTests(PostgresServer server) : IClassFixture
             Assert.Contains("falvideo_jobs_status", indexes);
             Assert.Contains("falvideo_jobs_idempotency", indexes);
             Assert.Contains("falvideo_jobs_unfinished", indexes);
-            Assert.Equal(Environment.MachineName, PostgresServer.Scalar(cs, "SELECT machine FROM falvideo_jobs WHERE job_key = 'r-b'"));
+            Assert.Equal("build-02", PostgresServer.Scalar(cs, "SELECT machine FROM falvideo_jobs WHERE job_key = 'r-b'"));
+            Assert.Equal("bob", PostgresServer.Scalar(cs, "SELECT user_name FROM falvideo_jobs WHERE job_key = 'r-b'"));
         }
         finally
         {
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             folder.Delete(recursive: true);
         }
+    }
+
+    [Fact]
+    public void Jobs_keep_their_submitter_and_are_filtered_by_machine_and_user_in_the_query_as_in_the_embedded_stores()
+    {
+        var cs = server.NewDatabase();
+        var store = new PostgresJobStore(cs);
+        OwnerHistory.Write(store);
+        // The columns a filter reads hold what each job's own record says.
+        Assert.Equal("build-02|Alice", PostgresServer.Scalar(cs, "SELECT machine || '|' || user_name FROM falvideo_jobs WHERE job_key = 'a2'"));
+        Assert.Equal(true, PostgresServer.Scalar(cs, "SELECT machine IS NULL AND user_name IS NULL FROM falvideo_jobs WHERE job_key = 'old'"));
+        OwnerHistory.AssertFilters(store);
+    }
+
+    [Fact]
+    public void A_copy_from_the_embedded_store_and_back_keeps_each_jobs_submitter()
+    {
+        var folder = Directory.CreateTempSubdirectory("falvideo-pg-owners-");
+        try
+        {
+            var sqlite = new SqliteJobStore(Path.Combine(folder.FullName, "jobs.db"));
+            OwnerHistory.Write(sqlite);
+            var shared = new PostgresJobStore(server.NewDatabase());
+            // What Copy-FalJob writes: each job's latest state as one submission entry.
+            static IEnumerable<JournalRecord> Copy(IJobStore from) =>
+                from.ReadJobs().Select(j => JobJournal.Capture(string.IsNullOrEmpty(j.RequestId) ? JobJournal.AmbiguousEntry : "submitted", j));
+            shared.Import(Copy(sqlite));
+            OwnerHistory.AssertFilters(shared);
+            var back = new SqliteJobStore(Path.Combine(folder.FullName, "back.db"));
+            back.Import(Copy(shared));
+            Assert.Equal(["b1|build-02|bob", "old||"], back.ReadJobs().Select(j => $"{j.RequestId}|{j.Machine}|{j.User}"));
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Schema_1s_machine_and_user_columns_move_into_each_jobs_state()
+    {
+        var cs = server.NewDatabase();
+        var store = new PostgresJobStore(cs);
+        store.Append("submitted", OwnerHistory.Job("r-1", FalJobStatus.Completed, null, null));
+        store.Append("submitted", OwnerHistory.Job("r-2", FalJobStatus.Completed, "kept", "own"));
+        // A schema 1 store: the columns named the process that first recorded the job, the state did not.
+        PostgresServer.Execute(cs, "UPDATE falvideo_schema SET version = 1; UPDATE falvideo_jobs SET machine = 'runbook-07', user_name = 'svc-video' WHERE job_key = 'r-1'");
+        // Another application name: a store this process has not checked yet, as a newer module's first use is.
+        var upgraded = new PostgresJobStore(cs + ";Application Name=upgraded");
+        Assert.Equal(["r-1|runbook-07|svc-video", "r-2|kept|own"], upgraded.ReadJobsOf(new(["*"], null), null).Select(j => $"{j.RequestId}|{j.Machine}|{j.User}"));
+        upgraded.Verify();
+        Assert.Equal(2, PostgresServer.Scalar(cs, "SELECT max(version) FROM falvideo_schema"));
+        Assert.Equal(["r-1|runbook-07|svc-video", "r-2|kept|own"], upgraded.ReadJobsOf(new(["runbook-*", "KEPT"], null), null).Select(j => $"{j.RequestId}|{j.Machine}|{j.User}"));
     }
 
     [Fact]

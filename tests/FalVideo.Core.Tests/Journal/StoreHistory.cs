@@ -20,12 +20,16 @@ internal static class StoreHistory
         var a = Job("");
         a.Status = FalJobStatus.Unknown;
         a.Input = "{\"prompt\":\"a\"}";
+        a.Machine = "build-01";
+        a.User = "alice";
         store.Append(JobJournal.SubmittingEntry, a);
         a.RequestId = "r-a";
         a.Status = FalJobStatus.InQueue;
         a.StatusUrl = "https://queue.fal.run/x/requests/r-a/status";
         store.Append("submitted", a);
         var b = Job("r-b");
+        b.Machine = "build-02";
+        b.User = "bob";
         store.Append("submitted", b);
         var lost = Job("");
         lost.Status = FalJobStatus.Unknown;
@@ -44,5 +48,5 @@ internal static class StoreHistory
 
     internal static string Describe(FalJob j) =>
         string.Join("|", j.RequestId, j.JournalId is null ? "-" : "id", j.Status, j.Prompt, j.Input, j.StatusUrl, j.VideoUrl,
-            j.SavedPath, j.LastError, j.EstimatedCostUsd, j.DurationSeconds, j.EndpointId, j.SubmittedAt.ToUnixTimeMilliseconds());
+            j.SavedPath, j.LastError, j.EstimatedCostUsd, j.DurationSeconds, j.EndpointId, j.SubmittedAt.ToUnixTimeMilliseconds(), j.Machine, j.User);
 }
