@@ -73,6 +73,16 @@ Describe 'Get-FalJob -Machine and -User' {
         @(Get-FalJob -Unfinished -User $script:me).Count | Should -Be 0
     }
 
+    It 'completes -Machine and -User with this process''s names and those of the unfinished jobs' {
+        $line = 'Get-FalJob -Machine build'
+        (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Be @('build-08')
+        $line = 'Remove-FalJob -Status Completed -User '
+        $users = (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText
+        $users | Should -Contain 'dave'
+        $users | Should -Contain $script:me
+        $users | Should -Not -Contain 'carol'
+    }
+
     It 'sums one user''s spend' {
         (Get-FalJob -User carol -Status Completed | Measure-Object EstimatedCostUsd -Sum).Sum | Should -Be 0.56
     }
