@@ -233,7 +233,10 @@ public sealed class SharedStoreTests(PostgresServer server) : FaultTestBase, ICl
         Assert.Equal(0, (int)again.Copied);
         Assert.Equal(5, (int)again.AlreadyThere);
         var shared = new PostgresJobStore(cs).ReadJobs();
-        Assert.Equal(new SqliteJobStore(embedded).ReadJobs().Select(j => (j.RequestId, j.IdempotencyKey, j.Status)), shared.Select(j => (j.RequestId, j.IdempotencyKey, j.Status)));
+        Assert.Equal(new SqliteJobStore(embedded).ReadJobs().Select(j => (j.RequestId, j.IdempotencyKey, j.Status, j.Machine, j.User)),
+            shared.Select(j => (j.RequestId, j.IdempotencyKey, j.Status, j.Machine, j.User)));
+        // Whose jobs they are travels with them: the submitter of each row, filtered in the shared store's query.
+        Assert.All(shared, j => Assert.Equal((Environment.MachineName, Environment.UserName), (j.Machine, j.User)));
 
         // The copied history keeps its promise on the shared store: a re-run of the rows sends nothing.
         Ps.Run("Set-FalConfiguration -JobStore $args[0]", cs).ThrowIfErrors();
@@ -241,11 +244,13 @@ public sealed class SharedStoreTests(PostgresServer server) : FaultTestBase, ICl
         rerun.ThrowIfErrors();
         Assert.Equal(5, Emulator.State.AcceptedSubmissions);
         Assert.Equal(5, rerun.Warnings.Count(w => w.Contains("already submitted as", StringComparison.Ordinal)));
+        Assert.Equal(5, Ps.Run("Get-FalJob -Machine $args[0] -User $args[1]", Environment.MachineName.ToUpperInvariant(), Environment.UserName).Output.Count);
+        Assert.Empty(Ps.Run("Get-FalJob -User $args[0]", "someone-else").Output);
 
         // And back, into a new embedded store.
         var back = Path.Combine(Temp, "back.db");
         dynamic home = Ps.Run("Copy-FalJob -From $args[0] -To $args[1]", cs, back).Output.Single();
         Assert.Equal(5, (int)home.Copied);
-        Assert.Equal(shared.Select(j => j.RequestId), new SqliteJobStore(back).ReadJobs().Select(j => j.RequestId));
+        Assert.Equal(shared.Select(j => (j.RequestId, j.Machine, j.User)), new SqliteJobStore(back).ReadJobs().Select(j => (j.RequestId, j.Machine, j.User)));
     }
 }
