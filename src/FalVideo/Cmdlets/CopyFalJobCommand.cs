@@ -12,7 +12,8 @@ namespace FalVideo.PowerShell.Cmdlets;
 /// <para type="synopsis">Copies job history from one job store to another: the embedded store and a shared PostgreSQL store, either way.</para>
 /// <para type="description">Reads every job of -From and writes those -To has no record of (matched by request id, or
 /// by journal id for a submission without one), each with its latest known state: status, prompt, input, idempotency
-/// key, URLs, save folder and saved file. Jobs -To already has are left as they are, so a second run copies nothing.
+/// key, URLs, save folder, saved file and submitter (Machine, User). Jobs -To already has are left as they are, so a
+/// second run copies nothing.
 /// -From and -To each take a file (jobs.db, or a .jsonl journal) or a PostgreSQL connection string; either one left out
 /// is the store in effect (Get-FalConfiguration). Nothing is sent to fal. -WhatIf says how many jobs would be copied.
 /// The password of a connection string is never shown.</para>
