@@ -393,14 +393,26 @@ public sealed class PostgresJobStore : IJobStore
             if (!EnsureReady(create: false)) return 0L;
             using var connection = Open();
             long pruned = 0;
+            // As in the SQLite store: with an owner condition each step goes on after the last job it took, so the rows
+            // of other owners the indexed conditions leave are checked once, not at every step.
+            var cursor = filter.OwnerCondition is not null;
+            long after = 0;
             while (true)
             {
                 using var transaction = connection.BeginTransaction();
                 using var command = new NpgsqlCommand { Connection = connection, Transaction = transaction };
                 command.CommandText = "WITH gone AS (DELETE FROM falvideo_jobs WHERE seq IN (SELECT seq FROM falvideo_jobs WHERE " + FilterSql(command, filter) +
+                                      (cursor ? " AND seq > @after ORDER BY seq" : "") +
                                       $" LIMIT {DeleteBatch}) RETURNING seq), entries AS (DELETE FROM falvideo_entries WHERE job_seq IN (SELECT seq FROM gone)) " +
-                                      "SELECT count(*) FROM gone";
-                var n = Convert.ToInt64(command.ExecuteScalar());
+                                      "SELECT count(*), coalesce(max(seq), 0) FROM gone";
+                if (cursor) command.Parameters.AddWithValue("after", after);
+                long n;
+                using (var reader = command.ExecuteReader())
+                {
+                    reader.Read();
+                    n = reader.GetInt64(0);
+                    after = reader.GetInt64(1);
+                }
                 transaction.Commit();
                 if (n == 0) return pruned;
                 pruned += n;

@@ -366,6 +366,10 @@ public sealed class SqliteJobStore : IJobStore
         if (!EnsureReady(create: false)) return 0;
         using var connection = Open();
         long pruned = 0;
+        // The owner condition is checked on the rows the indexed conditions leave: each step goes on after the last job
+        // it took, or every step would check again the same rows of other owners, which stay.
+        var cursor = filter.OwnerCondition is not null;
+        long after = 0;
         while (true)
         {
             using var transaction = connection.BeginTransaction();
@@ -373,11 +377,13 @@ public sealed class SqliteJobStore : IJobStore
             using (var select = connection.CreateCommand())
             {
                 select.Transaction = transaction;
-                select.CommandText = "SELECT seq FROM jobs WHERE " + FilterSql(select, filter) + $" LIMIT {DeleteBatch}";
+                select.CommandText = "SELECT seq FROM jobs WHERE " + FilterSql(select, filter) + (cursor ? " AND seq > $after ORDER BY seq" : "") + $" LIMIT {DeleteBatch}";
+                if (cursor) select.Parameters.AddWithValue("$after", after);
                 using var reader = select.ExecuteReader();
                 while (reader.Read()) seqs.Add(reader.GetInt64(0));
             }
             if (seqs.Count == 0) return pruned;
+            after = seqs[seqs.Count - 1];
             Delete(connection, transaction, seqs);
             transaction.Commit();
             pruned += seqs.Count;

@@ -45,6 +45,11 @@ public sealed class JobOwnerTests : IDisposable
         Assert.Equal(0, store.Count(new JobFilter(null, [FalJobStatus.Unknown], new(["ws-e*"], null))));
     }
 
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public void A_prune_by_owner_goes_through_many_steps_among_other_owners_jobs(string file) =>
+        OwnerHistory.AssertPruneInSteps(JobStore.Open(Path.Combine(_folder, file)));
+
     [Fact]
     public void A_copy_between_the_embedded_stores_keeps_each_jobs_submitter()
     {
@@ -122,6 +127,21 @@ internal static class OwnerHistory
             later.JournalId = job.JournalId;
             store.Append("status", later);
         }
+    }
+
+    /// <summary>600 finished jobs, every other one of build-a: a prune of build-a's takes 300 in steps of the store's
+    /// batch, and leaves every job of build-b.</summary>
+    internal static void AssertPruneInSteps(IJobStore store)
+    {
+        store.Import(Enumerable.Range(0, 600).Select(i => JobJournal.Capture("submitted", Job($"r-{i}", FalJobStatus.Completed, i % 2 == 0 ? "build-a" : "build-b", "ci"))));
+        var filter = new JobFilter(null, [FalJobStatus.Completed], new(["BUILD-A"], null));
+        Assert.Equal(300, store.Count(filter));
+        var steps = new List<long>();
+        Assert.Equal(300, store.Prune(filter, steps.Add));
+        Assert.Equal(300, steps.Last());
+        var left = store.ReadJobs();
+        Assert.Equal(300, left.Count);
+        Assert.All(left, j => Assert.Equal("build-b", j.Machine));
     }
 
     internal static void AssertFilters(IJobStore store)

@@ -60,6 +60,10 @@ public sealed class PostgresJobStoreTests(PostgresServer server) : IClassFixture
     }
 
     [Fact]
+    public void A_prune_by_owner_goes_through_many_steps_among_other_owners_jobs() =>
+        OwnerHistory.AssertPruneInSteps(new PostgresJobStore(server.NewDatabase()));
+
+    [Fact]
     public void A_copy_from_the_embedded_store_and_back_keeps_each_jobs_submitter()
     {
         var folder = Directory.CreateTempSubdirectory("falvideo-pg-owners-");
