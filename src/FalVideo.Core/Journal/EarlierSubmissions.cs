@@ -21,8 +21,8 @@ public sealed class EarlierSubmissions
     private readonly Dictionary<string, int> _seen = new(StringComparer.Ordinal);
     // Per key fingerprint (64-bit, see Fingerprint): whether the key was met with no earlier job, and the claims of this
     // batch on it won and committed (asked and changed from the store's commit thread). The one per-row state a batch
-    // keeps: 12 bytes a slot in one table (about 15 bytes a row at 100,000 rows) where a HashSet<ulong> and a
-    // Dictionary<ulong, int> held about 85 (bench/README.md, "The memory of 100,000 jobs").
+    // keeps: 12 bytes a slot in one table (about 16 bytes a row at 100,000 rows) where a HashSet<ulong> and a
+    // Dictionary<ulong, int> held 75 (bench/README.md, "The memory of 100,000 jobs").
     private readonly FingerprintTable _keys = new();
     private readonly Uri? _queueBaseUrl;
     private bool _preloaded;
@@ -149,8 +149,8 @@ public sealed class EarlierSubmissions
 /// What <see cref="EarlierSubmissions"/> keeps per key fingerprint: a fresh flag and a count of claims settled. One
 /// open-addressing table of two arrays (linear probing, power-of-two size, at most 80 % full): 12 bytes a slot, no
 /// object and no entry links per key, where a <c>HashSet&lt;ulong&gt;</c> (20 bytes an entry) and a
-/// <c>Dictionary&lt;ulong, int&gt;</c> (28) each doubled on their own, and their arrays of a 100,000-row batch (about
-/// 8 MB, on the large object heap) stayed until the cmdlet ended. Not thread-safe: the caller locks.
+/// <c>Dictionary&lt;ulong, int&gt;</c> (28) each doubled on their own, and their arrays of a 100,000-row batch (7.5 MB,
+/// on the large object heap) stayed until the cmdlet ended. Not thread-safe: the caller locks.
 /// </summary>
 internal sealed class FingerprintTable
 {
