@@ -71,6 +71,9 @@ internal sealed class GroupCommit<T>(Action<List<T>> commit)
                 continue;
             }
             foreach (var p in batch) p.Done.TrySetResult(true);
+            // A batch's freed native memory goes back to the system as it runs (see NativeHeap), once the committed
+            // rows are on their way.
+            NativeHeap.TrimIfDue();
         }
     }
 }

@@ -123,6 +123,47 @@ public sealed class IdempotencyKeyTests : IDisposable
     }
 
     [Fact]
+    public void A_large_batch_keeps_every_fresh_key_and_its_claims_apart()
+    {
+        // An empty journal: every key is fresh, and the batch's own state is all there is to go on.
+        var earlier = new EarlierSubmissions(JobStore.Open(Path.Combine(_folder, "journal.jsonl")));
+        const int keys = 50_000;
+        for (var i = 0; i < keys; i++) Assert.Null(earlier.Next(Key(i)));
+        // Claims settled on some keys (a key given two or three times in one batch), met while the table grows.
+        for (var i = 0; i < keys; i += 3) earlier.Claim(Key(i)).Settle();
+        for (var i = 0; i < keys; i += 7) earlier.Claim(Key(i)).Settle();
+        for (var i = 0; i < keys; i++)
+        {
+            var expected = (i % 3 == 0 ? 1 : 0) + (i % 7 == 0 ? 1 : 0);
+            Assert.Equal(expected, earlier.Claim(Key(i)).Allowed);
+            // A later occurrence of a fresh key is still sent.
+            Assert.Null(earlier.Next(Key(i)));
+        }
+        Assert.Equal(0, earlier.Claim("never met").Allowed);
+    }
+
+    [Fact]
+    public void A_batch_keeps_a_few_bytes_per_fresh_key()
+    {
+        // What a batch of fresh rows keeps per row until it ends: its key's fingerprint and settled claims. With a
+        // HashSet and a Dictionary per fingerprint this was about 84 bytes a row at 100,000 rows.
+        var earlier = new EarlierSubmissions(JobStore.Open(Path.Combine(_folder, "journal.jsonl")));
+        Assert.Null(earlier.Next(Key(-1)));
+        var before = GC.GetTotalMemory(forceFullCollection: true);
+        const int keys = 100_000;
+        for (var i = 0; i < keys; i++)
+        {
+            Assert.Null(earlier.Next(Key(i)));
+            earlier.Claim(Key(i)).Settle();
+        }
+        var kept = GC.GetTotalMemory(forceFullCollection: true) - before;
+        GC.KeepAlive(earlier);
+        Assert.True(kept < 32L * keys, $"{kept} bytes kept for {keys} keys ({(double)kept / keys:0.0} a key)");
+    }
+
+    private static string Key(int i) => "key-" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    [Fact]
     public void A_schema_1_store_gains_the_key_column_and_keeps_its_jobs()
     {
         var path = Path.Combine(_folder, "old.db");
