@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Text;
 using FalVideo.Jobs;
 using Microsoft.Data.Sqlite;
@@ -465,6 +466,13 @@ public sealed class SqliteJobStore : IJobStore
 
     private SqliteConnection Open() => Open(FilePath, pooled: true, synchronous: "FULL");
 
+    // The native connections (pooled, so reused by every Open of their store) whose pragmas are set. busy_timeout,
+    // synchronous and foreign_keys belong to the native connection and outlive each rent from the pool, and every
+    // pooled Open sets the same values, so they run once per native connection instead of once per group commit.
+    // Keyed weakly: a connection the pool closes drops out, and a new one gets its pragmas.
+    private static readonly ConditionalWeakTable<SQLitePCL.sqlite3, object> s_configured = new();
+    private static readonly object s_configuredMark = new();
+
     private static SqliteConnection Open(string path, bool pooled, string synchronous)
     {
         var builder = new SqliteConnectionStringBuilder
@@ -479,9 +487,11 @@ public sealed class SqliteJobStore : IJobStore
         try
         {
             connection.Open();
+            if (pooled && connection.Handle is { } reused && s_configured.TryGetValue(reused, out _)) return connection;
             using var pragmas = connection.CreateCommand();
             pragmas.CommandText = $"PRAGMA busy_timeout = 15000; PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = OFF;";
             pragmas.ExecuteNonQuery();
+            if (pooled && connection.Handle is { } handle) s_configured.GetValue(handle, static _ => s_configuredMark);
             return connection;
         }
         catch
@@ -865,13 +875,21 @@ public sealed class SqliteJobStore : IJobStore
                 }
                 foreach (var record in records)
                 {
-                    var text = Encoding.UTF8.GetString(record.Line).TrimEnd('\n');
+                    var text = LineText(record.Line);
                     if ((record.Entry ?? JobJournal.Parse(text)) is { } entry) writer.Write(entry, text);
                 }
             }
         }
         transaction.Commit();
         foreach (var item in batch) if (item.Ticket is { Winner: null } won) won.Claim.Settle();
+    }
+
+    /// <summary>A captured journal line without its line end, decoded once (no second string for the trim).</summary>
+    private static string LineText(byte[] line)
+    {
+        var length = line.Length;
+        while (length > 0 && line[length - 1] == (byte)'\n') length--;
+        return Encoding.UTF8.GetString(line, 0, length);
     }
 
     /// <summary>The group commit of each store file in this process (<see cref="GroupCommit{T}"/>): every batch queued

@@ -82,6 +82,34 @@ public sealed class SqliteJobStoreTests : IDisposable
 
     // Internal (a test hook, not API); reached by reflection because InternalsVisibleTo would also expose the
     // Polyfill types compiled into FalVideo.Core, which clash with the runtime's own in this project.
+    [Fact]
+    public void Every_rent_of_the_pooled_connection_has_the_stores_pragmas_also_after_the_pool_closed_it()
+    {
+        // The pragmas run once per native connection: a rent that reuses it must still see them, and a native
+        // connection opened after the pool closed the old one must get them again.
+        var store = new SqliteJobStore(Path.Combine(_folder, "jobs.db"));
+        store.Append("submitted", new FalJob { RequestId = "req-1", EndpointId = "fal-ai/x", Status = FalJobStatus.InQueue });
+        var open = typeof(SqliteJobStore).GetMethod("Open", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance, null, Type.EmptyTypes, null)!;
+        var seen = new List<string>();
+        for (var round = 0; round < 2; round++)
+        {
+            for (var rent = 0; rent < 3; rent++)
+            {
+                using var connection = (SqliteConnection)open.Invoke(store, null)!;
+                using var command = connection.CreateCommand();
+                string Pragma(string name)
+                {
+                    command.CommandText = "PRAGMA " + name;
+                    return Convert.ToString(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture)!;
+                }
+                seen.Add($"{Pragma("busy_timeout")} {Pragma("synchronous")} {Pragma("foreign_keys")} {Pragma("journal_mode")}");
+            }
+            SqliteConnection.ClearAllPools();
+        }
+        // synchronous 2 is FULL.
+        Assert.Equal(Enumerable.Repeat("15000 2 0 wal", 6), seen);
+    }
+
     private static long CommitsFor(string path) =>
         (long)typeof(SqliteJobStore).GetMethod("CommitsFor", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
             .Invoke(null, [path])!;
