@@ -69,16 +69,15 @@ public sealed class PostgresJobStore : IJobStore
 
     /// <summary>
     /// The data source of this store's connection string. The store uses only PostgreSQL's built-in types (text,
-    /// bigint, integer, smallint, boolean, and arrays of them), so unless the string chooses a compatibility mode
-    /// itself, <c>Server Compatibility Mode=NoTypeLoading</c> spares the first connection of a process the query of
-    /// <c>pg_type</c> and the building of its type map (https://www.npgsql.org/doc/connection-string-parameters.html,
-    /// "Compatibility").
+    /// bigint, integer, smallint, boolean, and arrays of them), so type loading is off: the first connection of a
+    /// process skips the query of <c>pg_type</c> and the building of its type map, and Npgsql uses its built-in set of
+    /// types (https://www.npgsql.org/doc/api/Npgsql.NpgsqlTypeLoadingOptionsBuilder.html, <c>EnableTypeLoading</c>).
     /// </summary>
     private NpgsqlDataSource Source => s_sources.GetOrAdd(_connectionString, static cs => new(() =>
     {
-        var builder = new NpgsqlConnectionStringBuilder(cs);
-        if (builder.ServerCompatibilityMode == ServerCompatibilityMode.None) builder.ServerCompatibilityMode = ServerCompatibilityMode.NoTypeLoading;
-        return NpgsqlDataSource.Create(builder.ConnectionString);
+        var builder = new NpgsqlDataSourceBuilder(cs);
+        builder.ConfigureTypeLoading(t => t.EnableTypeLoading(false));
+        return builder.Build();
     })).Value;
 
     /// <summary>The store as <c>postgresql://user@host:port/database</c>: what messages name; never the password.</summary>
@@ -248,8 +247,9 @@ public sealed class PostgresJobStore : IJobStore
         /// batch's entries so far applied.</summary>
         public List<FalJob> Blocking(string idempotencyKey) =>
             _bySeq.Values.OrderBy(r => r.Seq).Concat(_inserted)
-                .Where(r => r.Job is { } j && j.IdempotencyKey == idempotencyKey && EarlierSubmissions.Blocks(j))
-                .Select(r => JobJournal.JobOf(JobJournal.StateOf(r.Job, default))).ToList();
+                .Select(r => r.Job).OfType<FalJob>().Where(j => j.IdempotencyKey == idempotencyKey && EarlierSubmissions.Blocks(j))
+                // Copies: the claim's owner may keep the job that stands for its row.
+                .Select(j => JobJournal.JobOf(JobJournal.StateOf(j, default))).ToList();
 
         /// <summary>Merges one record into its job's row in memory; false when it names no job.</summary>
         public bool Apply((JobJournal.JournalEntry? Entry, string Text) record)
