@@ -175,9 +175,8 @@ public sealed class PostgresJobStore : IJobStore
         {
             public long? Seq;                 // null: inserted by this batch
             public required string Key;       // job_key as it will be written
-            public FalJob? Job;                // null: a stored state that could not be read (rebuilt from the entries)
+            public FalJob? Job;               // null: a stored state that could not be read (rebuilt from the entries)
             public bool Touched;
-            public int Order;                 // insertion order of a new row (first-recorded order)
             public long FirstTime, LastTime;
         }
 
@@ -185,9 +184,6 @@ public sealed class PostgresJobStore : IJobStore
         private readonly Dictionary<long, Row> _bySeq = new();
         private readonly List<Row> _inserted = [];
         private readonly List<(Row Row, string Kind, long Time, string Line)> _entries = [];
-
-        /// <summary>Entries applied (those naming a job).</summary>
-        public int Applied => _entries.Count;
 
         /// <summary>One round trip: the claim keys' advisory locks (<c>pg_advisory_xact_lock</c> in ordinal key order,
         /// so two writers never wait on each other in a cycle), their blocking jobs, and the rows of every key the
@@ -269,7 +265,7 @@ public sealed class PostgresJobStore : IJobStore
             }
             if (row is null)
             {
-                row = new Row { Key = key, Job = new FalJob { RequestId = e.RequestId ?? "", JournalId = e.JournalId }, Order = _inserted.Count, FirstTime = time };
+                row = new Row { Key = key, Job = new FalJob { RequestId = e.RequestId ?? "", JournalId = e.JournalId }, FirstTime = time };
                 _inserted.Add(row);
                 _byKey[key] = row;
             }
