@@ -17,9 +17,14 @@ namespace FalVideo.Journal;
 /// <c>synchronous_commit = on</c>). A write that fails (the server unreachable, restarting, a dropped connection) is
 /// retried for up to <see cref="RetryWindow"/> on a new connection; after that the append throws
 /// <see cref="IOException"/> naming the store without its password, and the row is not sent.</para>
+/// <para>Group commit: the entries queued while a transaction runs go into the next one, which costs three round trips
+/// whatever its size: the claims' locks, their keys' blocking jobs and every named job row (<c>FOR UPDATE</c>) read in
+/// one; the entries merged in memory in order; every row and entry written by set-based statements over arrays in one;
+/// then the commit.</para>
 /// <para>Claims (<see cref="ClaimAheadAsync"/>): each commit takes a transaction-level advisory lock per idempotency key
 /// (<c>pg_advisory_xact_lock(hashtextextended(key, 0))</c>, in key order so two writers never wait on each other in a
-/// cycle), then counts the key's blocking jobs and writes the record in the same transaction.</para>
+/// cycle, all in one statement), then counts the key's blocking jobs, including those this batch wrote before, and
+/// writes the record in the same transaction.</para>
 /// <para>Schema: created and migrated by the module in one transaction under an advisory lock, its version in
 /// <c>falvideo_schema</c>; a newer version than <see cref="SchemaVersion"/> is refused. Needs only CONNECT on the
 /// database and USAGE and CREATE on its schema (no superuser, no CREATEDB): tables are created on first use.</para>
@@ -39,6 +44,9 @@ public sealed class PostgresJobStore : IJobStore
     private const string Blocking = "status IN ('InQueue', 'InProgress', 'Completed', 'Unknown')";
 
     private static readonly ConcurrentDictionary<string, bool> s_ready = new(StringComparer.Ordinal);
+    // One data source (its pool and its settings) per connection string for the life of the process, as
+    // NpgsqlConnection(string) keeps one pool per string; built on first use, so constructing a store connects nowhere.
+    private static readonly ConcurrentDictionary<string, Lazy<NpgsqlDataSource>> s_sources = new(StringComparer.Ordinal);
     private readonly string _connectionString;
 
     /// <summary>A store on the database <paramref name="connectionString"/> names (created on first write).</summary>
@@ -58,6 +66,19 @@ public sealed class PostgresJobStore : IJobStore
         _connectionString = builder.ConnectionString;
         FilePath = PostgresConnection.Describe(normalized);
     }
+
+    /// <summary>
+    /// The data source of this store's connection string. The store uses only PostgreSQL's built-in types (text,
+    /// bigint, integer, smallint, boolean, and arrays of them), so type loading is off: the first connection of a
+    /// process skips the query of <c>pg_type</c> and the building of its type map, and Npgsql uses its built-in set of
+    /// types (https://www.npgsql.org/doc/api/Npgsql.NpgsqlTypeLoadingOptionsBuilder.html, <c>EnableTypeLoading</c>).
+    /// </summary>
+    private NpgsqlDataSource Source => s_sources.GetOrAdd(_connectionString, static cs => new(() =>
+    {
+        var builder = new NpgsqlDataSourceBuilder(cs);
+        builder.ConfigureTypeLoading(t => t.EnableTypeLoading(false));
+        return builder.Build();
+    })).Value;
 
     /// <summary>The store as <c>postgresql://user@host:port/database</c>: what messages name; never the password.</summary>
     public string FilePath { get; }
@@ -108,31 +129,21 @@ public sealed class PostgresJobStore : IJobStore
         EnsureReady();
         using var connection = Open();
         using var transaction = connection.BeginTransaction();
-        var keys = batch.Where(b => b.Ticket is not null).Select(b => b.Ticket!.Claim.Key).Distinct(StringComparer.Ordinal).OrderBy(k => k, StringComparer.Ordinal).ToList();
-        if (keys.Count > 0)
+        var claimKeys = batch.Where(b => b.Ticket is not null).Select(b => b.Ticket!.Claim.Key).Distinct(StringComparer.Ordinal).ToList();
+        // Captured records carry their entry; only records from elsewhere are parsed from their line.
+        var entries = batch.ConvertAll(b => b.Records.Select(BatchWriter.Entry).ToList());
+        var writer = new BatchWriter(connection, transaction);
+        writer.Read(entries.SelectMany(e => e), claimKeys);
+        for (var i = 0; i < batch.Count; i++)
         {
-            using var lockKey = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtextextended(@k, 0))", connection, transaction);
-            var p = lockKey.Parameters.Add("k", NpgsqlDbType.Text);
-            foreach (var key in keys)
-            {
-                p.Value = key;
-                lockKey.ExecuteNonQuery();
-            }
-        }
-        var writer = new EntryWriter(connection, transaction);
-        foreach (var (records, _, ticket) in batch)
-        {
-            if (ticket is not null)
+            if (batch[i].Ticket is { } ticket)
             {
                 ticket.Winner = IdempotencyClaim.Winner(writer.Blocking(ticket.Claim.Key), ticket.Claim.Allowed, ticket.JournalId);
                 if (ticket.Winner is not null) continue;
             }
-            foreach (var record in records)
-            {
-                var text = Encoding.UTF8.GetString(record.Line).TrimEnd('\n');
-                if (JobJournal.Parse(text) is { } entry) writer.Write(entry, text);
-            }
+            foreach (var entry in entries[i]) writer.Apply(entry);
         }
+        writer.Write();
         transaction.Commit();
         return 0;
     }, retry: true, after: () =>
@@ -146,82 +157,204 @@ public sealed class PostgresJobStore : IJobStore
     private static GroupCommit<(IReadOnlyCollection<JournalRecord> Records, PostgresJobStore Store, ClaimTicket? Ticket)> WriterFor(string connectionString) =>
         s_writers.GetOrAdd(connectionString, _ => new(static batch => batch[0].Store.Commit(batch)));
 
-    /// <summary>Applies entries inside one transaction, as <see cref="SqliteJobStore"/>'s writer does.</summary>
-    private sealed class EntryWriter(NpgsqlConnection connection, NpgsqlTransaction transaction)
+    /// <summary>Transactions this process committed for appends to the store <paramref name="connectionString"/> names, as
+    /// normalised by the constructor (tests of the group commit, reached by reflection).</summary>
+    internal static long CommitsFor(string connectionString) => WriterFor(new PostgresJobStore(connectionString)._connectionString).Commits;
+
+    /// <summary>
+    /// Applies a batch of entries inside one transaction in a fixed number of round trips, whatever its size: one
+    /// (<see cref="Read"/>) takes the claims' advisory locks, reads their keys' blocking jobs and locks every job row the
+    /// entries name; the entries are then merged in memory in order, exactly as <see cref="SqliteJobStore"/>'s writer
+    /// applies them one by one against its table (a write-ahead row <c>journal:&lt;id&gt;</c> renamed to the request id
+    /// its answer names, several entries of one job, a second claim of a key seeing the first's write-ahead); one more
+    /// (<see cref="Write"/>) sends every row's final state and every entry as three set-based statements over arrays.
+    /// </summary>
+    private sealed class BatchWriter(NpgsqlConnection connection, NpgsqlTransaction transaction)
     {
-        public List<FalJob> Blocking(string idempotencyKey)
+        private sealed class Row
         {
-            using var command = new NpgsqlCommand($"SELECT state FROM falvideo_jobs WHERE idem_key = @k AND {PostgresJobStore.Blocking} ORDER BY seq", connection, transaction);
-            command.Parameters.AddWithValue("k", idempotencyKey);
-            using var reader = command.ExecuteReader();
-            var jobs = new List<FalJob>();
-            while (reader.Read())
-            {
-                if (JobJournal.Parse(reader.GetString(0)) is { } state) jobs.Add(JobJournal.JobOf(state));
-            }
-            return jobs;
+            public long? Seq;                 // null: inserted by this batch
+            public required string Key;       // job_key as it will be written
+            public FalJob? Job;               // null: a stored state that could not be read (rebuilt from the entries)
+            public bool Touched;
+            public long FirstTime, LastTime;
         }
 
-        /// <summary>Records one entry in two round trips: the job's row found (and locked), then merged and the
-        /// entry inserted in one statement.</summary>
-        public bool Write(JobJournal.JournalEntry e, string line)
+        private readonly Dictionary<string, Row> _byKey = new(StringComparer.Ordinal);
+        private readonly Dictionary<long, Row> _bySeq = new();
+        private readonly List<Row> _inserted = [];
+        private readonly List<(Row Row, string Kind, long Time, string Line)> _entries = [];
+
+        /// <summary>One round trip: the claim keys' advisory locks (<c>pg_advisory_xact_lock</c> in ordinal key order,
+        /// so two writers never wait on each other in a cycle), their blocking jobs, and the rows of every key the
+        /// records name (and of the write-ahead keys their answers complete) locked <c>FOR UPDATE</c>.</summary>
+        public void Read(IEnumerable<(JobJournal.JournalEntry? Entry, string Text)> records, IReadOnlyCollection<string> claimKeys)
         {
-            if (JobJournal.KeyOf(e) is not { } key) return false;
-            // A submit's answer names the write-ahead row it completes (journal:<id>): found by either key, the row
-            // takes the request id as its key in the same update.
-            var aheadKey = e.RequestId is { Length: > 0 } && e.JournalId is { Length: > 0 } jid ? "journal:" + jid : null;
-            var (seq, job, foundKey) = Find(key, aheadKey);
-            if (seq is not null && foundKey != key && job is not null) job.RequestId = e.RequestId!;
-            job ??= new FalJob { RequestId = e.RequestId ?? "", JournalId = e.JournalId };
-            JobJournal.Apply(job, e);
+            var keys = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var record in records)
+            {
+                if (record.Entry is not { } e || JobJournal.KeyOf(e) is not { } key) continue;
+                keys.Add(key);
+                if (AheadKey(e) is { } ahead) keys.Add(ahead);
+            }
+            using var batch = new NpgsqlBatch(connection, transaction);
+            if (claimKeys.Count > 0)
+            {
+                var sorted = claimKeys.OrderBy(k => k, StringComparer.Ordinal).ToArray();
+                // unnest yields the array in order, and the function is evaluated row by row as it does.
+                batch.BatchCommands.Add(Command("SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest(@k) AS k", ("k", NpgsqlDbType.Array | NpgsqlDbType.Text, sorted)));
+                batch.BatchCommands.Add(Command($"SELECT seq, state FROM falvideo_jobs WHERE idem_key = ANY(@k) AND {PostgresJobStore.Blocking} ORDER BY seq", ("k", NpgsqlDbType.Array | NpgsqlDbType.Text, sorted)));
+            }
+            if (keys.Count > 0)
+                batch.BatchCommands.Add(Command("SELECT seq, state, job_key FROM falvideo_jobs WHERE job_key = ANY(@k) ORDER BY job_key FOR UPDATE",
+                    ("k", NpgsqlDbType.Array | NpgsqlDbType.Text, keys.ToArray())));
+            if (batch.BatchCommands.Count == 0) return;
+            using var reader = batch.ExecuteReader();
+            if (claimKeys.Count > 0)
+            {
+                while (reader.Read()) { }
+                reader.NextResult();
+                while (reader.Read()) Known(reader.GetInt64(0), reader.GetString(1), null);
+                reader.NextResult();
+            }
+            if (keys.Count > 0)
+            {
+                while (reader.Read()) Known(reader.GetInt64(0), reader.GetString(1), reader.GetString(2));
+            }
+        }
+
+        private void Known(long seq, string stateText, string? key)
+        {
+            if (!_bySeq.TryGetValue(seq, out var row))
+            {
+                // A state that can't be read is rebuilt from the entries, as the SQLite store does.
+                var job = JobJournal.Parse(stateText) is { } state ? JobJournal.JobOf(state) : null;
+                row = new Row { Seq = seq, Key = key ?? "", Job = job };
+                _bySeq[seq] = row;
+            }
+            if (key is not null)
+            {
+                row.Key = key;
+                _byKey[key] = row;
+            }
+        }
+
+        /// <summary>The jobs with this idempotency key that block a re-send, oldest first, as they stand with this
+        /// batch's entries so far applied.</summary>
+        public List<FalJob> Blocking(string idempotencyKey) =>
+            _bySeq.Values.OrderBy(r => r.Seq).Concat(_inserted)
+                .Select(r => r.Job).OfType<FalJob>().Where(j => j.IdempotencyKey == idempotencyKey && EarlierSubmissions.Blocks(j))
+                // Copies: the claim's owner may keep the job that stands for its row.
+                .Select(j => JobJournal.JobOf(JobJournal.StateOf(j, default))).ToList();
+
+        /// <summary>Merges one record into its job's row in memory; false when it names no job.</summary>
+        public bool Apply((JobJournal.JournalEntry? Entry, string Text) record)
+        {
+            var (e, text) = record;
+            if (e is null || JobJournal.KeyOf(e) is not { } key) return false;
             var time = e.Time.ToUnixTimeMilliseconds();
-            var state = JobJournal.Serialize(JobJournal.StateOf(job, e.Time));
-            const string entry = "INSERT INTO falvideo_entries (job_seq, kind, time, line) SELECT seq, @kind, @time, @line FROM j";
-            using var command = seq is null
-                ? new NpgsqlCommand("WITH j AS (INSERT INTO falvideo_jobs (job_key, journal_id, status, first_time, updated_time, state, idem_key, submitted_time, unfinished, machine, user_name) " +
-                                    "VALUES (@key, @jid, @status, @time, @time, @state, @idem, @submitted, @unfinished, @machine, @user) RETURNING seq), " +
-                                    "e AS (" + entry + ") SELECT seq FROM j", connection, transaction)
-                : new NpgsqlCommand("WITH j AS (UPDATE falvideo_jobs SET job_key = @key, journal_id = @jid, status = @status, updated_time = @time, state = @state, idem_key = @idem, " +
-                                    "submitted_time = coalesce(@submitted, submitted_time), unfinished = @unfinished WHERE seq = @seq RETURNING seq) " + entry, connection, transaction);
-            var p = command.Parameters;
-            p.Add("key", NpgsqlDbType.Text).Value = key;
-            p.Add("jid", NpgsqlDbType.Text).Value = (object?)job.JournalId ?? DBNull.Value;
-            p.Add("status", NpgsqlDbType.Text).Value = job.Status.ToString();
-            p.Add("time", NpgsqlDbType.Bigint).Value = time;
-            p.Add("state", NpgsqlDbType.Text).Value = state;
-            p.Add("idem", NpgsqlDbType.Text).Value = (object?)job.IdempotencyKey ?? DBNull.Value;
-            p.Add("submitted", NpgsqlDbType.Bigint).Value = job.SubmittedAt != default ? job.SubmittedAt.ToUnixTimeMilliseconds() : seq is null ? time : DBNull.Value;
-            p.Add("unfinished", NpgsqlDbType.Smallint).Value = Unfinished(job);
-            // The submitter the job's own record names (FalJob.Machine/User), so a copied job keeps its own.
-            p.Add("machine", NpgsqlDbType.Text).Value = (object?)job.Machine ?? DBNull.Value;
-            p.Add("user", NpgsqlDbType.Text).Value = (object?)job.User ?? DBNull.Value;
-            p.Add("seq", NpgsqlDbType.Bigint).Value = (object?)seq ?? DBNull.Value;
-            p.Add("kind", NpgsqlDbType.Text).Value = e.Entry;
-            p.Add("line", NpgsqlDbType.Text).Value = line;
-            if (seq is null) command.ExecuteScalar();
-            else command.ExecuteNonQuery();
+            _byKey.TryGetValue(key, out var row);
+            // A submit's answer names the write-ahead row it completes: the row moves to its request id.
+            if (row is null && AheadKey(e) is { } ahead && _byKey.TryGetValue(ahead, out var aheadRow) && aheadRow.Job is not null)
+            {
+                _byKey.Remove(ahead);
+                aheadRow.Key = key;
+                aheadRow.Job.RequestId = e.RequestId!;
+                _byKey[key] = aheadRow;
+                row = aheadRow;
+            }
+            if (row is null)
+            {
+                row = new Row { Key = key, Job = new FalJob { RequestId = e.RequestId ?? "", JournalId = e.JournalId }, FirstTime = time };
+                _inserted.Add(row);
+                _byKey[key] = row;
+            }
+            row.Job ??= new FalJob { RequestId = e.RequestId ?? "", JournalId = e.JournalId };
+            JobJournal.Apply(row.Job, e);
+            row.Touched = true;
+            row.LastTime = time;
+            _entries.Add((row, e.Entry, time, text));
             return true;
         }
 
-        /// <summary>The row of <paramref name="key"/>, else of <paramref name="aheadKey"/>, locked for this transaction.</summary>
-        private (long? Seq, FalJob? Job, string? Key) Find(string key, string? aheadKey)
+        /// <summary>One round trip: the touched rows updated, the new rows inserted (in first-recorded order), then every
+        /// entry, each set-based over arrays. Updates go first: a key a row leaves in this batch may be taken by a new row.</summary>
+        public void Write()
         {
-            using var find = new NpgsqlCommand(
-                "SELECT seq, state, job_key FROM falvideo_jobs WHERE job_key = ANY(@keys) ORDER BY (job_key = @key) DESC LIMIT 1 FOR UPDATE", connection, transaction);
-            find.Parameters.AddWithValue("keys", aheadKey is null ? new[] { key } : new[] { key, aheadKey });
-            find.Parameters.AddWithValue("key", key);
-            using var reader = find.ExecuteReader();
-            if (!reader.Read()) return (null, null, null);
-            var state = JobJournal.Parse(reader.GetString(1));
-            return (reader.GetInt64(0), state is null ? null : JobJournal.JobOf(state), reader.GetString(2));
+            if (_entries.Count == 0) return;
+            using var batch = new NpgsqlBatch(connection, transaction);
+            var updated = _bySeq.Values.Where(r => r.Touched).ToList();
+            if (updated.Count > 0)
+            {
+                batch.BatchCommands.Add(Command(
+                    "UPDATE falvideo_jobs AS j SET job_key = u.key, journal_id = u.jid, status = u.status, updated_time = u.time, state = u.state, idem_key = u.idem, " +
+                    "submitted_time = coalesce(u.submitted, j.submitted_time), unfinished = u.unfinished " +
+                    "FROM unnest(@seq, @key, @jid, @status, @time, @state, @idem, @submitted, @unfinished) AS u(seq, key, jid, status, time, state, idem, submitted, unfinished) " +
+                    "WHERE j.seq = u.seq",
+                    [("seq", NpgsqlDbType.Array | NpgsqlDbType.Bigint, updated.Select(r => r.Seq!.Value).ToArray()), .. Columns(updated, isNew: false)]));
+            }
+            if (_inserted.Count > 0)
+            {
+                batch.BatchCommands.Add(Command(
+                    "INSERT INTO falvideo_jobs (job_key, journal_id, status, first_time, updated_time, state, idem_key, submitted_time, unfinished, machine, user_name) " +
+                    "SELECT u.key, u.jid, u.status, u.first, u.time, u.state, u.idem, u.submitted, u.unfinished, u.machine, u.usr " +
+                    "FROM unnest(@key, @jid, @status, @first, @time, @state, @idem, @submitted, @unfinished, @machine, @usr) WITH ORDINALITY AS u(key, jid, status, first, time, state, idem, submitted, unfinished, machine, usr, ord) " +
+                    "ORDER BY u.ord",
+                    [("first", NpgsqlDbType.Array | NpgsqlDbType.Bigint, _inserted.Select(r => r.FirstTime).ToArray()), .. Columns(_inserted, isNew: true),
+                     // The submitter the job's own record names (FalJob.Machine/User), so a copied job keeps its own.
+                     ("machine", NpgsqlDbType.Array | NpgsqlDbType.Text, _inserted.Select(r => r.Job!.Machine).ToArray()),
+                     ("usr", NpgsqlDbType.Array | NpgsqlDbType.Text, _inserted.Select(r => r.Job!.User).ToArray())]));
+            }
+            // Each entry finds its job by the key the row ends the batch with (unique), so new rows need no seq back.
+            batch.BatchCommands.Add(Command(
+                "INSERT INTO falvideo_entries (job_seq, kind, time, line) SELECT j.seq, e.kind, e.time, e.line " +
+                "FROM unnest(@key, @kind, @time, @line) WITH ORDINALITY AS e(key, kind, time, line, ord) JOIN falvideo_jobs j ON j.job_key = e.key ORDER BY e.ord",
+                ("key", NpgsqlDbType.Array | NpgsqlDbType.Text, _entries.Select(x => x.Row.Key).ToArray()),
+                ("kind", NpgsqlDbType.Array | NpgsqlDbType.Text, _entries.Select(x => x.Kind).ToArray()),
+                ("time", NpgsqlDbType.Array | NpgsqlDbType.Bigint, _entries.Select(x => x.Time).ToArray()),
+                ("line", NpgsqlDbType.Array | NpgsqlDbType.Text, _entries.Select(x => x.Line).ToArray())));
+            batch.ExecuteNonQuery();
         }
+
+        /// <summary>The columns a row ends the batch with, as arrays in <paramref name="rows"/>' order: its state is
+        /// serialised once, from the last entry applied.</summary>
+        private static (string, NpgsqlDbType, object)[] Columns(List<Row> rows, bool isNew) =>
+        [
+            ("key", NpgsqlDbType.Array | NpgsqlDbType.Text, rows.Select(r => r.Key).ToArray()),
+            ("jid", NpgsqlDbType.Array | NpgsqlDbType.Text, rows.Select(r => r.Job!.JournalId).ToArray()),
+            ("status", NpgsqlDbType.Array | NpgsqlDbType.Text, rows.Select(r => r.Job!.Status.ToString()).ToArray()),
+            ("time", NpgsqlDbType.Array | NpgsqlDbType.Bigint, rows.Select(r => r.LastTime).ToArray()),
+            ("state", NpgsqlDbType.Array | NpgsqlDbType.Text, rows.Select(r => JobJournal.Serialize(JobJournal.StateOf(r.Job!, DateTimeOffset.FromUnixTimeMilliseconds(r.LastTime)))).ToArray()),
+            ("idem", NpgsqlDbType.Array | NpgsqlDbType.Text, rows.Select(r => r.Job!.IdempotencyKey).ToArray()),
+            // A submission time never moves once known: a row first recorded without one keeps the time it was first
+            // recorded until an entry names it (as the SQLite store).
+            ("submitted", NpgsqlDbType.Array | NpgsqlDbType.Bigint, rows.Select(r => r.Job!.SubmittedAt != default ? r.Job.SubmittedAt.ToUnixTimeMilliseconds() : isNew ? r.FirstTime : (long?)null).ToArray()),
+            ("unfinished", NpgsqlDbType.Array | NpgsqlDbType.Smallint, rows.Select(r => Unfinished(r.Job!)).ToArray()),
+        ];
+
+        private static NpgsqlBatchCommand Command(string sql, params (string Name, NpgsqlDbType Type, object Value)[] parameters)
+        {
+            var command = new NpgsqlBatchCommand(sql);
+            foreach (var (name, type, value) in parameters) command.Parameters.Add(new NpgsqlParameter(name, type) { Value = value });
+            return command;
+        }
+
+        /// <summary>A record's entry (parsed from its line only when it was not captured in this process) and its line.</summary>
+        public static (JobJournal.JournalEntry? Entry, string Text) Entry(JournalRecord record)
+        {
+            var text = Encoding.UTF8.GetString(record.Line).TrimEnd('\n');
+            return (record.Entry ?? JobJournal.Parse(text), text);
+        }
+
+        private static string? AheadKey(JobJournal.JournalEntry e) =>
+            e.RequestId is { Length: > 0 } && e.JournalId is { Length: > 0 } jid ? "journal:" + jid : null;
     }
 
     // The unfinished column, as in the SQLite store: 1 open, 2 completed but not saved, 3 ambiguous, NULL finished.
-    private static object Unfinished(FalJob job)
+    private static short? Unfinished(FalJob job)
     {
         if (UnfinishedJobs.IsOpen(job)) return string.IsNullOrEmpty(job.RequestId) ? (short)3 : (short)1;
-        return UnfinishedJobs.IsUnsaved(job) ? (short)2 : DBNull.Value;
+        return UnfinishedJobs.IsUnsaved(job) ? (short)2 : null;
     }
 
     // ---- Reads ----
@@ -441,7 +574,8 @@ public sealed class PostgresJobStore : IJobStore
     // ---- Import ----
 
     /// <inheritdoc />
-    /// <remarks>Writes <c>2000</c> entries per transaction on a connection of its own; each commit is durable.</remarks>
+    /// <remarks>Writes <c>2000</c> entries per transaction on a connection of its own, each transaction in the group
+    /// commit's three round trips (rows read and locked, everything written, commit); each commit is durable.</remarks>
     public long Import(IEnumerable<JournalRecord> records)
     {
         ArgumentNullException.ThrowIfNull(records);
@@ -453,12 +587,14 @@ public sealed class PostgresJobStore : IJobStore
             foreach (var chunk in records.Chunk(ImportBatch))
             {
                 using var transaction = connection.BeginTransaction();
-                var writer = new EntryWriter(connection, transaction);
-                foreach (var record in chunk)
+                var entries = chunk.Select(BatchWriter.Entry).ToList();
+                var writer = new BatchWriter(connection, transaction);
+                writer.Read(entries, []);
+                foreach (var entry in entries)
                 {
-                    var text = Encoding.UTF8.GetString(record.Line).TrimEnd('\n');
-                    if (JobJournal.Parse(text) is { } entry && writer.Write(entry, text)) written++;
+                    if (writer.Apply(entry)) written++;
                 }
+                writer.Write();
                 transaction.Commit();
             }
             return written;
@@ -490,7 +626,7 @@ public sealed class PostgresJobStore : IJobStore
 
     private NpgsqlConnection Open()
     {
-        var connection = new NpgsqlConnection(_connectionString);
+        var connection = Source.CreateConnection();
         try
         {
             connection.Open();
@@ -509,10 +645,26 @@ public sealed class PostgresJobStore : IJobStore
     {
         if (s_ready.ContainsKey(_connectionString)) return true;
         using var connection = Open();
-        if (!create)
+        // One round trip when the schema is there at this version (every use but the first ever and a migration):
+        // the version table read without a transaction or the lock. A missing table (42P01) is an empty store to a
+        // read; anything else goes through the locked transaction below.
+        int? current = null;
+        try
         {
-            using var exists = new NpgsqlCommand("SELECT to_regclass('falvideo_schema') IS NOT NULL", connection);
-            if (!(bool)exists.ExecuteScalar()!) return false;
+            using var read = new NpgsqlCommand("SELECT max(version) FROM falvideo_schema", connection);
+            current = read.ExecuteScalar() is int v ? v : null;
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UndefinedTable)
+        {
+            if (!create) return false;
+        }
+        if (current > SchemaVersion)
+            throw new IOException($"The job store {FilePath} was written by a newer FalVideo (schema {current}; this one knows {SchemaVersion}). " +
+                                  "Update the FalVideo module on this machine to use it.");
+        if (current == SchemaVersion)
+        {
+            s_ready[_connectionString] = true;
+            return true;
         }
         using var transaction = connection.BeginTransaction();
         using (var gate = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({SchemaLock})", connection, transaction)) gate.ExecuteNonQuery();
@@ -607,11 +759,12 @@ public sealed class PostgresJobStore : IJobStore
             catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or TimeoutException && ex is not IOException)
             {
                 // A refused schema version is an IOException already; everything else from the driver is retried
-                // while the server may be coming back (a restart, a failover), then reported.
-                var transient = ex is NpgsqlException { IsTransient: true } || (ex is PostgresException pg && pg.SqlState is "57P01" or "57P02" or "57P03" or "40P01" or "40001");
+                // while the server may be coming back (a restart, a failover), then reported. A unique violation
+                // (23505) is another process inserting a job row this commit did not find: run again, it finds it.
+                var transient = ex is NpgsqlException { IsTransient: true } || (ex is PostgresException pg && pg.SqlState is "57P01" or "57P02" or "57P03" or "40P01" or "40001" or "23505");
                 if (retry && transient && DateTime.UtcNow - started < RetryWindow)
                 {
-                    NpgsqlConnection.ClearPool(new NpgsqlConnection(_connectionString));
+                    Source.Clear();
                     Thread.Sleep(delay);
                     delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 2000));
                     continue;

@@ -267,5 +267,113 @@ public sealed class PostgresJobStoreTests(PostgresServer server) : IClassFixture
         Assert.Null(found[1].QueueHost);
         Assert.Empty(store.FindByRequestIds([]));
     }
+
+    [Fact]
+    public async Task One_batch_applies_two_claims_of_a_key_and_a_write_ahead_with_its_answer_as_the_sqlite_store_does_one_by_one()
+    {
+        var cs = server.NewDatabase();
+        var store = new PostgresJobStore(cs);
+        var blocker = Job("blocker");
+        store.Append("submitted", blocker);
+        // Two workers that each looked the key up before either claimed it.
+        var lookups = new[] { new EarlierSubmissions(store), new EarlierSubmissions(store) };
+        foreach (var l in lookups) Assert.Null(l.Next("same"));
+        var before = CommitsFor(cs);
+
+        // Another session holds the blocker's row: the next commit waits for it, and what is queued meanwhile goes
+        // into the one commit after it.
+        await using var holder = new NpgsqlConnection(cs + ";Application Name=holder");
+        holder.Open();
+        var hold = holder.BeginTransaction();
+        await using (var lockRow = new NpgsqlCommand("SELECT 1 FROM falvideo_jobs WHERE job_key = 'blocker' FOR UPDATE", holder, hold)) lockRow.ExecuteScalar();
+        blocker.Status = FalJobStatus.InProgress;
+        // The caller that finds nobody writing commits on its own thread.
+        var waiting = Task.Run(() => store.AppendAsync("status", blocker));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (Convert.ToInt64(PostgresServer.Scalar(cs, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")) == 0)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "the blocker's commit never waited for the row lock");
+            await Task.Delay(20);
+        }
+
+        FalJob Claimed() => new() { RequestId = "", Status = FalJobStatus.Unknown, IdempotencyKey = "same", Prompt = "same", SubmittedAt = Job("x").SubmittedAt };
+        var (a, b) = (Claimed(), Claimed());
+        var claimA = store.ClaimAheadAsync(a, lookups[0].Claim("same"));
+        var claimB = store.ClaimAheadAsync(b, lookups[1].Claim("same"));
+        var c = Job("");
+        c.Status = FalJobStatus.Unknown;
+        var ahead = store.AppendAsync(JobJournal.SubmittingEntry, c);
+        c.RequestId = "r-c";
+        c.Status = FalJobStatus.InQueue;
+        var answer = store.AppendAsync("submitted", c);
+        c.Status = FalJobStatus.Completed;
+        c.VideoUrl = "https://v3.fal.media/files/r-c.mp4";
+        var done = store.AppendAsync("status", c);
+        Assert.False(claimA.IsCompleted || claimB.IsCompleted || ahead.IsCompleted || done.IsCompleted);
+        await hold.CommitAsync();
+        await Task.WhenAll(waiting, claimA, claimB, ahead, answer, done).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(2, CommitsFor(cs) - before);
+        Assert.Null(await claimA);
+        // The second claim saw the first one's write-ahead, written earlier in the same transaction.
+        Assert.Equal(a.JournalId, (await claimB)?.JournalId);
+
+        // The same entries one by one in the SQLite store.
+        var folder = Directory.CreateTempSubdirectory("falvideo-pg-batch-");
+        try
+        {
+            var sqlite = new SqliteJobStore(Path.Combine(folder.FullName, "jobs.db"));
+            var sb = Job("blocker");
+            sqlite.Append("submitted", sb);
+            var sqliteLookups = new[] { new EarlierSubmissions(sqlite), new EarlierSubmissions(sqlite) };
+            foreach (var l in sqliteLookups) Assert.Null(l.Next("same"));
+            sb.Status = FalJobStatus.InProgress;
+            sqlite.Append("status", sb);
+            Assert.Null(await sqlite.ClaimAheadAsync(Claimed(), sqliteLookups[0].Claim("same")));
+            Assert.NotNull(await sqlite.ClaimAheadAsync(Claimed(), sqliteLookups[1].Claim("same")));
+            var sc = Job("");
+            sc.Status = FalJobStatus.Unknown;
+            sqlite.Append(JobJournal.SubmittingEntry, sc);
+            sc.RequestId = "r-c";
+            sc.Status = FalJobStatus.InQueue;
+            sqlite.Append("submitted", sc);
+            sc.Status = FalJobStatus.Completed;
+            sc.VideoUrl = "https://v3.fal.media/files/r-c.mp4";
+            sqlite.Append("status", sc);
+            Assert.Equal(sqlite.ReadJobs().Select(Describe), store.ReadJobs().Select(Describe));
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            folder.Delete(recursive: true);
+        }
+        Assert.Equal(["blocker", "", "r-c"], store.ReadJobs().Select(j => j.RequestId));
+        // One row for the write-ahead and its answer, its three entries in order; no row for the lost claim.
+        Assert.Equal($"{JobJournal.SubmittingEntry},submitted,status", PostgresServer.Scalar(cs,
+            "SELECT string_agg(e.kind, ',' ORDER BY e.id) FROM falvideo_entries e JOIN falvideo_jobs j ON j.seq = e.job_seq WHERE j.job_key = 'r-c'"));
+        Assert.Equal(3L, PostgresServer.Scalar(cs, "SELECT count(*) FROM falvideo_jobs"));
+        Assert.Equal(Job("x").SubmittedAt.ToUnixTimeMilliseconds(), PostgresServer.Scalar(cs, "SELECT submitted_time FROM falvideo_jobs WHERE job_key = 'r-c'"));
+    }
+
+    [Fact]
+    public void A_batch_that_fails_midway_writes_nothing()
+    {
+        var cs = server.NewDatabase();
+        var store = new PostgresJobStore(cs);
+        store.Append("submitted", Job("kept"));
+        // The jobs' statements of the next batch succeed; its entries' insert is refused.
+        PostgresServer.Execute(cs, "REVOKE INSERT ON falvideo_entries FROM CURRENT_USER");
+        var error = Assert.Throws<IOException>(() => store.AppendMany(
+            [JobJournal.Capture("status", Job("kept", FalJobStatus.Completed)), JobJournal.Capture("submitted", Job("new"))]));
+        Assert.Contains("falvideo_entries", error.Message);
+        Assert.Equal(["kept|InQueue"], store.ReadJobs().Select(j => j.RequestId + "|" + j.Status));
+        Assert.Equal(1L, PostgresServer.Scalar(cs, "SELECT count(*) FROM falvideo_entries"));
+        Assert.Equal("InQueue", PostgresServer.Scalar(cs, "SELECT status FROM falvideo_jobs WHERE job_key = 'kept'"));
+    }
+
+    // Internal (a test hook, not API), reached by reflection as in the SQLite store's tests.
+    private static long CommitsFor(string connectionString) =>
+        (long)typeof(PostgresJobStore).GetMethod("CommitsFor", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
+            .Invoke(null, [connectionString])!;
 }
 #endif
