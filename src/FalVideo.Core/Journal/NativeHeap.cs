@@ -27,13 +27,24 @@ internal static class NativeHeap
     internal static long Trims => Interlocked.Read(ref s_trims);
     private static long s_trims;
 
-    /// <summary>Trims the native heap when a second has passed since the last trim; cheap otherwise. Any thread.</summary>
+    /// <summary>Trims the native heap, on a thread-pool thread, when a second has passed since the last trim; cheap otherwise. Any thread.</summary>
     public static void TrimIfDue()
     {
         if (Volatile.Read(ref s_enabled) == 0) return;
         var now = Stopwatch.GetTimestamp();
         var next = Interlocked.Read(ref s_next);
         if (now < next || Interlocked.CompareExchange(ref s_next, now + s_interval, next) != next) return;
+        // The walk over the arenas takes milliseconds: it runs on a thread-pool thread, so the committing thread (often a
+        // row waiting to submit) goes on at once.
+#if NET8_0_OR_GREATER
+        ThreadPool.UnsafeQueueUserWorkItem(static _ => Trim(), (object?)null, preferLocal: false);
+#else
+        ThreadPool.UnsafeQueueUserWorkItem(static _ => Trim(), null);
+#endif
+    }
+
+    private static void Trim()
+    {
         try
         {
             malloc_trim(UIntPtr.Zero);
