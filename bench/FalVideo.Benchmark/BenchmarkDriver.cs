@@ -1,3 +1,4 @@
+using FalVideo.Tools;
 using System.Diagnostics;
 using System.Globalization;
 
@@ -47,6 +48,17 @@ internal static class BenchmarkDriver
         {
             s_childHost = await ChildHost.PrepareAsync();
             if (s_childHost is null) return 2;
+        }
+
+        if (Environment.GetEnvironmentVariable("FALVIDEO_PWSH") is { Length: > 0 } named)
+        {
+            PrecompiledPwsh.Description = $"`{named}` (`FALVIDEO_PWSH`)";
+        }
+        else if (options.PwshKind == "precompiled")
+        {
+            var pwsh = await PrecompiledPwsh.PrepareAsync();
+            if (pwsh is null) return 2;
+            Pwsh.Use(pwsh);
         }
 
         var started = DateTimeOffset.Now;

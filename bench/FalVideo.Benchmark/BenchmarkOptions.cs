@@ -53,8 +53,13 @@ public sealed class BenchmarkOptions
                                   precompiled (default): from a ReadyToRun publish of this program (made on first
                                   use, about a minute), the PowerShell engine precompiled as in an installed pwsh;
                                   il: from this build, the engine compiled by the JIT as it runs. The FalVideo
-                                  contender is always real pwsh: the one pinned in .config/dotnet-tools.json, or
-                                  the one the FALVIDEO_PWSH environment variable names
+                                  contender is always real pwsh (--pwsh)
+          --pwsh <p>              the pwsh of the FalVideo contender and every real-pwsh check: precompiled
+                                  (default): the pinned pwsh (.config/dotnet-tools.json) copied and compiled
+                                  ReadyToRun with crossgen2 as an installed pwsh is (made on first use, about half
+                                  a minute); tool: the pinned PowerShell dotnet tool as it is (IL only, so the
+                                  engine is compiled by the JIT while measured). FALVIDEO_PWSH names another pwsh
+                                  and wins over both
           --video-mb <n>          size of the video the memory profile saves (default 500)
           --pipeline-rows <n>     jobs in the memory profile's one pipeline (default 10000)
           --cost-rows <n>         rows Measure-VideoCost prices in the cmdlets profile (default 100000)
@@ -196,6 +201,14 @@ public sealed class BenchmarkOptions
     /// </summary>
     public string Engine { get; private set; } = "precompiled";
 
+    /// <summary>
+    /// The pwsh of every real-pwsh figure (the FalVideo contender, the issue 12 and issue 15 checks):
+    /// <c>precompiled</c> (default), the pinned pwsh compiled ReadyToRun as an installed pwsh is
+    /// (<see cref="PrecompiledPwsh"/>); <c>tool</c>, the pinned PowerShell dotnet tool as it is (IL only).
+    /// <c>FALVIDEO_PWSH</c>, when set, names the pwsh instead of either.
+    /// </summary>
+    public string PwshKind { get; private set; } = "precompiled";
+
     /// <summary><c>--help</c> was given.</summary>
     public bool ShowHelp { get; private set; }
 
@@ -239,6 +252,9 @@ public sealed class BenchmarkOptions
                 case "--pipeline-rows": o.PipelineRows = Int(1); break;
                 case "--cost-rows": o.CostRows = Int(1); break;
                 case "--overhead-rows": o.OverheadRows = Int(1); break;
+                case "--pwsh":
+                    o.PwshKind = Value() is "precompiled" or "tool" ? args[i] : throw new ArgumentException("--pwsh is precompiled or tool.");
+                    break;
                 case "--engine":
                     o.Engine = Value() is "precompiled" or "il" ? args[i] : throw new ArgumentException("--engine is precompiled or il.");
                     break;

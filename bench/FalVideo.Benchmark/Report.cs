@@ -23,8 +23,7 @@ internal static class Report
         md.AppendLine(inv, $"- Command: `{Command(options)}`");
         md.AppendLine(inv, $"- Date: {started.ToString("yyyy-MM-dd HH:mm zzz", inv)}");
         md.AppendLine(inv, $"- Machine: {machine}");
-        if (results.Any(r => r.Contender == Contender.FalVideo))
-            md.AppendLine("- FalVideo contender: real pwsh, `pwsh -NoProfile -File` (the pwsh pinned in `.config/dotnet-tools.json`, or `FALVIDEO_PWSH`)");
+        md.AppendLine(inv, $"- Real pwsh (the FalVideo contender and every `pwsh -NoProfile -File` check): {PrecompiledPwsh.Description}");
         md.AppendLine(options.Engine == "il"
             ? "- PowerShell engine hosted by the checks' children: IL only, compiled by the JIT as it runs (`--engine il`)"
             : "- PowerShell engine hosted by the checks' children: precompiled (a ReadyToRun publish of this program, as an installed pwsh is built)");

@@ -27,6 +27,13 @@ internal static class Pwsh
         }
     }
 
+    /// <summary>Makes <paramref name="pwsh"/> the pwsh every later <see cref="Locate"/> returns in this process (the
+    /// benchmark's precompiled copy of the pinned pwsh).</summary>
+    public static void Use(string pwsh)
+    {
+        lock (Gate) s_path = pwsh;
+    }
+
     /// <summary>
     /// How to start <c>pwsh -NoProfile -NonInteractive -File <paramref name="script"/> <paramref name="args"/></c> with
     /// stdout and stderr redirected, with <paramref name="environment"/> added to the
