@@ -288,3 +288,37 @@ Describe 'Local media paths resolve as PowerShell paths' {
         $after.accepted_submissions | Should -Be $before.accepted_submissions
     }
 }
+
+Describe 'A job store that can''t be read is one clear error, never an empty answer' {
+    It 'a folder where the store file should be (<Name>): every listing stops with FalJournalNotWritten as a ReadError naming it' -ForEach @(
+        @{ Name = 'jobs.db' }, @{ Name = 'journal.jsonl' }
+    ) {
+        $path = Join-Path $script:Work "folder-store-$([guid]::NewGuid().ToString('n'))" $Name
+        $null = New-Item -ItemType Directory -Force $path
+        Set-FalConfiguration -JournalPath $path
+        foreach ($listing in { Get-FalJob }, { Get-FalJob -Status InQueue, InProgress }, { Get-FalJob -Unfinished }, { Get-FalJobCost -Start (Get-Date).AddDays(-1) }) {
+            $err = $null
+            try { $null = & $listing } catch { $err = $_ }
+            $err | Should -Not -BeNullOrEmpty -Because "$listing must not answer 'no jobs' for a store it can't read"
+            $err.FullyQualifiedErrorId | Should -BeLike 'FalJournalNotWritten,FalVideo.PowerShell.Cmdlets.GetFalJob*Command'
+            $err.CategoryInfo.Category | Should -Be 'ReadError'
+            $err.Exception.Message | Should -BeLike "*$path*folder*"
+        }
+    }
+
+    It 'an unreachable PostgreSQL store: FalJournalNotWritten as a ReadError, not the driver''s exception type, and no password' {
+        Set-FalConfiguration -JobStore 'Host=127.0.0.1;Port=1;Username=falvideo;Password=pw-not-shown;Database=falvideo;Timeout=2'
+        try {
+            # One listing: each read retries for PostgresJobStore.RetryWindow (20 s) before it gives up.
+            foreach ($listing in @({ Get-FalJob -Unfinished })) {
+                $err = $null
+                try { $null = & $listing } catch { $err = $_ }
+                $err.FullyQualifiedErrorId | Should -Be 'FalJournalNotWritten,FalVideo.PowerShell.Cmdlets.GetFalJobCommand'
+                $err.CategoryInfo.Category | Should -Be 'ReadError'
+                $err.Exception.Message | Should -BeLike '*127.0.0.1:1*'
+                ($err | Out-String) | Should -Not -BeLike '*pw-not-shown*'
+            }
+        }
+        finally { $null = Use-NewJournal 'after-unreachable.db' }
+    } -Skip:($PSVersionTable.PSEdition -eq 'Desktop')
+}

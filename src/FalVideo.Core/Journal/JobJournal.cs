@@ -309,6 +309,7 @@ public sealed class JobJournal : IJobStore
     public IReadOnlyList<FalJob> ReadJobs(Action<string>? warn = null)
     {
         var jobs = new Dictionary<string, FalJob>(StringComparer.Ordinal);
+        if (Directory.Exists(FilePath)) throw JobStore.IsAFolder(FilePath);
         if (!File.Exists(FilePath)) return [];
         using var stream = new FileStream(FilePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         using var reader = new StreamReader(stream, Encoding.UTF8);

@@ -31,6 +31,11 @@ public static class JobStore
         return path!.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase) ? new JobJournal(path) : new SqliteJobStore(path);
     }
 
+    /// <summary>The error for a store path that names a folder: nothing can be read from it or written to it.</summary>
+    /// <param name="path">The store's path.</param>
+    public static IOException IsAFolder(string path) =>
+        new($"The job store {path} is a folder, not a store file: name a file for the store, or move the folder away.");
+
     /// <summary>What the net472 build (Windows PowerShell 5.1) says of a PostgreSQL store.</summary>
     public const string SharedStoreNotSupported =
         "The PostgreSQL job store needs PowerShell 7.4 or later (the module's net8.0 build, with Npgsql 10); Windows PowerShell 5.1 " +

@@ -509,6 +509,9 @@ public sealed class SqliteJobStore : IJobStore
     private bool EnsureReady(bool create)
     {
         if (s_ready.ContainsKey(FilePath) && File.Exists(FilePath)) return true;
+        // A folder where the store file should be: answering "no jobs" would hide every job the user expects there
+        // (Get-FalJob -Unfinished would find nothing to resume).
+        if (Directory.Exists(FilePath)) throw JobStore.IsAFolder(FilePath);
         var importing = _importFrom is not null && File.Exists(_importFrom);
         if (!create && !importing && !File.Exists(FilePath)) return false;
         SqliteNative.EnsureInitialized();

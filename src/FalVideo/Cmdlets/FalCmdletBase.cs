@@ -52,6 +52,29 @@ public abstract class FalCmdletBase : PSCmdlet, IDisposable
     /// <inheritdoc />
     protected override void EndProcessing() => FlushVerbose();
 
+    /// <summary>
+    /// Runs a read of the job store; a store that can't be read (unreachable server, wrong password, a folder where the
+    /// file should be, no permission) is one terminating error, FalJournalNotWritten filed as ReadError (as Copy-FalJob
+    /// and the New-*Video cmdlets report a failed read), naming the store without its password.
+    /// </summary>
+    /// <param name="store">The store read.</param>
+    /// <param name="read">The read.</param>
+    protected T ReadStore<T>(FalVideo.Journal.IJobStore store, Func<T> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Store errors name the store already (PostgreSQL's as a URL without the password); others get its path.
+            var message = ex.Message.Contains(store.FilePath, StringComparison.Ordinal) ? ex.Message
+                : $"The job store {store.FilePath} could not be read: {ex.Message}";
+            ThrowTerminatingError(ErrorRecords.Create(FalErrorIds.JournalNotWritten, message, store.FilePath, ex, FalErrorCategory.ReadError));
+            throw; // not reached: ThrowTerminatingError throws
+        }
+    }
+
     /// <summary>Client options resolved once per invocation; a missing key or a plain-http remote URL is a terminating error.</summary>
     protected FalClientOptions ClientOptions
     {

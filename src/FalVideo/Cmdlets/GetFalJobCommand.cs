@@ -93,7 +93,8 @@ public sealed class GetFalJobCommand : JobInputCommandBase
             IReadOnlyList<FalJob> listed;
             if (Unfinished)
             {
-                listed = UnfinishedJobs.Read(store, out var ambiguous, WriteWarning);
+                var ambiguous = 0;
+                listed = ReadStore(store, () => UnfinishedJobs.Read(store, out ambiguous, WriteWarning));
                 if (ambiguous > 0)
                     WriteWarning($"{ambiguous} submission(s) are ambiguous (fal may or may not have accepted them; no request id), so nothing can resume them: " +
                                  "list them with Get-FalJob -Status Unknown, look for them in fal's dashboard, forget them with Remove-FalJob.");
@@ -102,8 +103,8 @@ public sealed class GetFalJobCommand : JobInputCommandBase
             {
                 // The store's status index answers -Status without reading every job.
                 // -Machine/-User go into the store's query; without them the listing takes the paths it always did.
-                listed = owners is not null ? store.ReadJobsOf(owners, Status, WriteWarning)
-                    : Status is null ? store.ReadJobs(WriteWarning) : store.ReadJobsByStatus(Status, WriteWarning);
+                listed = ReadStore(store, () => owners is not null ? store.ReadJobsOf(owners, Status, WriteWarning)
+                    : Status is null ? store.ReadJobs(WriteWarning) : store.ReadJobsByStatus(Status, WriteWarning));
             }
             var jobs = listed
                 .Where(j => scope is null || j.IsOnHost(scope))

@@ -155,7 +155,7 @@ public sealed class GetFalJobCostCommand : FalCmdletBase
         {
             // The store supplies the estimates of the requests fal billed.
             var store = FalSettings.Current.Journal;
-            var stored = (owners is null ? store.ReadJobs(WriteWarning) : store.ReadJobsOf(owners, null, WriteWarning))
+            var stored = ReadStore(store, () => owners is null ? store.ReadJobs(WriteWarning) : store.ReadJobsOf(owners, null, WriteWarning))
                 .Where(j => !string.IsNullOrEmpty(j.RequestId) && (scope is null || j.IsOnHost(scope)))
                 .GroupBy(j => j.RequestId, StringComparer.OrdinalIgnoreCase).ToDictionary(g => g.Key, g => g.Last(), StringComparer.OrdinalIgnoreCase);
             var unowned = 0;
