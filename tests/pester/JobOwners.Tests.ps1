@@ -162,3 +162,47 @@ Describe 'Copy-FalJob keeps whose jobs they are' {
         }
     }
 }
+
+Describe 'Listings of this queue count and offer only its jobs' {
+    BeforeAll {
+        $script:scoped = Use-NewJournal 'hosts.db'
+        # Written ahead with no answer (ambiguous), as each machine's module records it, on this queue or on fal's.
+        function Add-AmbiguousJob([string] $Machine, [string] $QueueHost) {
+            $job = [FalVideo.Jobs.FalJob]@{
+                EndpointId = $script:kling; Model = 'kling-v3-pro'; Mode = 'text-to-video'; Status = 'Unknown'; Prompt = "Lost answer from $Machine"
+                DurationSeconds = 5; EstimatedCostUsd = 0.56; SubmittedAt = [DateTimeOffset]::UtcNow.AddHours(-1); QueueHost = $QueueHost
+                Machine = $Machine; User = 'carol'
+            }
+            ([FalVideo.Journal.JobStore]::Open($script:scoped)).Append([FalVideo.Journal.JobJournal]::SubmittingEntry, $job)
+        }
+        $thisQueue = ([uri]$script:BaseUrl).Authority
+        Add-AmbiguousJob 'build-07' $thisQueue
+        Add-AmbiguousJob 'build-08' $thisQueue
+        Add-AmbiguousJob 'build-08' 'queue.fal.run'
+        Add-AmbiguousJob 'build-09' 'queue.fal.run'
+    }
+
+    It 'Get-FalJob -Unfinished''s ambiguous warning counts the submissions of this queue (and -Machine/-User), all of them with -AllHosts' {
+        $null = Get-FalJob -Unfinished -WarningVariable w -WarningAction SilentlyContinue
+        "$w" | Should -Match '^2 submission\(s\) are ambiguous'
+        $null = Get-FalJob -Unfinished -AllHosts -WarningVariable w -WarningAction SilentlyContinue
+        "$w" | Should -Match '^4 submission\(s\) are ambiguous'
+        $null = Get-FalJob -Unfinished -Machine build-08 -WarningVariable w -WarningAction SilentlyContinue
+        "$w" | Should -Match '^1 submission\(s\) are ambiguous'
+        $null = Get-FalJob -Unfinished -Machine build-09 -WarningVariable w -WarningAction SilentlyContinue
+        @($w).Count | Should -Be 0
+    }
+
+    It '-RequestId completion offers only the requests of this queue' {
+        $job = [FalVideo.Jobs.FalJob]@{
+            EndpointId = $script:kling; Model = 'kling-v3-pro'; Mode = 'text-to-video'; Status = 'Completed'; Prompt = 'Made at fal'
+            DurationSeconds = 5; EstimatedCostUsd = 0.56; SubmittedAt = [DateTimeOffset]::UtcNow; QueueHost = 'queue.fal.run'; RequestId = 'at-fal-1'
+        }
+        $opened = [FalVideo.Journal.JobStore]::Open($script:scoped)
+        $opened.Append([FalVideo.Journal.JobJournal]::SubmittingEntry, $job)
+        $opened.Append('submitted', $job)
+        $here = New-KlingVideo -Prompt 'Made here' -Duration 5 -GenerateAudio $false
+        $line = 'Wait-FalJob -RequestId '
+        (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Be @($here.RequestId)
+    }
+}

@@ -95,6 +95,13 @@ public sealed class GetFalJobCommand : JobInputCommandBase
             {
                 var ambiguous = 0;
                 listed = ReadStore(store, () => UnfinishedJobs.Read(store, out ambiguous, WriteWarning));
+                // The store counts every host's and owner's; the warning counts what this listing covers. Ambiguous
+                // submissions are rare, so they are read again only when there are some.
+                if (ambiguous > 0 && (scope is not null || owners is not null))
+                {
+                    ambiguous = ReadStore(store, () => store.ReadJobsByStatus([FalJobStatus.Unknown], WriteWarning))
+                        .Count(j => EarlierSubmissions.IsAmbiguous(j) && (scope is null || j.IsOnHost(scope)) && (owners is null || owners.Matches(j)));
+                }
                 if (ambiguous > 0)
                     WriteWarning($"{ambiguous} submission(s) are ambiguous (fal may or may not have accepted them; no request id), so nothing can resume them: " +
                                  "list them with Get-FalJob -Status Unknown, look for them in fal's dashboard, forget them with Remove-FalJob.");

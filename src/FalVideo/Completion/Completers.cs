@@ -99,12 +99,18 @@ public sealed class RequestIdCompleter : IArgumentCompleter
         // Completion must never throw at the user: an unreadable journal just offers nothing.
         try { jobs = Settings.FalSettings.Current.Journal.ReadJobs(); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return []; }
+        // Only the requests of the queue this session talks to, as Get-FalJob lists them: a rehearsal's request ids
+        // against the emulator mean nothing to fal, and fal's mean nothing to the emulator.
+        Uri? queue;
+        try { queue = Settings.FalSettings.Current.ToClientOptions(null).QueueBaseUrl; }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or FormatException or UriFormatException) { queue = null; }
         var endpoint = fakeBoundParameters["EndpointId"] as string;
         var prefix = (wordToComplete ?? "").Trim('\'', '"');
         // The list shows the row's Id and prompt (a GUID alone names nothing the user knows); typing the start of an Id
         // finds its request id too.
         return jobs
             .Where(j => j.RequestId.Length > 0) // an ambiguous submission has no id to offer
+            .Where(j => queue is null || j.IsOnHost(queue))
             .Where(j => string.IsNullOrEmpty(endpoint) || string.Equals(j.EndpointId, endpoint, StringComparison.OrdinalIgnoreCase))
             .Where(j => j.RequestId.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)
                         || (j.Id is { Length: > 0 } id && id.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)))
