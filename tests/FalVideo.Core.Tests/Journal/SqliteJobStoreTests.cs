@@ -321,8 +321,10 @@ public sealed class SqliteJobStoreTests : IDisposable
             + $"ReadJobsByStatus(Completed) {statusTime.TotalMilliseconds:F0} ms ({RuntimeInformation.FrameworkDescription})";
         TestContext.Current.TestOutputHelper?.WriteLine(report);
         if (Environment.GetEnvironmentVariable("FALVIDEO_MEASURE_FILE") is { Length: > 0 } file) File.AppendAllText(file, report + Environment.NewLine);
-        // Streamed: the heap never holds a sizeable part of the file (the journal is about 60 MiB here).
-        Assert.True(peak < size / 3, report);
+        // Streamed: the heap never holds a sizeable part of the file (the journal is about 60 MiB here; read whole it
+        // would take twice that as UTF-16 strings alone). The sample counts garbage not yet collected too, which moves
+        // with the machine: under 19 MiB on a quiet machine, 24 to 25 MiB with both cores busy (2026-12-01).
+        Assert.True(peak < size / 2, report);
     }
 }
 
