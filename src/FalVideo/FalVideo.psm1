@@ -41,8 +41,10 @@ $bin = if ($PSVersionTable.PSEdition -eq 'Core') {
 } else {
     Resolve-FalVideoBuild -ModuleRoot $PSScriptRoot -Edition Desktop
 }
-# Assembly.LoadFrom is what Add-Type -Path calls on both editions (it then also reads every type of the assembly),
-# without Add-Type's own start-up; the type below resolves from the loaded assemblies either way.
+# Assembly.LoadFrom, not Add-Type -Path: the same load (Windows PowerShell's Add-Type -Path calls Assembly.LoadFrom and
+# then reads every type; in PowerShell 7 both put the assembly in the default context) without Add-Type's start-up,
+# which cost a fresh pwsh 7.6 about 90 to 220 ms against 9 to 13 ms. The type below resolves from the loaded
+# assemblies either way.
 $null = [System.Reflection.Assembly]::LoadFrom([System.IO.Path]::Combine($bin, 'FalVideo.Init.dll'))
 $serving = [FalVideo.Init.DependencyLoader]::Register($bin)
 if ($serving -ne [System.IO.Path]::GetFullPath($bin)) {
