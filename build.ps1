@@ -6,7 +6,8 @@
   Clean   : removes artifacts/ and every bin/ and obj/ folder.
   Build   : restores the pinned tools (pwsh, .config/dotnet-tools.json) and builds FalVideo.sln; the build restores
             Pester 5.9.1 from NuGet and assembles the importable module folder artifacts/module/FalVideo (both builds:
-            net8.0 for PowerShell 7.4+, net472 for Windows PowerShell 5.1).
+            net8.0 for PowerShell 7.4+, net472 for Windows PowerShell 5.1; in Release also net8.0 precompiled for
+            .NET 10 on this machine's platform, net8.0-r2r/, which PowerShell 7.6 on that platform loads).
   Test    : the xunit suites (dotnet test), then the Pester acceptance suite in a fresh pwsh. `bash test.sh` runs these
             and the Core tests on .NET 8 and Mono, and installs what they need.
   Package : publishes the module folder with Publish-PSResource to a local file repository, artifacts/packages
