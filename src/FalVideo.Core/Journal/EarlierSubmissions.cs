@@ -13,8 +13,8 @@ namespace FalVideo.Journal;
 /// first (after a -Force re-submission, the re-submitted job), so a re-run of such a batch sends nothing either. The JSON Lines journal is read whole at the first row (one read per
 /// batch); the SQLite and PostgreSQL stores are asked per key through their index, or not at all when the row's claim
 /// makes the first look (<see cref="FirstClaim"/>): those stores read the key's blocking jobs in the claim's own
-/// transaction anyway, so a row whose key the batch has not met costs no read of its own (on PostgreSQL, one round
-/// trip to the server less per row).
+/// transaction anyway, so a row whose key the batch has not met costs no read of its own (<c>New-*Video</c> does so on
+/// PostgreSQL, where it is one round trip to the server less per row: <see cref="LookUpIsRemote"/>).
 /// </remarks>
 public sealed class EarlierSubmissions
 {
@@ -44,10 +44,20 @@ public sealed class EarlierSubmissions
         _queueBaseUrl = queueBaseUrl;
 #if NET8_0_OR_GREATER
         ClaimsAtomically = store is SqliteJobStore or PostgresJobStore;
+        LookUpIsRemote = store is PostgresJobStore;
 #else
         ClaimsAtomically = store is SqliteJobStore;
 #endif
     }
+
+    /// <summary>
+    /// Whether a look-up (<see cref="Next"/> of a key not met) is a round trip to a database server (the PostgreSQL
+    /// store): where <c>New-*Video</c> leaves a row's first look at its key to the row's claim (<see cref="FirstClaim"/>).
+    /// The SQLite store answers a look-up in-process through its index (about 23 µs a row, bench/README.md), less than
+    /// what a row whose key is held costs on the way to its claim (a task, its write-ahead record captured, a
+    /// transaction): it keeps the look-up.
+    /// </summary>
+    public bool LookUpIsRemote { get; }
 
     /// <summary>Whether the store reads a key's blocking jobs and decides a claim on it in one transaction (the SQLite and
     /// PostgreSQL stores), so a row's first look at its key can be left to its claim (<see cref="FirstClaim"/>). False for

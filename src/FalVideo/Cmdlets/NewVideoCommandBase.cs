@@ -258,10 +258,11 @@ public abstract class NewVideoCommandBase : FalCmdletBase
         var journal = _journal ??= FalSettings.Current.Journal;
         plan.IdempotencyKey = plan.ComputeIdempotencyKey(row.Id);
         var earlierSubmissions = _earlier ??= new FalVideo.Journal.EarlierSubmissions(journal, WriteWarning, ScopeQueueBaseUrl);
-        // A row whose key the batch has not met goes straight to its claim when nothing needs the look-up's answer on
-        // this thread first (see ClaimMayLook): the claim reads the key's earlier jobs in its own transaction, and on
-        // the shared store a read of its own would cost a round trip to the server per row.
-        var firstClaim = plan.Uploads.Count == 0 && ClaimMayLook() ? earlierSubmissions.FirstClaim(plan.IdempotencyKey) : null;
+        // On the shared store, a row whose key the batch has not met goes straight to its claim when nothing needs the
+        // look-up's answer on this thread first (see ClaimMayLook): the claim reads the key's earlier jobs in its own
+        // transaction, where a look-up of its own would cost a round trip to the server per row.
+        var firstClaim = plan.Uploads.Count == 0 && earlierSubmissions.LookUpIsRemote && ClaimMayLook()
+            ? earlierSubmissions.FirstClaim(plan.IdempotencyKey) : null;
         FalJob? earlier = null;
         try { if (firstClaim is null) earlier = earlierSubmissions.Next(plan.IdempotencyKey); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

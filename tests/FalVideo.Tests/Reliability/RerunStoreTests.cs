@@ -6,9 +6,9 @@ using FalVideo.Tests.Postgres;
 namespace FalVideo.Tests.Reliability;
 
 /// <summary>
-/// A re-run answers the same in every store: the JSON Lines journal looks each row's key up before the row is sent;
-/// the SQLite and PostgreSQL stores leave a row's first look at its key to its write-ahead claim, which reads the key's
-/// earlier jobs in its own transaction. Same rows sent, same jobs emitted in row order, same warnings and errors.
+/// A re-run answers the same in every store: the JSON Lines journal and the SQLite store look each row's key up before
+/// the row is sent; the PostgreSQL store leaves a row's first look at its key to its write-ahead claim, which reads the
+/// key's earlier jobs in its own transaction. Same rows sent, same jobs emitted in row order, same warnings and errors.
 /// </summary>
 public sealed class RerunStoreTests(PostgresServer server) : FaultTestBase, IClassFixture<PostgresServer>
 {
