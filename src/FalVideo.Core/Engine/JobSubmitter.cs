@@ -27,6 +27,11 @@ public enum SubmitOutcome
     /// <summary>Another run (another process, another machine) claimed the same idempotency key first: nothing
     /// recorded, nothing sent; <see cref="SubmitResult.Job"/> is that run's job.</summary>
     ClaimLost,
+    /// <summary>The row's claim made the batch's first look at its key (<see cref="EarlierSubmissions.FirstClaim"/>)
+    /// and found an earlier job that blocks it, the one a look-up before the claim would have found: nothing recorded,
+    /// nothing sent; <see cref="SubmitResult.Job"/> is that job, as the store had it (the caller treats it as a re-run's
+    /// row, and waits for it when it may still be in flight).</summary>
+    FoundEarlier,
 }
 
 /// <summary>What <see cref="JobSubmitter.SubmitAsync"/> did with one row.</summary>
@@ -145,7 +150,7 @@ public sealed class JobSubmitter
         {
             if (claim is null) await life.MoveToAsync(JobState.WriteAhead).ConfigureAwait(false);
             else if (await ClaimAsync(life, claim, stop).ConfigureAwait(false) is { } winner)
-                return new SubmitResult(SubmitOutcome.ClaimLost, winner, null);
+                return new SubmitResult(claim.FoundEarlier ? SubmitOutcome.FoundEarlier : SubmitOutcome.ClaimLost, winner, null);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -174,13 +179,15 @@ public sealed class JobSubmitter
     /// Claims the row's key with its write-ahead record; null when the claim held. A claim lost to another run's
     /// submission still on its way (written ahead, no request id yet) waits for fal's answer to it, so the row stands
     /// on a job with a request id; when that submission ended without one that blocks (fal refused it), the claim is
-    /// tried again.
+    /// tried again. A first-look claim that found an earlier job (<see cref="IdempotencyClaim.FoundEarlier"/>) returns it
+    /// at once, as the store had it: the caller decides as for a job a look-up found.
     /// </summary>
     private async Task<FalJob?> ClaimAsync(JobLifecycle life, IdempotencyClaim claim, CancellationToken stop)
     {
         for (var attempt = 0; ; attempt++)
         {
             if (await life.ClaimWriteAheadAsync(claim).ConfigureAwait(false) is not { } winner) return null;
+            if (claim.FoundEarlier) return winner;
             winner = await AwaitAnswerAsync(winner, claim.Key, stop).ConfigureAwait(false);
             if (EarlierSubmissions.Blocks(winner) || attempt >= 2) return winner;
         }

@@ -11,7 +11,10 @@ namespace FalVideo.Journal;
 /// batch with that key is written: the batch's own submissions never count as earlier ones. A key that occurs n times
 /// in a batch (the same row given twice on purpose) is matched with the latest n earlier jobs that block it, newest
 /// first (after a -Force re-submission, the re-submitted job), so a re-run of such a batch sends nothing either. The JSON Lines journal is read whole at the first row (one read per
-/// batch); the SQLite store is asked per key through its index.
+/// batch); the SQLite and PostgreSQL stores are asked per key through their index, or not at all when the row's claim
+/// makes the first look (<see cref="FirstClaim"/>): those stores read the key's blocking jobs in the claim's own
+/// transaction anyway, so a row whose key the batch has not met costs no read of its own (<c>New-*Video</c> does so on
+/// PostgreSQL, where it is one round trip to the server less per row: <see cref="LookUpIsRemote"/>).
 /// </remarks>
 public sealed class EarlierSubmissions
 {
@@ -39,7 +42,27 @@ public sealed class EarlierSubmissions
         _store = store ?? throw new ArgumentNullException(nameof(store));
         _warn = warn;
         _queueBaseUrl = queueBaseUrl;
+#if NET8_0_OR_GREATER
+        ClaimsAtomically = store is SqliteJobStore or PostgresJobStore;
+        LookUpIsRemote = store is PostgresJobStore;
+#else
+        ClaimsAtomically = store is SqliteJobStore;
+#endif
     }
+
+    /// <summary>
+    /// Whether a look-up (<see cref="Next"/> of a key not met) is a round trip to a database server (the PostgreSQL
+    /// store): where <c>New-*Video</c> leaves a row's first look at its key to the row's claim (<see cref="FirstClaim"/>).
+    /// The SQLite store answers a look-up in-process through its index (about 23 µs a row, bench/README.md), less than
+    /// what a row whose key is held costs on the way to its claim (a task, its write-ahead record captured, a
+    /// transaction): it keeps the look-up.
+    /// </summary>
+    public bool LookUpIsRemote { get; }
+
+    /// <summary>Whether the store reads a key's blocking jobs and decides a claim on it in one transaction (the SQLite and
+    /// PostgreSQL stores), so a row's first look at its key can be left to its claim (<see cref="FirstClaim"/>). False for
+    /// the JSON Lines journal, which has no transaction to look in.</summary>
+    public bool ClaimsAtomically { get; }
 
     private bool BlocksHere(FalJob job) => Blocks(job) && (_queueBaseUrl is null || job.IsOnHost(_queueBaseUrl));
 
@@ -66,10 +89,91 @@ public sealed class EarlierSubmissions
     /// </summary>
     /// <param name="key">The row's idempotency key.</param>
     /// <exception cref="IOException">The store exists but cannot be read.</exception>
+    /// <remarks>When the key's first occurrence went to its claim without a look (<see cref="FirstClaim"/>) and that
+    /// claim is not decided yet, this waits for it: what the claim found is what this occurrence is matched against.</remarks>
     public FalJob? Next(string key)
     {
         ArgumentNullException.ThrowIfNull(key);
         lock (_sync) return NextLocked(key);
+    }
+
+    /// <summary>
+    /// The claim of a row whose key this batch has not met yet, made without reading the store first: it goes straight
+    /// to its write-ahead claim (<see cref="IJobStore.ClaimAheadAsync"/>), and the claim looks at the key's blocking jobs
+    /// in the store's transaction as <see cref="Next"/> would have before it. When some block on the batch's host, the
+    /// claim is lost to the newest of them and <see cref="IdempotencyClaim.FoundEarlier"/> says so: the row stands on that
+    /// job exactly as on one <see cref="Next"/> returns (re-run warning, an ambiguous attempt's error, waiting for one
+    /// still in flight). Once the claim's transaction committed, the batch knows the key as if <see cref="Next"/> had
+    /// looked it up: its later occurrences are matched by <see cref="Next"/> without reading the store.
+    /// Null when the store's claims are not atomic (<see cref="ClaimsAtomically"/>) or the batch met the key before:
+    /// use <see cref="Next"/> and <see cref="Claim"/>. Hand the claim back with <see cref="Release"/> when the row is
+    /// done with it, whatever happened.
+    /// </summary>
+    /// <param name="key">The row's idempotency key.</param>
+    public IdempotencyClaim? FirstClaim(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        if (!ClaimsAtomically) return null;
+        var fingerprint = Fingerprint(key);
+        lock (_sync)
+        {
+            if (_keys.Contains(fingerprint) || _blocking.ContainsKey(key)) return null;
+            _keys.MarkPending(fingerprint);
+        }
+        return new IdempotencyClaim(key, Look,
+            settled: () =>
+            {
+                lock (_sync) _keys.AddSettled(fingerprint);
+            },
+            committed: decision => Decided(key, fingerprint, decision));
+    }
+
+    /// <summary>
+    /// The row is done with a claim <see cref="FirstClaim"/> gave: when no transaction of the store committed its
+    /// decision (the row stopped before its write-ahead record, or the store could not be written), the key is left for
+    /// <see cref="Next"/> to look up at its next occurrence, since nothing of this batch was written with it. Nothing
+    /// happens for a decided claim, or for one <see cref="Claim"/> made.
+    /// </summary>
+    /// <param name="claim">The row's claim.</param>
+    public void Release(IdempotencyClaim claim)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        var fingerprint = Fingerprint(claim.Key);
+        lock (_sync)
+        {
+            if (!_keys.IsPending(fingerprint)) return;
+            _keys.ClearPending(fingerprint);
+            Monitor.PulseAll(_sync);
+        }
+    }
+
+    // Inside the store's transaction: what Next would have found, from the key's blocking jobs as read there (oldest
+    // first). Touches no state of the batch: the transaction may be retried or fail; Decided takes the outcome.
+    private ClaimDecision Look(IReadOnlyList<FalJob> blocking, string? ownJournalId)
+    {
+        // The row's own record, committed by an attempt whose answer was lost: it holds, as a plain claim does.
+        if (ownJournalId is { Length: > 0 } && blocking.Any(j => j.JournalId == ownJournalId)) return new ClaimDecision(null, null);
+        var earlier = blocking.Where(BlocksHere).ToList();
+        if (earlier.Count > 0) return new ClaimDecision(earlier[earlier.Count - 1], earlier);
+        // No earlier job here: a fresh key, claimed as Next then Claim would (no claim of this batch on it yet).
+        return new ClaimDecision(IdempotencyClaim.Winner(blocking, 0, ownJournalId), null);
+    }
+
+    // After the claim's transaction committed: the batch knows the key as a look-up would have left it.
+    private void Decided(string key, ulong fingerprint, ClaimDecision decision)
+    {
+        lock (_sync)
+        {
+            _keys.ClearPending(fingerprint);
+            if (decision.Earlier is { Count: > 0 } earlier)
+            {
+                _blocking[key] = earlier.ToList();
+                // This row was the first occurrence, standing on the newest.
+                _seen[key] = 1;
+            }
+            else _keys.MarkFresh(fingerprint);
+            Monitor.PulseAll(_sync);
+        }
     }
 
     /// <summary>
@@ -101,6 +205,8 @@ public sealed class EarlierSubmissions
     private FalJob? NextLocked(string key)
     {
         var fingerprint = Fingerprint(key);
+        // The first occurrence's claim is looking: its answer is this batch's look-up of the key.
+        while (_keys.IsPending(fingerprint)) Monitor.Wait(_sync);
         if (_keys.IsFresh(fingerprint)) return null;
         if (!_blocking.TryGetValue(key, out var earlier))
         {
@@ -146,7 +252,7 @@ public sealed class EarlierSubmissions
 }
 
 /// <summary>
-/// What <see cref="EarlierSubmissions"/> keeps per key fingerprint: a fresh flag and a count of claims settled. One
+/// What <see cref="EarlierSubmissions"/> keeps per key fingerprint: a fresh flag, a pending flag and a count of claims settled. One
 /// open-addressing table of two arrays (linear probing, power-of-two size, at most 80 % full): 12 bytes a slot, no
 /// object and no entry links per key, where a <c>HashSet&lt;ulong&gt;</c> (20 bytes an entry) and a
 /// <c>Dictionary&lt;ulong, int&gt;</c> (28) each doubled on their own, and their arrays of a 100,000-row batch (7.5 MB,
@@ -157,14 +263,37 @@ internal sealed class FingerprintTable
     // Slot value 0 means empty; a fingerprint 0 is stored as this instead (one more value sharing a slot, 2⁻⁶⁴).
     private const ulong ZeroStandIn = 0x9E3779B97F4A7C15UL;
     private const int FreshFlag = 1 << 30;
+    // A first-look claim on the key is not decided yet (EarlierSubmissions.FirstClaim).
+    private const int PendingFlag = 1 << 29;
+    private const int CountMask = PendingFlag - 1;
 
     private ulong[] _slots = new ulong[16];
-    // Per slot: FreshFlag when the key was met with no earlier job, plus the claims settled on it.
+    // Per slot: FreshFlag when the key was met with no earlier job, PendingFlag while its first-look claim is undecided,
+    // plus the claims settled on it.
     private int[] _values = new int[16];
     private int _count;
 
     /// <summary>Keys held.</summary>
     public int Count => _count;
+
+    /// <summary>Whether <paramref name="fingerprint"/> is held (met before, in any state).</summary>
+    public bool Contains(ulong fingerprint) => Find(fingerprint) >= 0;
+
+    /// <summary>Whether <paramref name="fingerprint"/> is marked pending.</summary>
+    public bool IsPending(ulong fingerprint) => Find(fingerprint) is var i and >= 0 && (_values[i] & PendingFlag) != 0;
+
+    /// <summary>Marks <paramref name="fingerprint"/> pending (its first-look claim undecided), adding it.</summary>
+    public void MarkPending(ulong fingerprint)
+    {
+        var i = Add(fingerprint);
+        _values[i] |= PendingFlag;
+    }
+
+    /// <summary>Clears the pending mark of <paramref name="fingerprint"/> (kept in the table: the key was met).</summary>
+    public void ClearPending(ulong fingerprint)
+    {
+        if (Find(fingerprint) is var i and >= 0) _values[i] &= ~PendingFlag;
+    }
 
     /// <summary>Whether <paramref name="fingerprint"/> was marked fresh.</summary>
     public bool IsFresh(ulong fingerprint) => Find(fingerprint) is var i and >= 0 && (_values[i] & FreshFlag) != 0;
@@ -178,7 +307,7 @@ internal sealed class FingerprintTable
     }
 
     /// <summary>The claims settled on <paramref name="fingerprint"/> (0 when none).</summary>
-    public int Settled(ulong fingerprint) => Find(fingerprint) is var i and >= 0 ? _values[i] & ~FreshFlag : 0;
+    public int Settled(ulong fingerprint) => Find(fingerprint) is var i and >= 0 ? _values[i] & CountMask : 0;
 
     /// <summary>Counts one more claim settled on <paramref name="fingerprint"/>.</summary>
     public void AddSettled(ulong fingerprint)

@@ -38,7 +38,9 @@ public interface IJobStore
     /// <summary>
     /// Records <paramref name="job"/>'s write-ahead record (<see cref="JobJournal.SubmittingEntry"/>) only if
     /// <paramref name="claim"/> holds, checked and written in one transaction (the SQLite store's <c>BEGIN IMMEDIATE</c>,
-    /// the PostgreSQL store's per-key advisory lock), so processes racing on the same row send it once. Returns null
+    /// the PostgreSQL store's per-key advisory lock), so processes racing on the same row send it once: the store reads
+    /// the key's blocking jobs inside the transaction and lets the claim decide (<see cref="IdempotencyClaim.Decide"/>),
+    /// then, once committed, tells it (won or lost). Returns null
     /// when the claim held and the record is durable; else nothing is written and the job that holds the key is
     /// returned. The JSON Lines journal writes the record and returns null (it keeps its lookup-then-write behaviour).
     /// </summary>

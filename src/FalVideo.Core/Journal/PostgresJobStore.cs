@@ -138,8 +138,7 @@ public sealed class PostgresJobStore : IJobStore
         {
             if (batch[i].Ticket is { } ticket)
             {
-                ticket.Winner = IdempotencyClaim.Winner(writer.Blocking(ticket.Claim.Key), ticket.Claim.Allowed, ticket.JournalId);
-                if (ticket.Winner is not null) continue;
+                if (!ticket.Decide(writer.Blocking(ticket.Claim.Key))) continue;
             }
             foreach (var entry in entries[i]) writer.Apply(entry);
         }
@@ -148,7 +147,7 @@ public sealed class PostgresJobStore : IJobStore
         return 0;
     }, retry: true, after: () =>
     {
-        foreach (var item in batch) if (item.Ticket is { Winner: null } won) won.Claim.Settle();
+        foreach (var item in batch) item.Ticket?.Committed();
     });
 
     private static readonly ConcurrentDictionary<string, GroupCommit<(IReadOnlyCollection<JournalRecord> Records, PostgresJobStore Store, ClaimTicket? Ticket)>> s_writers =
@@ -156,6 +155,16 @@ public sealed class PostgresJobStore : IJobStore
 
     private static GroupCommit<(IReadOnlyCollection<JournalRecord> Records, PostgresJobStore Store, ClaimTicket? Ticket)> WriterFor(string connectionString) =>
         s_writers.GetOrAdd(connectionString, _ => new(static batch => batch[0].Store.Commit(batch)));
+
+    // Job-state queries per connection string: see QueriesFor.
+    private static readonly ConcurrentDictionary<string, long[]> s_queries = new(StringComparer.Ordinal);
+
+    /// <summary>Queries of job states (<c>ReadJobs</c>, <c>ReadJobsByStatus</c>, <c>ReadJobsOf</c>,
+    /// <c>FindByIdempotencyKeys</c>, <c>FindByRequestIds</c>; not the group commit's own reads) this process sent to the
+    /// store <paramref name="connectionString"/> names: how the tests count the reads a batch makes per row, reached by
+    /// reflection.</summary>
+    internal static long QueriesFor(string connectionString) =>
+        s_queries.TryGetValue(new PostgresJobStore(connectionString)._connectionString, out var n) ? Interlocked.Read(ref n[0]) : 0;
 
     /// <summary>Transactions this process committed for appends to the store <paramref name="connectionString"/> names, as
     /// normalised by the constructor (tests of the group commit, reached by reflection).</summary>
@@ -605,6 +614,7 @@ public sealed class PostgresJobStore : IJobStore
 
     private List<FalJob> Query(string sql, Action<NpgsqlCommand>? parameters, Action<string>? warn)
     {
+        Interlocked.Increment(ref s_queries.GetOrAdd(_connectionString, static _ => new long[1])[0]);
         if (!EnsureReady(create: false)) return [];
         using var connection = Open();
         using var command = new NpgsqlCommand(sql, connection);

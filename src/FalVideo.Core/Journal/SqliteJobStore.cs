@@ -873,8 +873,7 @@ public sealed class SqliteJobStore : IJobStore
             {
                 if (ticket is not null)
                 {
-                    ticket.Winner = IdempotencyClaim.Winner(writer.Blocking(ticket.Claim.Key), ticket.Claim.Allowed, ticket.JournalId);
-                    if (ticket.Winner is not null) continue;
+                    if (!ticket.Decide(writer.Blocking(ticket.Claim.Key))) continue;
                 }
                 foreach (var record in records)
                 {
@@ -884,7 +883,7 @@ public sealed class SqliteJobStore : IJobStore
             }
         }
         transaction.Commit();
-        foreach (var item in batch) if (item.Ticket is { Winner: null } won) won.Claim.Settle();
+        foreach (var item in batch) item.Ticket?.Committed();
     }
 
     /// <summary>A captured journal line without its line end, decoded once (no second string for the trim).</summary>

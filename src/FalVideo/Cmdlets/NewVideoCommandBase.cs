@@ -257,8 +257,14 @@ public abstract class NewVideoCommandBase : FalCmdletBase
         }
         var journal = _journal ??= FalSettings.Current.Journal;
         plan.IdempotencyKey = plan.ComputeIdempotencyKey(row.Id);
-        FalJob? earlier;
-        try { earlier = (_earlier ??= new FalVideo.Journal.EarlierSubmissions(journal, WriteWarning, ScopeQueueBaseUrl)).Next(plan.IdempotencyKey); }
+        var earlierSubmissions = _earlier ??= new FalVideo.Journal.EarlierSubmissions(journal, WriteWarning, ScopeQueueBaseUrl);
+        // On the shared store, a row whose key the batch has not met goes straight to its claim when nothing needs the
+        // look-up's answer on this thread first (see ClaimMayLook): the claim reads the key's earlier jobs in its own
+        // transaction, where a look-up of its own would cost a round trip to the server per row.
+        var firstClaim = plan.Uploads.Count == 0 && earlierSubmissions.LookUpIsRemote && ClaimMayLook()
+            ? earlierSubmissions.FirstClaim(plan.IdempotencyKey) : null;
+        FalJob? earlier = null;
+        try { if (firstClaim is null) earlier = earlierSubmissions.Next(plan.IdempotencyKey); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             // Without the store's answer a re-run could pay twice: the row is not sent.
@@ -277,27 +283,76 @@ public abstract class NewVideoCommandBase : FalCmdletBase
             DrainResults(block: false);
             return;
         }
-        // ShouldProcess needs the pipeline thread, and earlier rows' output should come first.
-        var shown = earlier is null ? plan.Describe(label) : $"{plan.Describe(label)} (a re-submission: {Already(earlier)})";
-        if (!ShouldProcess(shown, earlier is null ? "Submit to fal" : "Submit to fal again"))
+        var started = false;
+        try
         {
-            if (WhatIfInEffect()) _whatIf.Add(plan.Cost);
-            Post(seq, () => { }); DrainResults(block: false); return;
-        }
+            // ShouldProcess needs the pipeline thread, and earlier rows' output should come first.
+            var shown = earlier is null ? plan.Describe(label) : $"{plan.Describe(label)} (a re-submission: {Already(earlier)})";
+            if (!ShouldProcess(shown, earlier is null ? "Submit to fal" : "Submit to fal again"))
+            {
+                if (WhatIfInEffect()) _whatIf.Add(plan.Cost);
+                Post(seq, () => { }); DrainResults(block: false); return;
+            }
 
-        var client = Client;         // resolved on the pipeline thread: settings belong to this runspace
-        _gate!.Wait(StopToken);
-        // Not kept: SubmitAsync reports every outcome through Post, and EndProcessing waits for all rows' posts. A list of
-        // these tasks would hold every finished row's state machine (its plan, input and job) until the pipeline ends.
-        _ = Task.Run(async () =>
+            var client = Client;         // resolved on the pipeline thread: settings belong to this runspace
+            _gate!.Wait(StopToken);
+            var claim = firstClaim ?? (earlier is null ? earlierSubmissions.Claim(plan.IdempotencyKey) : null);
+            // Not kept: SubmitAsync reports every outcome through Post, and EndProcessing waits for all rows' posts. A list of
+            // these tasks would hold every finished row's state machine (its plan, input and job) until the pipeline ends.
+            _ = Task.Run(async () =>
+            {
+                var slot = new Slot(_gate);
+                try { await SubmitAsync(seq, client, journal, plan, row, label, target, slot, claim).ConfigureAwait(false); }
+                // SubmitAsync posts every outcome itself; this catches only a failure of that reporting, so the row still
+                // gets its error and EndProcessing does not wait for it forever.
+                catch (Exception ex) { Post(seq, () => WriteError(ToErrorRecord(ex, target, label))); }
+                finally
+                {
+                    slot.Release();
+                    // A later row with the same key waits for this claim's answer (EarlierSubmissions.Next): it gets it
+                    // whatever happened to the row.
+                    if (firstClaim is not null) earlierSubmissions.Release(firstClaim);
+                }
+            });
+            started = true;
+        }
+        finally
         {
-            var slot = new Slot(_gate);
-            try { await SubmitAsync(seq, client, journal, plan, row, label, target, slot, earlier is null ? _earlier!.Claim(plan.IdempotencyKey) : null).ConfigureAwait(false); }
-            // SubmitAsync posts every outcome itself; this catches only a failure of that reporting, so the row still
-            // gets its error and EndProcessing does not wait for it forever.
-            catch (Exception ex) { Post(seq, () => WriteError(ToErrorRecord(ex, target, label))); }
-            finally { slot.Release(); }
-        });
+            if (!started && firstClaim is not null) earlierSubmissions.Release(firstClaim);
+        }
+    }
+
+    private bool? _claimMayLook;
+
+    /// <summary>
+    /// Whether a row's look for earlier submissions of its key may be left to its write-ahead claim
+    /// (<see cref="FalVideo.Journal.EarlierSubmissions.FirstClaim"/>), which answers after the row left the pipeline
+    /// thread. Only when the answer changes nothing there: not with -WhatIf (nothing is claimed), -Confirm or a
+    /// $ConfirmPreference that asks (the question names a re-submission), -Verbose or $VerbosePreference (ShouldProcess
+    /// writes a line for a row it lets through, and a skipped row has none), -Force (a re-submission writes ahead
+    /// without a claim), or -ErrorAction Stop (an earlier attempt of unknown fate stops the batch before any later row
+    /// is planned). The caller also keeps the look-up for rows with local files, which are uploaded before their claim.
+    /// </summary>
+    private bool ClaimMayLook() => _claimMayLook ??= !Force && !_stopOnError && !WhatIfInEffect() && !ConfirmMayAsk() && !VerboseInEffect();
+
+    /// <summary>Whether ShouldProcess may ask before a row (-Confirm, or a $ConfirmPreference at or below this cmdlet's
+    /// ConfirmImpact).</summary>
+    private bool ConfirmMayAsk()
+    {
+        var impact = GetType().GetCustomAttributes(typeof(CmdletAttribute), inherit: true).OfType<CmdletAttribute>().FirstOrDefault()?.ConfirmImpact ?? ConfirmImpact.Medium;
+        if (impact == ConfirmImpact.None) return false;
+        ConfirmImpact preference;
+        if (MyInvocation.BoundParameters.TryGetValue("Confirm", out var bound)) preference = LanguagePrimitives.IsTrue(bound) ? ConfirmImpact.Low : ConfirmImpact.None;
+        else if (!LanguagePrimitives.TryConvertTo(GetVariableValue("ConfirmPreference"), out preference)) return true;
+        return preference != ConfirmImpact.None && impact >= preference;
+    }
+
+    /// <summary>Whether verbose lines may be written (-Verbose, or $VerbosePreference other than SilentlyContinue or Ignore).</summary>
+    private bool VerboseInEffect()
+    {
+        if (MyInvocation.BoundParameters.TryGetValue("Verbose", out var bound) && LanguagePrimitives.IsTrue(bound)) return true;
+        return !(LanguagePrimitives.TryConvertTo<ActionPreference>(GetVariableValue("VerbosePreference"), out var preference) &&
+                 preference is ActionPreference.SilentlyContinue or ActionPreference.Ignore);
     }
 
     /// <summary>
@@ -538,6 +593,18 @@ public abstract class NewVideoCommandBase : FalCmdletBase
                 // Another run (another process or machine) claimed this row's key first: the row stands on its job, as a
                 // re-run does on an earlier one.
                 Post(seq, () => EmitEarlier(label, plan, row, result.Job!, client, target));
+                break;
+            case SubmitOutcome.FoundEarlier:
+                // The claim found what a look-up before it would have: the row stands on that job as SkipEarlier has a
+                // re-run's row stand on it, waiting first for fal's answer to another run's submission still on its way.
+                slot.Release();
+                var found = result.Job!;
+                if (FalVideo.Journal.EarlierSubmissions.MayBeInFlight(found))
+                {
+                    try { found = await submitter.AwaitAnswerAsync(found, plan.IdempotencyKey!, _stop).ConfigureAwait(false); }
+                    catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }
+                }
+                Post(seq, () => EmitEarlier(label, plan, row, found, client, target));
                 break;
             case SubmitOutcome.NotSent:
                 Interlocked.Increment(ref _notSent);

@@ -161,6 +161,68 @@ public sealed class IdempotencyKeyTests : IDisposable
         Assert.True(kept < 32L * keys, $"{kept} bytes kept for {keys} keys ({(double)kept / keys:0.0} a key)");
     }
 
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public async Task A_rows_claim_finds_what_a_look_up_before_it_finds(string file)
+    {
+        // The same history in two stores: one batch looks each key up before its claim, the other leaves the first look
+        // at each key to the claim (the JSON Lines journal has no transaction to look in: it keeps the look-up).
+        var looked = JobStore.Open(Path.Combine(_folder, "looked-" + file));
+        var claimed = JobStore.Open(Path.Combine(_folder, "claimed-" + file));
+        FalVideo.Core.Tests.Journal.FirstLook.WriteHistory(looked);
+        FalVideo.Core.Tests.Journal.FirstLook.WriteHistory(claimed);
+        Assert.Equal(file.EndsWith(".db", StringComparison.Ordinal), new EarlierSubmissions(claimed).ClaimsAtomically);
+
+        var rows = FalVideo.Core.Tests.Journal.FirstLook.Rerun;
+        var byLookUp = await FalVideo.Core.Tests.Journal.FirstLook.RunAsync(looked, rows, firstLook: false);
+        var byClaim = await FalVideo.Core.Tests.Journal.FirstLook.RunAsync(claimed, rows, firstLook: true);
+
+        Assert.Equal(byLookUp, byClaim);
+        // What every store answers alike (a key whose only blocking jobs went to another host is left out: the journal
+        // sends it, the transactional stores' claims count those jobs, in both ways alike).
+        Assert.Equal(
+            ["stands on done", "sent", "stands on queued", "sent", "sent", "stands on unknown", "stands on twice-2", "stands on twice-1", "sent",
+             "stands on mixed-fal", "sent", "sent"],
+            byClaim.Where((_, i) => rows[i] != "other-host" && !(rows[i] == "mixed" && i > 0 && rows[i - 1] == "mixed")));
+        Assert.Equal(Describe(looked.ReadJobs()), Describe(claimed.ReadJobs()));
+
+        static IEnumerable<string> Describe(IEnumerable<FalJob> jobs) => jobs.Select(j => $"{j.Prompt}|{j.Status}|{j.RequestId}|{j.IdempotencyKey}");
+    }
+
+    [Fact]
+    public async Task A_later_row_of_a_key_waits_for_the_first_rows_claim_and_a_claim_never_committed_leaves_the_key_to_a_look_up()
+    {
+        var store = JobStore.Open(Path.Combine(_folder, "jobs.db"));
+        store.Append("submitted", FalVideo.Core.Tests.Journal.FirstLook.Past("done", "done", FalJobStatus.Completed));
+        var batch = new EarlierSubmissions(store, queueBaseUrl: FalVideo.Core.Tests.Journal.FirstLook.Fal);
+        var claim = batch.FirstClaim("done");
+        Assert.NotNull(claim);
+        // The key is met: its next occurrence is matched by Next, which waits for the first one's claim to be decided.
+        Assert.Null(batch.FirstClaim("done"));
+        var second = Task.Run(() => batch.Next("done"));
+        await Task.Delay(200);
+        Assert.False(second.IsCompleted);
+        var job = new FalJob { RequestId = "", Status = FalJobStatus.Unknown, Prompt = "new", IdempotencyKey = "done", QueueHost = "queue.fal.run" };
+        var winner = await store.ClaimAheadAsync(job, claim!);
+        Assert.True(claim!.FoundEarlier);
+        Assert.Equal("done", winner?.Prompt);
+        Assert.Same(second, await Task.WhenAny(second, Task.Delay(TimeSpan.FromSeconds(60))));
+        // The first occurrence stood on the one earlier job: the second is a new row.
+        Assert.Null(await second);
+        batch.Release(claim);
+
+        // A row that stopped before its claim was decided (halted, or the store failed) hands its key back: the next
+        // occurrence looks it up, and finds what another run wrote meanwhile.
+        var stopped = batch.FirstClaim("later");
+        Assert.NotNull(stopped);
+        store.Append("submitted", FalVideo.Core.Tests.Journal.FirstLook.Past("later", "later", FalJobStatus.InQueue));
+        batch.Release(stopped!);
+        Assert.Null(batch.FirstClaim("later"));
+        Assert.Equal("later", batch.Next("later")?.Prompt);
+        Assert.Null(batch.Next("later"));
+        Assert.Equal(["done", "later"], store.ReadJobs().Select(j => j.Prompt));
+    }
+
     private static string Key(int i) => "key-" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     [Fact]

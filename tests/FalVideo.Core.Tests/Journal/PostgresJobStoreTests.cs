@@ -371,6 +371,51 @@ public sealed class PostgresJobStoreTests(PostgresServer server) : IClassFixture
         Assert.Equal("InQueue", PostgresServer.Scalar(cs, "SELECT status FROM falvideo_jobs WHERE job_key = 'kept'"));
     }
 
+    [Fact]
+    public async Task A_rows_claim_finds_what_a_look_up_before_it_finds_as_in_the_embedded_stores()
+    {
+        var looked = new PostgresJobStore(server.NewDatabase());
+        var claimed = new PostgresJobStore(server.NewDatabase());
+        FirstLook.WriteHistory(looked);
+        FirstLook.WriteHistory(claimed);
+        Assert.True(new EarlierSubmissions(claimed).ClaimsAtomically);
+        var byLookUp = await FirstLook.RunAsync(looked, FirstLook.Rerun, firstLook: false);
+        var byClaim = await FirstLook.RunAsync(claimed, FirstLook.Rerun, firstLook: true);
+        Assert.Equal(byLookUp, byClaim);
+        Assert.Equal(
+            ["stands on done", "sent", "stands on queued", "sent", "sent", "stands on unknown", "stands on twice-2", "stands on twice-1", "sent",
+             "lost to emulated", "stands on mixed-fal", "lost to mixed-fal", "sent", "sent"],
+            byClaim);
+        Assert.Equal(looked.ReadJobs().Select(j => $"{j.Prompt}|{j.Status}|{j.IdempotencyKey}"), claimed.ReadJobs().Select(j => $"{j.Prompt}|{j.Status}|{j.IdempotencyKey}"));
+    }
+
+    [Fact]
+    public async Task A_batch_reads_the_store_for_no_row_whose_claim_makes_the_first_look_at_its_key()
+    {
+        var cs = server.NewDatabase();
+        var store = new PostgresJobStore(cs);
+        store.Verify();
+        var keys = Enumerable.Range(0, 40).Select(i => $"key-{i}").ToList();
+        // A first run of 40 fresh rows, then a re-run of the same rows with one given twice: counted queries of the store.
+        var before = QueriesFor(cs);
+        var first = await FirstLook.RunAsync(store, keys, firstLook: true);
+        Assert.All(first, line => Assert.Equal("sent", line));
+        Assert.Equal(0, QueriesFor(cs) - before);
+        var rerun = await FirstLook.RunAsync(store, [.. keys, keys[0]], firstLook: true);
+        Assert.Equal([.. keys.Select(k => "stands on new " + k), "sent"], rerun);
+        Assert.Equal(0, QueriesFor(cs) - before);
+        Assert.Equal(41L, PostgresServer.Scalar(cs, "SELECT count(*) FROM falvideo_jobs"));
+
+        // With a look-up before each claim, the same re-run reads the store once per key.
+        var again = QueriesFor(cs);
+        Assert.Equal([.. keys.Select(k => "stands on new " + k), "stands on new " + keys[0]], await FirstLook.RunAsync(store, [.. keys, keys[0]], firstLook: false));
+        Assert.Equal(40, QueriesFor(cs) - again);
+    }
+
+    private static long QueriesFor(string connectionString) =>
+        (long)typeof(PostgresJobStore).GetMethod("QueriesFor", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
+            .Invoke(null, [connectionString])!;
+
     // Internal (a test hook, not API), reached by reflection as in the SQLite store's tests.
     private static long CommitsFor(string connectionString) =>
         (long)typeof(PostgresJobStore).GetMethod("CommitsFor", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
