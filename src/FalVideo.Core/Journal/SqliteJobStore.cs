@@ -84,13 +84,13 @@ public sealed class SqliteJobStore : IJobStore
     }
 
     /// <inheritdoc />
-    public IReadOnlyList<FalJob> ReadJobs(Action<string>? warn = null) => Guard(() => Read(null, warn));
+    public IReadOnlyList<FalJob> ReadJobs(Action<string>? warn = null) => ReadGuard(() => Read(null, warn));
 
     /// <inheritdoc />
     public IReadOnlyList<FalJob> ReadJobsByStatus(IReadOnlyCollection<FalJobStatus> statuses, Action<string>? warn = null)
     {
         ArgumentNullException.ThrowIfNull(statuses);
-        return statuses.Count == 0 ? [] : Guard(() => Read(statuses, warn));
+        return statuses.Count == 0 ? [] : ReadGuard(() => Read(statuses, warn));
     }
 
     /// <inheritdoc />
@@ -99,7 +99,7 @@ public sealed class SqliteJobStore : IJobStore
     public IReadOnlyList<FalJob> ReadJobsOf(JobOwnerFilter owners, IReadOnlyCollection<FalJobStatus>? statuses, Action<string>? warn = null)
     {
         ArgumentNullException.ThrowIfNull(owners);
-        return statuses is { Count: 0 } ? [] : Guard(() => Read(statuses, warn, owners));
+        return statuses is { Count: 0 } ? [] : ReadGuard(() => Read(statuses, warn, owners));
     }
 
     private List<FalJob> Read(IReadOnlyCollection<FalJobStatus>? statuses, Action<string>? warn, JobOwnerFilter? owners = null)
@@ -174,7 +174,7 @@ public sealed class SqliteJobStore : IJobStore
     /// is read.</remarks>
     public IReadOnlyList<FalJob> ReadUnfinished(out int ambiguous, Action<string>? warn = null)
     {
-        var (jobs, count) = Guard(() => ReadUnfinishedRows(warn));
+        var (jobs, count) = ReadGuard(() => ReadUnfinishedRows(warn));
         ambiguous = count;
         return jobs;
     }
@@ -209,7 +209,7 @@ public sealed class SqliteJobStore : IJobStore
     public IReadOnlyList<FalJob> FindByIdempotencyKeys(IReadOnlyCollection<string> keys, Action<string>? warn = null)
     {
         ArgumentNullException.ThrowIfNull(keys);
-        return keys.Count == 0 ? [] : Guard(() => FindKeys(keys, warn));
+        return keys.Count == 0 ? [] : ReadGuard(() => FindKeys(keys, warn));
     }
 
     private List<FalJob> FindKeys(IReadOnlyCollection<string> keys, Action<string>? warn)
@@ -241,7 +241,7 @@ public sealed class SqliteJobStore : IJobStore
     public IReadOnlyList<FalJob> FindByRequestIds(IReadOnlyCollection<string> requestIds, Action<string>? warn = null)
     {
         ArgumentNullException.ThrowIfNull(requestIds);
-        return requestIds.Count == 0 ? [] : Guard(() => FindRequestIds(requestIds, warn));
+        return requestIds.Count == 0 ? [] : ReadGuard(() => FindRequestIds(requestIds, warn));
     }
 
     private List<FalJob> FindRequestIds(IReadOnlyCollection<string> requestIds, Action<string>? warn)
@@ -338,7 +338,7 @@ public sealed class SqliteJobStore : IJobStore
     public long Count(JobFilter filter)
     {
         ArgumentNullException.ThrowIfNull(filter);
-        return filter.IsEmpty ? 0 : Guard(() => CountRows(filter));
+        return filter.IsEmpty ? 0 : ReadGuard(() => CountRows(filter));
     }
 
     private long CountRows(JobFilter filter)
@@ -438,7 +438,7 @@ public sealed class SqliteJobStore : IJobStore
     }
 
     /// <summary>What the store records about the journal it imported, or null when it imported none.</summary>
-    public JournalImport? ImportRecord() => Guard(ReadImportRecord);
+    public JournalImport? ImportRecord() => ReadGuard(ReadImportRecord);
 
     private JournalImport? ReadImportRecord()
     {
@@ -458,6 +458,24 @@ public sealed class SqliteJobStore : IJobStore
     {
         try { return action(); }
         catch (SqliteException ex) { throw StoreError(ex); }
+    }
+
+    // How long a read waits out a busy store, as a write does through busy_timeout.
+    private static readonly TimeSpan BusyReadWait = TimeSpan.FromSeconds(15);
+
+    // A read that changes nothing, retried while the store answers SQLITE_BUSY or SQLITE_LOCKED. In WAL mode SQLite
+    // gives a reader SQLITE_BUSY without calling the busy handler in a few cases (another connection running the WAL's
+    // recovery or holding the lock a checkpoint or the last close takes, e.g.); seen as an intermittent "database is
+    // locked" on an idempotency look-up while the group commit wrote (the test suite on 2 busy cores, 2026-12-01).
+    private T ReadGuard<T>(Func<T> read)
+    {
+        var clock = Stopwatch.StartNew();
+        for (var delay = 5; ; delay = Math.Min(delay * 2, 200))
+        {
+            try { return read(); }
+            catch (SqliteException ex) when (ex.SqliteErrorCode is 5 or 6 && clock.Elapsed < BusyReadWait) { Thread.Sleep(delay); }
+            catch (SqliteException ex) { throw StoreError(ex); }
+        }
     }
 
     private IOException StoreError(Exception ex) => new($"The job store {FilePath} could not be used: {ex.Message}", ex);
