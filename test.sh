@@ -55,7 +55,13 @@ other=$(grep -hE '^(Pester|Core tests on .*): [0-9]+ passed, [0-9]+ failed$' "$l
 legs=$(printf '%s\n' "$other" | grep -c 'passed' || true)
 passed=$(( xunit_passed + $(printf '%s\n' "$other" | awk -F': ' '{split($NF, a, " "); s+=a[1]} END {print s+0}') ))
 failed=$(( xunit_failed + $(printf '%s\n' "$other" | awk -F': ' '{split($NF, a, " "); s+=a[3]} END {print s+0}') ))
+# Names the failed tests again at the end, where a CI log that keeps only its tail still shows them.
+failures=$( { awk '/^  Failed [A-Za-z_]/ {print "dotnet test: " substr($0, 10); n = 0; next}
+    /^  Error Message:/ {n = 4; next} /^  Stack Trace:/ {n = 0} n > 0 {print "    " $0; n--}' "$logs/xunit.log";
+  sed 's/\x1b\[[0-9;]*m//g' "$logs/pester.log" | grep -E '^ *\[-\] ' | sed 's/^ */Pester: /';
+  grep -hE '\[FAIL\]' "$logs/core.log" | sed 's/^ */Core tests: /'; } | head -n 40 || true)
 rm -rf "$logs"
+if [ -n "$failures" ]; then echo "Failed tests:"; printf '%s\n' "$failures"; fi
 echo "dotnet test (.NET 10): $xunit_passed passed, $xunit_failed failed"
 printf '%s\n' "$other"
 # Pester and the two Core legs each print their line; a leg that printed none did not run.
