@@ -29,6 +29,8 @@ public sealed class EarlierSubmissions
     private readonly FingerprintTable _keys = new();
     private readonly Uri? _queueBaseUrl;
     private bool _preloaded;
+    // The journal (JSON Lines) is being read whole by one row's look-up; the others wait for it.
+    private bool _preloading;
     private readonly object _sync = new();
 
     /// <summary>Looks up earlier submissions in <paramref name="store"/>.</summary>
@@ -94,7 +96,73 @@ public sealed class EarlierSubmissions
     public FalJob? Next(string key)
     {
         ArgumentNullException.ThrowIfNull(key);
-        lock (_sync) return NextLocked(key);
+        var fingerprint = Fingerprint(key);
+        bool preload;
+        lock (_sync)
+        {
+            // The key's first look is under way (another row's look-up, or a claim that looks, FirstClaim), or the
+            // journal is being read whole: its answer is this occurrence's.
+            while (_keys.IsPending(fingerprint) || _preloading) Monitor.Wait(_sync);
+            if (TryAnswer(key, fingerprint, out var known)) return known;
+            preload = _store is JobJournal;
+            if (preload) _preloading = true;
+            else _keys.MarkPending(fingerprint);
+        }
+        // The store is read outside the lock. Its commit asks this object from inside its transaction (a claim's Allowed
+        // and Settle take the lock), so a look-up that held the lock while waiting on the database waited on that
+        // transaction while the transaction waited on the lock: a row failed with "database is locked" after the
+        // SQLite store's 15 s, in the test suite on 2 busy cores (2026-12-01).
+        Dictionary<string, List<FalJob>>? all = null;
+        List<FalJob>? earlier = null;
+        try
+        {
+            if (preload)
+            {
+                all = new Dictionary<string, List<FalJob>>(StringComparer.Ordinal);
+                foreach (var job in _store.ReadJobs(_warn))
+                {
+                    if (job.IdempotencyKey is not { } k || !BlocksHere(job)) continue;
+                    if (!all.TryGetValue(k, out var list)) all[k] = list = [];
+                    list.Add(job);
+                }
+            }
+            else
+            {
+                earlier = _store.FindByIdempotencyKeys([key], _warn).Where(BlocksHere).ToList();
+            }
+        }
+        catch
+        {
+            lock (_sync)
+            {
+                if (preload) _preloading = false;
+                else _keys.ClearPending(fingerprint);
+                Monitor.PulseAll(_sync);
+            }
+            throw;
+        }
+        lock (_sync)
+        {
+            if (preload)
+            {
+                foreach (var pair in all!)
+                {
+                    if (!_blocking.ContainsKey(pair.Key)) _blocking[pair.Key] = pair.Value;
+                }
+                _preloaded = true;
+                _preloading = false;
+            }
+            else
+            {
+                _keys.ClearPending(fingerprint);
+                // Every occurrence of a key with no earlier job is sent: no need to count them.
+                if (earlier!.Count == 0) _keys.MarkFresh(fingerprint);
+                else _blocking[key] = earlier;
+            }
+            Monitor.PulseAll(_sync);
+            TryAnswer(key, fingerprint, out var answer);
+            return answer;
+        }
     }
 
     /// <summary>
@@ -202,39 +270,23 @@ public sealed class EarlierSubmissions
             });
     }
 
-    private FalJob? NextLocked(string key)
+    // What the batch already knows of the key (the caller holds the lock): true with the earlier job that stands for this
+    // occurrence (null: send it), false when the store must be read first. Each answer counts one occurrence.
+    private bool TryAnswer(string key, ulong fingerprint, out FalJob? answer)
     {
-        var fingerprint = Fingerprint(key);
-        // The first occurrence's claim is looking: its answer is this batch's look-up of the key.
-        while (_keys.IsPending(fingerprint)) Monitor.Wait(_sync);
-        if (_keys.IsFresh(fingerprint)) return null;
+        answer = null;
+        if (_keys.IsFresh(fingerprint)) return true;
         if (!_blocking.TryGetValue(key, out var earlier))
         {
-            if (_store is JobJournal && !_preloaded)
-            {
-                _preloaded = true;
-                foreach (var job in _store.ReadJobs(_warn))
-                {
-                    if (job.IdempotencyKey is not { } k || !BlocksHere(job)) continue;
-                    if (!_blocking.TryGetValue(k, out var list)) _blocking[k] = list = [];
-                    list.Add(job);
-                }
-            }
-            if (!_blocking.TryGetValue(key, out earlier))
-            {
-                earlier = _preloaded ? [] : _store.FindByIdempotencyKeys([key], _warn).Where(BlocksHere).ToList();
-                if (earlier.Count == 0)
-                {
-                    // Every occurrence of this key in the batch is sent: no need to count them.
-                    _keys.MarkFresh(fingerprint);
-                    return null;
-                }
-                _blocking[key] = earlier;
-            }
+            // The journal was read whole: a key it doesn't hold has no earlier job.
+            if (!_preloaded) return false;
+            _keys.MarkFresh(fingerprint);
+            return true;
         }
         _seen.TryGetValue(key, out var n);
         _seen[key] = n + 1;
-        return n < earlier.Count ? earlier[earlier.Count - 1 - n] : null;
+        answer = n < earlier.Count ? earlier[earlier.Count - 1 - n] : null;
+        return true;
     }
 
     // FNV-1a over the key's UTF-16 code units: stable within the process, and two keys of one batch share a value with
