@@ -21,7 +21,11 @@ internal sealed class GroupCommit<T>(Action<List<T>> commit)
 
     /// <summary>Queues <paramref name="item"/>; the task completes once it is committed, or fails with what the
     /// commit threw (every item of that batch fails with it).</summary>
-    public Task Enqueue(T item)
+    /// <param name="item">What to commit.</param>
+    /// <param name="writeHere">Whether this caller may become the writer when nobody is writing (it then commits on its
+    /// own thread before this returns). False hands that commit to a thread-pool thread, for a caller whose thread
+    /// others wait on, such as PowerShell's pipeline thread.</param>
+    public Task Enqueue(T item, bool writeHere = true)
     {
         var done = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_sync)
@@ -30,8 +34,18 @@ internal sealed class GroupCommit<T>(Action<List<T>> commit)
             if (_writing) return done.Task;
             _writing = true;
         }
-        WriteQueued(stopAfter: done);
+        if (writeHere) WriteQueued(stopAfter: done);
+        else QueueWriter();
         return done.Task;
+    }
+
+    private void QueueWriter()
+    {
+#if NET8_0_OR_GREATER
+        ThreadPool.UnsafeQueueUserWorkItem(static w => w.WriteQueued(null), this, preferLocal: false);
+#else
+        ThreadPool.UnsafeQueueUserWorkItem(static w => ((GroupCommit<T>)w!).WriteQueued(null), this);
+#endif
     }
 
     /// <summary>Commits batches until the queue is empty, or, given <paramref name="stopAfter"/>, until that item is
@@ -50,11 +64,7 @@ internal sealed class GroupCommit<T>(Action<List<T>> commit)
                 }
                 if (stopAfter is not null && stopAfter.Task.IsCompleted)
                 {
-#if NET8_0_OR_GREATER
-                    ThreadPool.UnsafeQueueUserWorkItem(static w => w.WriteQueued(null), this, preferLocal: false);
-#else
-                    ThreadPool.UnsafeQueueUserWorkItem(static w => ((GroupCommit<T>)w!).WriteQueued(null), this);
-#endif
+                    QueueWriter();
                     return;
                 }
                 batch = _queue;

@@ -54,6 +54,14 @@ public interface IJobStore
     /// <param name="records">The entries.</param>
     void AppendMany(IReadOnlyCollection<JournalRecord> records);
 
+    /// <summary>Appends entries captured by <see cref="JobJournal.Capture"/>, in order, in one commit, without writing
+    /// on the caller's thread: the task completes once they are committed, or fails with an <see cref="IOException"/>
+    /// or <see cref="UnauthorizedAccessException"/> as <see cref="AppendMany"/> throws. For PowerShell's pipeline
+    /// thread, which every row of a batch waits on: a commit of the PostgreSQL store there (a few round trips and the
+    /// server's flush) held up every row behind it.</summary>
+    /// <param name="records">The entries.</param>
+    Task AppendManyAsync(IReadOnlyCollection<JournalRecord> records);
+
     /// <summary>The latest known state of every job, in the order first recorded.</summary>
     /// <param name="warn">Receives one message per entry that could not be read.</param>
     /// <exception cref="IOException">The store exists but cannot be read.</exception>

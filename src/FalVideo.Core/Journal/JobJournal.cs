@@ -163,6 +163,15 @@ public sealed class JobJournal : IJobStore
         WriterFor(FilePath).Enqueue((new JournalRecord(block, durable), this)).GetAwaiter().GetResult();
     }
 
+    /// <inheritdoc />
+    public Task AppendManyAsync(IReadOnlyCollection<JournalRecord> records)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        if (records.Count == 0) return Task.CompletedTask;
+        var (block, durable) = Join(records);
+        return WriterFor(FilePath).Enqueue((new JournalRecord(block, durable), this), writeHere: false);
+    }
+
     /// <summary>Entries as one block, in order (the one entry's own line when there is one), and whether any must reach the disk.</summary>
     private static (byte[] Block, bool Durable) Join(IReadOnlyCollection<JournalRecord> records)
     {

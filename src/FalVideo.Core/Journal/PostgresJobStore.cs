@@ -124,6 +124,13 @@ public sealed class PostgresJobStore : IJobStore
         WriterFor(_connectionString).Enqueue((records, this, null)).GetAwaiter().GetResult();
     }
 
+    /// <inheritdoc />
+    public Task AppendManyAsync(IReadOnlyCollection<JournalRecord> records)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        return records.Count == 0 ? Task.CompletedTask : WriterFor(_connectionString).Enqueue((records, this, null), writeHere: false);
+    }
+
     private void Commit(List<(IReadOnlyCollection<JournalRecord> Records, PostgresJobStore Store, ClaimTicket? Ticket)> batch) => Guard(() =>
     {
         EnsureReady();

@@ -84,6 +84,13 @@ public sealed class SqliteJobStore : IJobStore
     }
 
     /// <inheritdoc />
+    public Task AppendManyAsync(IReadOnlyCollection<JournalRecord> records)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        return records.Count == 0 ? Task.CompletedTask : WriterFor(FilePath).Enqueue((records, this, null), writeHere: false);
+    }
+
+    /// <inheritdoc />
     public IReadOnlyList<FalJob> ReadJobs(Action<string>? warn = null) => ReadGuard(() => Read(null, warn));
 
     /// <inheritdoc />

@@ -23,6 +23,8 @@ internal sealed class CountingStore : IJobStore
     }
     public void AppendMany(IReadOnlyCollection<JournalRecord> records) =>
         throw (Fail ? new IOException("No space left on device") : new NotSupportedException());
+    public Task AppendManyAsync(IReadOnlyCollection<JournalRecord> records) =>
+        Task.FromException(Fail ? new IOException("No space left on device") : new NotSupportedException());
     public IReadOnlyList<FalJob> ReadJobs(Action<string>? warn = null) => [];
     public IReadOnlyList<FalJob> ReadJobsByStatus(IReadOnlyCollection<FalJobStatus> statuses, Action<string>? warn = null) => [];
     public IReadOnlyList<FalJob> ReadJobsOf(JobOwnerFilter owners, IReadOnlyCollection<FalJobStatus>? statuses, Action<string>? warn = null) => [];

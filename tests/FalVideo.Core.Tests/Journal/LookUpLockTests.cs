@@ -99,6 +99,7 @@ public sealed class LookUpLockTests : IDisposable
         public Task AppendAsync(string entryKind, FalJob job, string? savedPath = null) => inner.AppendAsync(entryKind, job, savedPath);
         public Task<FalJob?> ClaimAheadAsync(FalJob job, IdempotencyClaim claim) => inner.ClaimAheadAsync(job, claim);
         public void AppendMany(IReadOnlyCollection<JournalRecord> records) => inner.AppendMany(records);
+        public Task AppendManyAsync(IReadOnlyCollection<JournalRecord> records) => inner.AppendManyAsync(records);
         public IReadOnlyList<FalJob> ReadJobsByStatus(IReadOnlyCollection<FalJobStatus> statuses, Action<string>? warn = null) => inner.ReadJobsByStatus(statuses, warn);
         public IReadOnlyList<FalJob> ReadJobsOf(JobOwnerFilter owners, IReadOnlyCollection<FalJobStatus>? statuses, Action<string>? warn = null) => inner.ReadJobsOf(owners, statuses, warn);
         public IReadOnlyList<FalJob> FindByRequestIds(IReadOnlyCollection<string> requestIds, Action<string>? warn = null) => inner.FindByRequestIds(requestIds, warn);
