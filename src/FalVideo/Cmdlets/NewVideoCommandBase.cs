@@ -146,7 +146,7 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     [Parameter]
     public SwitchParameter Force { get; set; }
 
-    /// <summary>How many submissions run at once; default 64, of which at most 8 upload local files at a time. fal queues what it can't run yet.</summary>
+    /// <summary>How many submissions run at once; default 256, of which at most 8 upload local files at a time. fal queues what it can't run yet.</summary>
     // Why 64: fal runs 2 requests of a new account at once (up to 40 after credit purchases) and queues the rest
     // without rejecting them (PROTOCOL.md "Concurrency"), so how many submissions are in flight is not bound by the
     // account's limit: a batch is best submitted whole and quickly, then waited for (fal's JS client submits a whole
@@ -154,11 +154,14 @@ public abstract class NewVideoCommandBase : FalCmdletBase
     // entry's flush to disk, the round trip), so more in flight means more rows per second, and the journal's group
     // commit shares one flush among all the rows submitting at that moment: 1,000 instant emulated jobs took 1.06 s
     // with 8, 0.91 s with 16, 0.84 s with 32 (IL engine); as the first batch of a process on a precompiled engine,
-    // about 0.65 to 0.70 s with 32, 0.54 s with 64 and 0.53 s with 128 (bench/README.md). Uploads are the slow part
-    // of a row with local files; MaxParallelUploads keeps those from crowding each other out on a home uplink.
+    // about 0.65 to 0.70 s with 32, 0.54 s with 64 and 0.53 s with 128 (bench/README.md). Once Wait-FalJob's
+    // commits left the pipeline thread, the rows waiting for one of 64 slots were what held a batch back: later
+    // batches of a session with 64 then 256, alternating, 1,037-1,445 and 837-1,118 ms a batch (2026-12-01). Uploads
+    // are the slow part of a row with local files; MaxParallelUploads keeps those from crowding each other out on a
+    // home uplink.
     [Parameter]
-    [ValidateRange(1, 256)]
-    public int ThrottleLimit { get; set; } = 64;
+    [ValidateRange(1, 1024)]
+    public int ThrottleLimit { get; set; } = 256;
 
     /// <summary>At most this many rows upload their local files at once, whatever -ThrottleLimit allows.</summary>
     private const int MaxParallelUploads = 8;
