@@ -63,8 +63,11 @@ public sealed class JobJournal : IJobStore
     // The default encoder, as JsonSerializer uses it, so lines look as they always did.
     private static readonly JsonWriterOptions s_writerOptions = new() { Indented = false };
 
-    // Threads of one process take this first, so they queue here instead of spinning on the file lock.
-    private static readonly object s_gate = new();
+    // Threads of one process take their file's gate first, so they queue here instead of spinning on the file lock. One
+    // per file: a journal whose lock another process holds (up to LockTimeout) must not hold up another journal's writes.
+    private static readonly ConcurrentDictionary<string, object> s_gates = new(StringComparer.Ordinal);
+
+    private object Gate => s_gates.GetOrAdd(FilePath, static _ => new object());
 
     /// <summary>Opens (without creating yet) the journal at <paramref name="path"/>.</summary>
     public JobJournal(string path) => FilePath = System.IO.Path.GetFullPath(path);
@@ -257,7 +260,7 @@ public sealed class JobJournal : IJobStore
     /// </summary>
     private void WriteBlock(ReadOnlySpan<byte> block, bool flushToDisk)
     {
-        lock (s_gate)
+        lock (Gate)
         {
             if (!File.Exists(FilePath))
             {
@@ -436,7 +439,7 @@ public sealed class JobJournal : IJobStore
         if (!File.Exists(FilePath)) return (0, 0);
         using var rewriting = AcquireLock(FilePath + ".rewrite.lock");
         long snapshot;
-        lock (s_gate)
+        lock (Gate)
         {
             // Under the append lock: an append's block is never half-counted.
             using (AcquireLock(LockPath)) snapshot = new FileInfo(FilePath).Length;
@@ -465,7 +468,7 @@ public sealed class JobJournal : IJobStore
                 using (var input = OpenForReading()) removed += CopyKept(input, 0, snapshot, output, Forgotten);
                 // The bulk reaches the disk before the lock is taken; under it only the few lines appended meanwhile do.
                 output.Flush(flushToDisk: true);
-                lock (s_gate)
+                lock (Gate)
                 {
                     using var held = AcquireLock(LockPath);
                     using (var input = OpenForReading()) removed += CopyKept(input, snapshot, input.Length, output, Forgotten);

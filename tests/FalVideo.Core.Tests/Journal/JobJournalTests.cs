@@ -16,6 +16,31 @@ public sealed class JobJournalTests : IDisposable
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
+    [Fact]
+    public void A_journal_whose_lock_another_process_holds_does_not_hold_up_another_journals_writes()
+    {
+        var held = new JobJournal(Path.Combine(_folder, "held.jsonl"));
+        var other = new JobJournal(Path.Combine(_folder, "other.jsonl"));
+        held.Append("submitted", new FalJob { RequestId = "held-1", EndpointId = "fal-ai/x" });
+        other.Append("submitted", new FalJob { RequestId = "other-1", EndpointId = "fal-ai/x" });
+        // Another process's writer: an exclusive open of the held journal's lock file, for 3 s.
+        var holder = new FileStream(held.FilePath + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        try
+        {
+            var waiting = Task.Run(() => held.Append("submitted", new FalJob { RequestId = "held-2", EndpointId = "fal-ai/x" }));
+            Thread.Sleep(200);
+            Assert.False(waiting.IsCompleted);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            other.Append("submitted", new FalJob { RequestId = "other-2", EndpointId = "fal-ai/x" });
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1.5), $"the other journal's write took {clock.Elapsed.TotalMilliseconds:0} ms");
+            holder.Dispose();
+            Assert.True(waiting.Wait(TimeSpan.FromSeconds(20)));
+        }
+        finally { holder.Dispose(); }
+        Assert.Equal(["held-1", "held-2"], held.ReadJobs().Select(j => j.RequestId));
+        Assert.Equal(["other-1", "other-2"], other.ReadJobs().Select(j => j.RequestId));
+    }
+
     private static FalJob Job(string requestId, FalJobStatus status = FalJobStatus.InQueue) => new()
     {
         RequestId = requestId, EndpointId = "fal-ai/kling-video/v3/pro/text-to-video", Model = "kling-v3-pro",
