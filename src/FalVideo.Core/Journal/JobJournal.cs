@@ -158,21 +158,17 @@ public sealed class JobJournal : IJobStore
     /// <param name="records">Entries from <see cref="Capture"/>.</param>
     /// <exception cref="IOException">The journal cannot be written, or another process held its lock for 15 s.</exception>
     /// <exception cref="UnauthorizedAccessException">The journal or its folder is not writable.</exception>
-    public void AppendMany(IReadOnlyCollection<JournalRecord> records)
-    {
-        ArgumentNullException.ThrowIfNull(records);
-        if (records.Count == 0) return;
-        var (block, durable) = Join(records);
-        WriterFor(FilePath).Enqueue((new JournalRecord(block, durable), this)).GetAwaiter().GetResult();
-    }
+    public void AppendMany(IReadOnlyCollection<JournalRecord> records) => EnqueueMany(records, writeHere: true).GetAwaiter().GetResult();
 
     /// <inheritdoc />
-    public Task AppendManyAsync(IReadOnlyCollection<JournalRecord> records)
+    public Task AppendManyAsync(IReadOnlyCollection<JournalRecord> records) => EnqueueMany(records, writeHere: false);
+
+    private Task EnqueueMany(IReadOnlyCollection<JournalRecord> records, bool writeHere)
     {
         ArgumentNullException.ThrowIfNull(records);
         if (records.Count == 0) return Task.CompletedTask;
         var (block, durable) = Join(records);
-        return WriterFor(FilePath).Enqueue((new JournalRecord(block, durable), this), writeHere: false);
+        return WriterFor(FilePath).Enqueue((new JournalRecord(block, durable), this), writeHere);
     }
 
     /// <summary>Entries as one block, in order (the one entry's own line when there is one), and whether any must reach the disk.</summary>

@@ -117,18 +117,15 @@ public sealed class PostgresJobStore : IJobStore
     }
 
     /// <inheritdoc />
-    public void AppendMany(IReadOnlyCollection<JournalRecord> records)
-    {
-        ArgumentNullException.ThrowIfNull(records);
-        if (records.Count == 0) return;
-        WriterFor(_connectionString).Enqueue((records, this, null)).GetAwaiter().GetResult();
-    }
+    public void AppendMany(IReadOnlyCollection<JournalRecord> records) => EnqueueMany(records, writeHere: true).GetAwaiter().GetResult();
 
     /// <inheritdoc />
-    public Task AppendManyAsync(IReadOnlyCollection<JournalRecord> records)
+    public Task AppendManyAsync(IReadOnlyCollection<JournalRecord> records) => EnqueueMany(records, writeHere: false);
+
+    private Task EnqueueMany(IReadOnlyCollection<JournalRecord> records, bool writeHere)
     {
         ArgumentNullException.ThrowIfNull(records);
-        return records.Count == 0 ? Task.CompletedTask : WriterFor(_connectionString).Enqueue((records, this, null), writeHere: false);
+        return records.Count == 0 ? Task.CompletedTask : WriterFor(_connectionString).Enqueue((records, this, null), writeHere);
     }
 
     private void Commit(List<(IReadOnlyCollection<JournalRecord> Records, PostgresJobStore Store, ClaimTicket? Ticket)> batch) => Guard(() =>

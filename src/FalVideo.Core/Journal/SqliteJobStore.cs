@@ -76,18 +76,15 @@ public sealed class SqliteJobStore : IJobStore
     }
 
     /// <inheritdoc />
-    public void AppendMany(IReadOnlyCollection<JournalRecord> records)
-    {
-        ArgumentNullException.ThrowIfNull(records);
-        if (records.Count == 0) return;
-        WriterFor(FilePath).Enqueue((records, this, null)).GetAwaiter().GetResult();
-    }
+    public void AppendMany(IReadOnlyCollection<JournalRecord> records) => EnqueueMany(records, writeHere: true).GetAwaiter().GetResult();
 
     /// <inheritdoc />
-    public Task AppendManyAsync(IReadOnlyCollection<JournalRecord> records)
+    public Task AppendManyAsync(IReadOnlyCollection<JournalRecord> records) => EnqueueMany(records, writeHere: false);
+
+    private Task EnqueueMany(IReadOnlyCollection<JournalRecord> records, bool writeHere)
     {
         ArgumentNullException.ThrowIfNull(records);
-        return records.Count == 0 ? Task.CompletedTask : WriterFor(FilePath).Enqueue((records, this, null), writeHere: false);
+        return records.Count == 0 ? Task.CompletedTask : WriterFor(FilePath).Enqueue((records, this, null), writeHere);
     }
 
     /// <inheritdoc />

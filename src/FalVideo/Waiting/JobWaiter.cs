@@ -266,9 +266,8 @@ internal sealed class JobWaiter : IDisposable
     /// </summary>
     private Task StartWrite(List<JournalRecord> records)
     {
-        Task write;
-        try { write = _journal.AppendManyAsync(records); }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { write = Task.FromException(ex); }
+        // The store reports a failed commit through the task (IJobStore.AppendManyAsync): WriteRecorded warns of it.
+        var write = _journal.AppendManyAsync(records);
         write.ContinueWith(static (_, pump) => ((EventPump)pump!).Post(static () => { }), _pump,
             CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         return write;
